@@ -1,0 +1,60 @@
+"""Audio and text files written atomically (temp file in the same folder, then ``os.replace``)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+SAMPLE_RATE = 44100
+FORMATS = {"flac": "FLAC", "wav": "WAV"}
+
+
+@contextlib.contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """Yield a temp path beside ``path``; on success it replaces ``path``, on error it is removed."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def to_int16(audio: np.ndarray) -> np.ndarray:
+    """Float in [-1, 1) to 16-bit PCM, rounding to nearest and clipping (never wrapping)."""
+    return np.clip(np.rint(audio * 32768.0), -32768, 32767).astype(np.int16)
+
+
+def write_audio(path: Path, pcm16: np.ndarray, sample_rate: int = SAMPLE_RATE, fmt: str | None = None) -> None:
+    """Write mono 16-bit PCM as FLAC or WAV (format from ``fmt`` or the suffix), atomically."""
+    fmt = (fmt or Path(path).suffix.lstrip(".")).lower()
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown audio format {fmt!r} (use flac or wav)")
+    with atomic_path(Path(path)) as tmp:
+        sf.write(tmp, pcm16, sample_rate, subtype="PCM_16", format=FORMATS[fmt])
+
+
+def read_audio(path: Path, dtype: str = "float32") -> tuple[np.ndarray, int]:
+    """Read a file as (samples[, channels]) and its sample rate."""
+    data, sr = sf.read(path, dtype=dtype, always_2d=False)
+    return data, sr

@@ -1,0 +1,72 @@
+"""The few libfluidsynth calls pyfluidsynth lacks, declared on pyfluidsynth's own library handle.
+
+pyfluidsynth 1.4.0 renders only through ``fluid_synth_write_s16`` (dithered 16-bit stereo) and binds neither
+``fluid_synth_process`` (float output, one stereo pair per audio group, per-group effects buffers) nor
+``fluid_synth_set_channel_type`` (drums on any channel) nor ``fluid_player_add_mem`` (play a file from memory).
+Everything else (settings, SoundFont loading, program select, note/CC events) goes through pyfluidsynth.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+from ctypes import POINTER, c_char_p, c_float, c_int, c_size_t, c_void_p
+
+
+class FluidSynthMissing(RuntimeError):
+    """libfluidsynth (Debian: ``libfluidsynth3``) or pyfluidsynth is not installed."""
+
+
+def _load():
+    try:
+        import fluidsynth  # noqa: PLC0415  (pyfluidsynth; raises ImportError without the C library)
+    except (ImportError, OSError) as exc:
+        raise FluidSynthMissing(
+            f"FluidSynth is not available ({exc}); install it with: apt-get install libfluidsynth3"
+        ) from None
+    return fluidsynth
+
+
+_lock = threading.Lock()
+_api = None
+
+
+class _Api:
+    def __init__(self) -> None:
+        fs = _load()
+        self.fs = fs
+        lib = fs._fl
+        self.process = lib.fluid_synth_process
+        self.process.argtypes = [c_void_p, c_int, c_int, POINTER(POINTER(c_float)), c_int, POINTER(POINTER(c_float))]
+        self.process.restype = c_int
+        self.set_channel_type = lib.fluid_synth_set_channel_type
+        self.set_channel_type.argtypes = [c_void_p, c_int, c_int]
+        self.set_channel_type.restype = c_int
+        self.player_add_mem = lib.fluid_player_add_mem
+        self.player_add_mem.argtypes = [c_void_p, c_char_p, c_size_t]
+        self.player_add_mem.restype = c_int
+        set_log = lib.fluid_set_log_function
+        set_log.argtypes = [c_int, c_void_p, c_void_p]
+        for level in (2, 3, 4):  # FLUID_WARN, FLUID_INFO, FLUID_DBG: keep stderr quiet; errors still print
+            set_log(level, None, None)
+        major, minor, micro = c_int(), c_int(), c_int()
+        lib.fluid_version(ctypes.byref(major), ctypes.byref(minor), ctypes.byref(micro))
+        self.version = f"{major.value}.{minor.value}.{micro.value}"
+
+
+def api() -> _Api:
+    """The loaded library (loaded once, thread-safe)."""
+    global _api
+    with _lock:
+        if _api is None:
+            _api = _Api()
+        return _api
+
+
+def version() -> str:
+    """libfluidsynth's version string."""
+    return api().version
+
+
+CHANNEL_TYPE_MELODIC = 0
+CHANNEL_TYPE_DRUM = 1

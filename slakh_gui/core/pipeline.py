@@ -1,0 +1,183 @@
+"""One MIDI file -> one Slakh2100 track: patches -> per-track stems -> BS.1770-4 mix -> ``TrackNNNNN/``.
+
+:func:`render_track` is what the CLI, the desktop app and the dataset runner call.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from slakh_gui import __version__
+from slakh_gui.core import effects, layout, mixing, render
+from slakh_gui.core.audio_io import FORMATS, atomic_write_bytes, atomic_write_text, to_int16, write_audio
+from slakh_gui.core.jobs import CancelToken, ProgressFn, check, report
+from slakh_gui.core.midi import Song, sanitize_smf
+from slakh_gui.core.midi_export import instrument_midi_bytes
+from slakh_gui.core.patches import Assignment, Bank, find_soundfont
+
+DEFAULT_TAIL = 5.0  # seconds rendered after the song's end (Slakh: end time + 5 s)
+MAX_DURATION = 3600.0  # seconds; longer songs are refused unless the limit is raised
+MAX_MEMORY = 8 * 2**30  # bytes of float stems a render may hold at once
+FLAKH_SOUNDFONT = "TimGM6mb.sf2"
+
+
+class RenderLimitError(ValueError):
+    """The song is beyond the configured duration or memory limits."""
+
+
+@dataclass
+class RenderOptions:
+    fmt: str = "flac"
+    tail: float = DEFAULT_TAIL
+    fluid_effects: bool = False  # FluidSynth's own reverb/chorus, one effects group per track
+    flakh: bool = False  # mix = the unsplit file rendered whole (Flakh2100), peak-normalized
+    threads: int = 2
+    overwrite: bool = False
+    sample_rate: int = render.SAMPLE_RATE
+    max_duration: float = MAX_DURATION
+    max_memory: int = MAX_MEMORY
+
+
+@dataclass
+class TrackResult:
+    path: Path
+    metadata: dict
+    rendered: list[str]
+    skipped: dict[str, str] = field(default_factory=dict)  # stem key -> reason it has no audio
+    duration: float = 0.0
+
+
+def render_track(song: Song, bank: Bank, assignment: Assignment, out_dir: str | Path,
+                 options: RenderOptions | None = None, *, progress: ProgressFn | None = None,
+                 cancel: CancelToken | None = None) -> TrackResult:
+    """Render ``song`` with ``assignment``'s patches into the Slakh track folder ``out_dir`` (all or nothing)."""
+    opt = options or RenderOptions()
+    if opt.fmt not in FORMATS:
+        raise ValueError(f"unknown audio format {opt.fmt!r} (use flac or wav)")
+    out_dir = Path(out_dir)
+    sr = opt.sample_rate
+    end = float(song.pm.get_end_time())
+    if end > opt.max_duration:
+        raise RenderLimitError(
+            f"{song.path.name} lasts {end / 60:.1f} min, over the {opt.max_duration / 60:.0f}-min limit (--max-duration)")
+    n_samples = render.length_samples(end + opt.tail, sr)
+    jobs = _stem_jobs(song, bank, assignment)
+    need = 3 * 4 * n_samples * max(1, len(jobs))  # rendered + gained float32 stems + chunk/encode buffers
+    if need > opt.max_memory:
+        raise RenderLimitError(
+            f"{song.path.name}: {len(jobs)} stems of {n_samples / sr / 60:.1f} min need about {need / 2**30:.1f} GiB, "
+            f"over the {opt.max_memory / 2**30:.1f} GiB limit (--max-memory)")
+    if opt.flakh:
+        flakh_sf = find_soundfont(FLAKH_SOUNDFONT, bank.soundfont_dirs)
+    if out_dir.exists() and not opt.overwrite:
+        raise FileExistsError(f"{out_dir} already exists (use --overwrite to replace it)")
+    layout.check_writable(out_dir.parent)
+    check(cancel)
+
+    audio = render.render_stems(jobs, n_samples, sample_rate=sr, fluid_effects=opt.fluid_effects,
+                                threads=opt.threads, progress=progress, cancel=cancel)
+    stems = {job.key: audio[i] for i, job in enumerate(jobs)}
+    chains = {job.key: bank.patches[job.label].effect_chain for job in jobs}
+    with ThreadPoolExecutor(max_workers=max(1, opt.threads)) as pool:
+        processed = pool.map(lambda k: effects.apply_chain(stems[k], chains[k], sr), list(stems))
+        stems = dict(zip(list(stems), processed, strict=True))
+    del audio
+    check(cancel)
+    report(progress, "mix", 0, 1, "measuring loudness")
+    mixed = mixing.loudness_mix(stems, sr, threads=opt.threads)
+    flakh_gain = None
+    if opt.flakh:
+        whole = render.render_whole(sanitize_smf(song.data), flakh_sf, n_samples, sample_rate=sr,
+                                    fluid_effects=opt.fluid_effects, progress=progress, cancel=cancel)
+        mix, flakh_gain = mixing.peak_normalize(whole, mixing.TARGET_PEAK)
+    else:
+        mix = mixed.mix
+    check(cancel)
+    metadata = build_metadata(song, bank, assignment, mixed, opt, flakh_gain)
+
+    report(progress, "write", 0, 1, "writing files")
+    ext = opt.fmt
+    with layout.staged_dir(out_dir, overwrite=opt.overwrite) as stage:
+        (stage / "stems").mkdir()
+        (stage / "MIDI").mkdir()
+        writes = [(stage / f"mix.{ext}", mix)] + [(stage / "stems" / f"{k}.{ext}", a) for k, a in mixed.stems.items()]
+        with ThreadPoolExecutor(max_workers=max(1, opt.threads)) as pool:
+            list(pool.map(lambda w: write_audio(w[0], to_int16(w[1]), sr, ext), writes))
+        check(cancel)
+        for job in jobs:
+            track = song.track(job.key)
+            atomic_write_bytes(stage / "MIDI" / f"{job.key}.mid", instrument_midi_bytes(song, track))
+        atomic_write_bytes(stage / "all_src.mid", song.data)
+        atomic_write_text(stage / "metadata.yaml", layout.dump_metadata(metadata))
+        check(cancel)
+    report(progress, "write", 1, 1, "done")
+    skipped = {k: t.reason for k, t in assignment.tracks.items() if not t.patch_id}
+    skipped.update(mixed.skipped)
+    return TrackResult(out_dir, metadata, list(mixed.stems), skipped, n_samples / sr)
+
+
+def _stem_jobs(song: Song, bank: Bank, assignment: Assignment) -> list[render.StemJob]:
+    """A render job per track that has a patch; SoundFonts are located first so a missing one fails early."""
+    jobs = []
+    for track in song.tracks:
+        pid = assignment.patch_id(track.key)
+        if not pid:
+            continue
+        patch = bank.patches[pid]
+        jobs.append(render.StemJob(track.key, track.instrument, bank.resolve_soundfont(patch),
+                                   patch.bank, patch.preset, patch.drum, pid))
+    return jobs
+
+
+def build_metadata(song: Song, bank: Bank, assignment: Assignment, mixed: mixing.MixResult,
+                   opt: RenderOptions, flakh_gain: float | None = None) -> dict:
+    """``metadata.yaml`` with Slakh2100's keys and meaning (see docs); our extras live under ``slakh_studio``."""
+    stems = {}
+    notes = {}
+    for track in song.tracks:
+        tp = assignment.tracks[track.key]
+        rendered = track.key in mixed.stems
+        entry = {
+            "audio_rendered": rendered,
+            "inst_class": track.inst_class,
+            "is_drum": track.is_drum,
+            "midi_program_name": track.program_name,
+            "midi_saved": bool(tp.patch_id),
+            "plugin_name": tp.patch_id or "None",
+            "program_num": track.program,
+        }
+        if rendered:
+            entry["integrated_loudness"] = float(mixed.loudness[track.key])
+        stems[track.key] = entry
+        why = tp.reason if not tp.patch_id else mixed.skipped.get(track.key)
+        if why:
+            notes[track.key] = why
+    extras = {
+        "version": __version__,
+        "bank": bank.name,
+        "bank_sha256": bank.sha256,
+        "seed": assignment.seed,
+        "tail_seconds": float(opt.tail),
+        "fluidsynth_effects": bool(opt.fluid_effects),
+        "sample_rate": int(opt.sample_rate),
+        "track_names": {t.key: t.name for t in song.tracks},
+        "not_rendered": notes,
+        "flakh": bool(opt.flakh),
+    }
+    if opt.flakh:
+        extras["mix"] = "Flakh: the unsplit MIDI file rendered whole with FluidSynth and TimGM6mb, peak-normalized"
+        extras["mix_peak_gain"] = float(flakh_gain or 1.0)
+    return {
+        "UUID": song.md5,
+        "audio_dir": "stems",
+        "lmd_midi_dir": layout.lmd_midi_dir(song.path),
+        "midi_dir": "MIDI",
+        "normalization_factor": float(mixed.normalization_factor),
+        "normalized": True,
+        "overall_gain": float(mixed.overall_gain),
+        "stems": stems,
+        "target_peak": float(mixed.target_peak),
+        "slakh_studio": extras,
+    }
