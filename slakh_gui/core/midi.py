@@ -182,6 +182,9 @@ def sanitize_smf(data: bytes, repairs: list[str] | None = None) -> bytes:
         else:
             repairs.append(f"skipped unknown chunk {ctype.decode('ascii')!r}")
         pos += 8 + clen
+    else:
+        if pos < len(data):
+            repairs.append(f"ignored {len(data) - pos} bytes of trailing data")
     if not chunks:
         raise MidiLoadError("the MIDI file has no tracks")
     if ntracks != len(chunks):
