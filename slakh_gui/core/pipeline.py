@@ -61,13 +61,13 @@ def render_track(song: Song, bank: Bank, assignment: Assignment, out_dir: str | 
     end = float(song.pm.get_end_time())
     if end > opt.max_duration:
         raise RenderLimitError(
-            f"{song.path.name} lasts {end / 60:.1f} min, over the {opt.max_duration / 60:.0f}-min limit (--max-duration)")
+            f"{song.path.name} lasts {_duration(end)}, over the {_duration(opt.max_duration)} limit (--max-duration)")
     n_samples = render.length_samples(end + opt.tail, sr)
     jobs = _stem_jobs(song, bank, assignment)
     need = 3 * 4 * n_samples * max(1, len(jobs))  # rendered + gained float32 stems + chunk/encode buffers
     if need > opt.max_memory:
         raise RenderLimitError(
-            f"{song.path.name}: {len(jobs)} stems of {n_samples / sr / 60:.1f} min need about {need / 2**30:.1f} GiB, "
+            f"{song.path.name}: {len(jobs)} stems of {_duration(n_samples / sr)} need about {need / 2**30:.1f} GiB, "
             f"over the {opt.max_memory / 2**30:.1f} GiB limit (--max-memory)")
     if opt.flakh:
         flakh_sf = find_soundfont(FLAKH_SOUNDFONT, bank.soundfont_dirs)
@@ -116,6 +116,10 @@ def render_track(song: Song, bank: Bank, assignment: Assignment, out_dir: str | 
     skipped = {k: t.reason for k, t in assignment.tracks.items() if not t.patch_id}
     skipped.update(mixed.skipped)
     return TrackResult(out_dir, metadata, list(mixed.stems), skipped, n_samples / sr)
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
 
 
 def _stem_jobs(song: Song, bank: Bank, assignment: Assignment) -> list[render.StemJob]:

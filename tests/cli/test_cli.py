@@ -1,0 +1,121 @@
+"""The command line, in-process (``main([...])``) and once as the installed entry point."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from slakh_gui.cli import main
+
+SMALL_BANK = Path(__file__).resolve().parent.parent / "data" / "small_bank.yaml"
+
+
+def run(args, capsys):
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_line_error(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("slakh-studio: error: "), err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+def test_info_table_and_json(small_song_path, capsys):
+    code, out, _ = run(["info", small_song_path, "--bank", SMALL_BANK], capsys)
+    assert code == 0 and "S03" in out and "Sound Effects" in out and "not covered" in out
+    code, out, _ = run(["info", small_song_path, "--json"], capsys)
+    data = json.loads(out)
+    assert code == 0 and [t["key"] for t in data["tracks"]][:2] == ["S00", "S01"]
+    assert data["tracks"][3]["program_num"] == 128 and data["tracks"][3]["inst_class"] == "Drums"
+
+
+def test_render_json_and_assignment_replay(tmp_path, small_song_path, capsys):
+    code, out, _ = run(["render", small_song_path, "-o", tmp_path / "a", "--bank", SMALL_BANK, "--seed", "4",
+                        "--save-assignment", tmp_path / "as.yaml", "--json", "--format", "wav"], capsys)
+    res = json.loads(out)
+    assert code == 0 and res["track"].endswith("a/Track00001") and "S05" in res["skipped"]
+    assert (tmp_path / "a" / "Track00001" / "mix.wav").exists()
+    code, _, _ = run(["render", small_song_path, "-o", tmp_path / "b" / "Track00009", "--bank", SMALL_BANK,
+                      "--assignment", tmp_path / "as.yaml", "--format", "wav"], capsys)
+    assert code == 0
+    a, b = tmp_path / "a" / "Track00001", tmp_path / "b" / "Track00009"
+    for rel in ["mix.wav", "stems/S00.wav", "metadata.yaml"]:
+        assert (a / rel).read_bytes() == (b / rel).read_bytes(), rel
+
+
+@pytest.mark.parametrize("setup,words", [
+    (lambda d: (d / "x.mid").write_bytes(b"MThd\x00\x00\x00\x06\x00\x01\x00\x01\x00\x60MTrk\x00\x00\x00\x20\x00\x90"),
+     "truncated"),
+    (lambda d: (d / "x.mid").write_text("hello, I am a text file\n"), "not a Standard MIDI File"),
+    (lambda d: (d / "x.mid").write_bytes(
+        b"MThd\x00\x00\x00\x06\x00\x00\x00\x01\x00\x60MTrk\x00\x00\x00\x07\x00\xc0\x05\x00\xff\x2f\x00"),
+     "has no notes"),
+])
+def test_bad_midi_one_line_nonzero_nothing_left(tmp_path, capsys, setup, words):
+    setup(tmp_path)
+    out = tmp_path / "out"
+    code, _, err = run(["render", tmp_path / "x.mid", "-o", out, "--bank", SMALL_BANK], capsys)
+    assert code == 1 and words in one_line_error(err)
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_bank_typo_and_missing_soundfont(tmp_path, small_song_path, capsys):
+    bad = tmp_path / "typo.yaml"
+    bad.write_text(SMALL_BANK.read_text().replace("preset: 33", "presett: 33", 1))
+    code, _, err = run(["render", small_song_path, "-o", tmp_path / "o", "--bank", bad], capsys)
+    line = one_line_error(err)
+    assert code == 1 and "typo.yaml:" in line and "presett" in line and "did you mean 'preset'" in line
+    gone = tmp_path / "gone.yaml"
+    gone.write_text(SMALL_BANK.read_text().replace("TimGM6mb.sf2", "Missing.sf2"))
+    code, _, err = run(["render", small_song_path, "-o", tmp_path / "o", "--bank", gone, "--seed", "1"], capsys)
+    line = one_line_error(err)
+    assert code == 1 and "Missing.sf2" in line and "searched:" in line and "/usr/share/sounds/sf2" in line
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+
+
+def test_unwritable_output(tmp_path, small_song_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where a folder should be")
+    code, _, err = run(["render", small_song_path, "-o", blocker / "out", "--bank", SMALL_BANK], capsys)
+    assert code == 1 and "cannot write to output folder" in one_line_error(err)
+    if os.geteuid() != 0:  # root ignores permission bits
+        ro = tmp_path / "ro"
+        ro.mkdir(mode=0o555)
+        code, _, err = run(["render", small_song_path, "-o", ro, "--bank", SMALL_BANK], capsys)
+        assert code == 1 and "cannot write" in one_line_error(err)
+
+
+def test_existing_track_needs_overwrite(tmp_path, small_song_path, capsys):
+    args = ["render", small_song_path, "-o", tmp_path, "--bank", SMALL_BANK, "--format", "wav"]
+    assert run(args, capsys)[0] == 0
+    code, _, err = run(args, capsys)
+    assert code == 1 and "already exists" in one_line_error(err)
+    assert run([*args, "--overwrite"], capsys)[0] == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["Track00001"]
+
+
+def test_limits_are_enforced_with_a_clear_line(tmp_path, small_song_path, capsys):
+    code, _, err = run(["render", small_song_path, "-o", tmp_path, "--bank", SMALL_BANK, "--max-duration", "5"],
+                       capsys)
+    assert code == 1 and "over the 5.0 s limit (--max-duration)" in one_line_error(err)
+    code, _, err = run(["render", small_song_path, "-o", tmp_path, "--bank", SMALL_BANK, "--max-memory", "0.001"],
+                       capsys)
+    assert code == 1 and "--max-memory" in one_line_error(err)
+
+
+def test_entry_point_subprocess(tmp_path, small_song_path):
+    exe = Path(sys.executable).parent / "slakh-studio"
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "slakh_gui"]
+    proc = subprocess.run([*cmd, "render", str(small_song_path), "-o", str(tmp_path), "--bank", str(SMALL_BANK)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "Track00001" in proc.stdout and "LUFS" in proc.stdout
+    assert (tmp_path / "Track00001" / "mix.flac").exists()

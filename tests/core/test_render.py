@@ -1,0 +1,119 @@
+"""The one-pass FluidSynth renderer: float output, drums, effects groups, >128 tracks, threads, cancel."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import pretty_midi
+import pytest
+
+from slakh_gui.core import midi, patches, pipeline, render
+from slakh_gui.core.jobs import Cancelled, CancelToken
+
+SF2 = Path("/usr/share/sounds/sf2/TimGM6mb.sf2")
+
+
+def job(inst, key="S00", bank=0, preset=None, drum=False, sf=SF2):
+    return render.StemJob(key, inst, sf, bank, inst.program if preset is None else preset, drum)
+
+
+def notes_inst(program=0, is_drum=False, pitches=(60, 64, 67), start=0.5, count=8):
+    inst = pretty_midi.Instrument(program, is_drum=is_drum)
+    for i in range(count):
+        t = start + 0.25 * i
+        inst.notes.append(pretty_midi.Note(100, pitches[i % len(pitches)], t, t + 0.2))
+    return inst
+
+
+def test_threads_do_not_change_output():
+    jobs = [job(notes_inst(p), f"S{i:02d}") for i, p in enumerate([0, 33, 25, 48, 56])]
+    jobs.append(job(notes_inst(0, True, (36, 38, 42)), "S05", bank=128, drum=True))
+    n = render.length_samples(4.0)
+    one = render.render_stems(jobs, n, threads=1)
+    two = render.render_stems(jobs, n, threads=2)
+    assert one.shape == (6, n) and one.dtype == np.float32
+    assert np.array_equal(one, two)
+    assert all(np.any(row) for row in one)
+
+
+def test_drums_play_a_kit_not_a_melodic_preset():
+    inst = notes_inst(0, True, (36, 38, 42))
+    n = render.length_samples(3.0)
+    kit = render.render_stems([job(inst, bank=128, preset=0, drum=True)], n)[0]
+    piano = render.render_stems([job(inst, bank=0, preset=0, drum=False)], n)[0]
+    assert np.any(kit) and np.any(piano)
+    corr = np.dot(kit, piano) / (np.linalg.norm(kit) * np.linalg.norm(piano))
+    assert abs(corr) < 0.5
+
+
+def test_float_output_silence_is_exact_and_fx_adds_tail():
+    inst = notes_inst(48, count=2)  # strings, notes end at 0.95 s
+    n = render.length_samples(4.0)
+    dry = render.render_stems([job(inst)], n, fluid_effects=False)[0]
+    wet = render.render_stems([job(inst)], n, fluid_effects=True)[0]
+    assert not np.any(dry[: int(0.49 * 44100)])  # before the first note: exactly zero, no dither
+    last_dry = np.nonzero(np.abs(dry) > 1e-4)[0][-1]
+    last_wet = np.nonzero(np.abs(wet) > 1e-4)[0][-1]
+    assert last_wet > last_dry + 0.2 * 44100  # reverb rings on
+
+
+def test_more_than_128_tracks_render_in_several_synths():
+    jobs = [job(notes_inst(i % 128, count=2, start=0.1 * (i % 10)), f"S{i:02d}") for i in range(130)]
+    assert len(render._partition(jobs, render.RENDER_GROUPS)) == 2
+    assert all(len(p) <= render.MAX_GROUPS for p in render._partition(jobs, 1))
+    out = render.render_stems(jobs, render.length_samples(2.5))
+    assert out.shape[0] == 130 and all(np.any(row) for row in out)
+
+
+def test_bank_select_ccs_cannot_change_the_patch():
+    inst = notes_inst(0)
+    n = render.length_samples(3.0)
+    plain = render.render_stems([job(inst)], n)[0]
+    inst.control_changes.append(pretty_midi.ControlChange(0, 1, 0.0))  # would select bank 1 (no such bank)
+    assert np.array_equal(plain, render.render_stems([job(inst)], n)[0])
+
+
+def test_cancel_stops_quickly():
+    jobs = [job(notes_inst(p, count=400), f"S{i:02d}") for i, p in enumerate([0, 33, 25, 48])]
+    token = CancelToken()
+    calls = []
+
+    def progress(p):
+        calls.append(p.done)
+        if len(calls) == 3:
+            token.cancel()
+
+    with pytest.raises(Cancelled):
+        render.render_stems(jobs, render.length_samples(120.0), progress=progress, cancel=token)
+    assert len(calls) < 10
+
+
+def test_missing_preset_is_a_clear_error():
+    with pytest.raises(render.RenderError, match="no preset bank 5 program 3"):
+        render.render_stems([job(notes_inst(), bank=5, preset=3)], 4096)
+
+
+def test_whole_file_render_runs_on_sample_timing(tmp_path, small_song_path):
+    song = midi.load_song(small_song_path)
+    n = render.length_samples(song.pm.get_end_time() + 1)
+    a = render.render_whole(song.data, SF2, n)
+    b = render.render_whole(song.data, SF2, n)
+    assert np.array_equal(a, b) and np.any(a)
+    assert not np.any(a[: int(0.45 * 44100)])  # float path: silence until the first note
+
+
+def test_hours_long_song_is_refused_before_rendering(tmp_path, small_bank_path):
+    pm = pretty_midi.PrettyMIDI()
+    inst = pretty_midi.Instrument(0)
+    inst.notes += [pretty_midi.Note(90, 60, 0, 1), pretty_midi.Note(90, 62, 7200, 7201)]
+    pm.instruments.append(inst)
+    pm.write(str(tmp_path / "long.mid"))
+    song = midi.load_song(tmp_path / "long.mid")
+    bank = patches.load_bank(small_bank_path)
+    started = threading.Event()
+    with pytest.raises(pipeline.RenderLimitError, match="2.0 h|120.0 min"):
+        pipeline.render_track(song, bank, patches.assign_patches(song, bank, 0), tmp_path / "Track00001",
+                              progress=lambda p: started.set())
+    assert not started.is_set() and not (tmp_path / "Track00001").exists()
