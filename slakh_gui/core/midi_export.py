@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 
 import mido
+import numpy as np
 
 from slakh_gui.core.midi import Song, Track
 
@@ -18,6 +19,10 @@ def instrument_midi_bytes(song: Song, track: Track) -> bytes:
     """A type-1 SMF with a conductor track and the one instrument, timed exactly like the source."""
     pm = song.pm
     tick = pm.time_to_tick
+    inst = track.instrument
+    note_ticks = times_to_ticks(pm, np.array([t for n in inst.notes for t in (n.start, n.end)], dtype=np.float64))
+    cc_ticks = times_to_ticks(pm, np.array([c.time for c in inst.control_changes], dtype=np.float64))
+    pb_ticks = times_to_ticks(pm, np.array([b.time for b in inst.pitch_bends], dtype=np.float64))
     mid = mido.MidiFile(type=1, ticks_per_beat=pm.resolution)
     conductor: list[tuple[int, int, mido.MetaMessage]] = []
     times, tempi = pm.get_tempo_changes()
@@ -32,24 +37,42 @@ def instrument_midi_bytes(song: Song, track: Track) -> bytes:
             conductor.append((tick(ks.time), 2, mido.MetaMessage("key_signature", key=name)))
     mid.tracks.append(_track_from(conductor))
 
-    inst = track.instrument
     channel = 9 if inst.is_drum else 0
     events: list[tuple[int, int, mido.Message | mido.MetaMessage]] = []
     if inst.name:
         events.append((0, 0, mido.MetaMessage("track_name", name=inst.name)))
     events.append((0, 0, mido.Message("program_change", channel=channel, program=inst.program)))
-    for cc in inst.control_changes:
-        events.append((tick(cc.time), 2, mido.Message("control_change", channel=channel, control=cc.number, value=cc.value)))
-    for pb in inst.pitch_bends:
-        events.append((tick(pb.time), 2, mido.Message("pitchwheel", channel=channel, pitch=max(-8192, min(8191, pb.pitch)))))
-    for n in inst.notes:
-        on = tick(n.start)
+    for cc, t in zip(inst.control_changes, cc_ticks.tolist(), strict=True):
+        events.append((t, 2, mido.Message("control_change", channel=channel, control=cc.number, value=cc.value)))
+    for pb, t in zip(inst.pitch_bends, pb_ticks.tolist(), strict=True):
+        events.append((t, 2, mido.Message("pitchwheel", channel=channel, pitch=max(-8192, min(8191, pb.pitch)))))
+    ticks = note_ticks.tolist()
+    for i, n in enumerate(inst.notes):
+        on, off = ticks[2 * i], ticks[2 * i + 1]
         events.append((on, 3, mido.Message("note_on", channel=channel, note=n.pitch, velocity=max(1, n.velocity))))
-        events.append((max(on + 1, tick(n.end)), 1, mido.Message("note_off", channel=channel, note=n.pitch, velocity=0)))
+        events.append((max(on + 1, off), 1, mido.Message("note_off", channel=channel, note=n.pitch, velocity=0)))
     mid.tracks.append(_track_from(events))
     buf = io.BytesIO()
     mid.save(file=buf)
     return buf.getvalue()
+
+
+def times_to_ticks(pm, times: np.ndarray) -> np.ndarray:
+    """``pm.time_to_tick`` for an array of times (same nearest-tick rule), one searchsorted instead of one per event."""
+    table = getattr(pm, "_PrettyMIDI__tick_to_time", None)
+    if table is None or len(times) == 0:  # other pretty_midi versions: the scalar method
+        return np.array([pm.time_to_tick(t) for t in times], dtype=np.int64)
+    last = len(table) - 1
+    tick = np.searchsorted(table, times, side="left")
+    beyond = tick > last
+    inner = np.minimum(tick, last)
+    prev = np.maximum(tick - 1, 0)
+    prev_closer = (tick > 0) & ~beyond & (np.abs(times - table[prev]) < np.abs(times - table[inner]))
+    out = (tick - prev_closer).astype(np.int64)
+    if beyond.any():
+        scale = pm._tick_scales[-1][1]
+        out[beyond] = np.round(last + (times[beyond] - table[last]) / scale).astype(np.int64)
+    return out
 
 
 def _track_from(events: list[tuple[int, int, object]]) -> mido.MidiTrack:

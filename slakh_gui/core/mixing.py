@@ -12,14 +12,67 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
-import pyloudnorm
 
+_CHUNK = 1 << 16  # samples per filtering chunk in integrated_loudness
 NORMALIZATION_FACTOR = -13.0  # LUFS each stem is normalized to (Slakh's mix_normalization_factor)
 TARGET_PEAK = -1.0  # dBFS the mix may reach before the uniform gain (Slakh's mix_target_peak)
 
 
 def integrated_loudness(audio: np.ndarray, sample_rate: int) -> float:
-    """ITU-R BS.1770-4 integrated loudness (LUFS) with pyloudnorm; -inf when nothing passes the gates."""
+    """ITU-R BS.1770-4 integrated loudness (LUFS) of a mono signal; -inf when nothing passes the gates.
+
+    pyloudnorm's own K-weighting filters, block bounds and two-stage gating, with the 400 ms block energies taken
+    from one cumulative sum instead of pyloudnorm's per-block Python loop: the same number as
+    ``pyloudnorm.Meter(rate).integrated_loudness`` (tests hold it to 1e-6 LU), about ten times faster.
+    """
+    import pyloudnorm  # noqa: PLC0415  (imports scipy.signal: 0.6 s, so only when needed)
+    from scipy.signal import sosfilt  # noqa: PLC0415
+
+    audio = np.asarray(audio)
+    if audio.ndim != 1:
+        raise ValueError("integrated_loudness expects mono audio")
+    meter = pyloudnorm.Meter(sample_rate)
+    pyloudnorm.util.valid_audio(audio, sample_rate, meter.block_size)
+    stages = list(meter._filters.values())
+    sos = np.array([np.concatenate([f.b, f.a]) for f in stages])
+    gain2 = math.prod(f.passband_gain for f in stages) ** 2
+    t_g, step, rate, n = meter.block_size, 1.0 - meter.overlap, sample_rate, len(audio)
+    blocks = int(np.round((n / rate - t_g) / (t_g * step))) + 1
+    j = np.arange(blocks)
+    lower = np.minimum((t_g * (j * step) * rate).astype(np.int64), n)
+    upper = np.minimum((t_g * (j * step + 1) * rate).astype(np.int64), n)
+    # Running energy at every block bound, filtered chunk by chunk (cache-sized, no signal-long temporaries).
+    bounds = np.unique(np.concatenate([lower, upper]))
+    at_bound = np.zeros(len(bounds))
+    zi = np.zeros((len(stages), 2))
+    total, b = 0.0, int(np.searchsorted(bounds, 1))
+    for start in range(0, n, _CHUNK):
+        y, zi = sosfilt(sos, audio[start : start + _CHUNK].astype(np.float64), zi=zi)
+        run = np.cumsum(y * y)
+        run += total
+        stop = start + len(y)
+        b_end = int(np.searchsorted(bounds, stop, side="right"))
+        at_bound[b:b_end] = run[bounds[b:b_end] - start - 1]
+        b, total = b_end, float(run[-1])
+    at_bound *= gain2
+    energy = at_bound[np.searchsorted(bounds, upper)] - at_bound[np.searchsorted(bounds, lower)]
+    z = np.maximum(energy, 0.0) / (t_g * rate)
+    with np.errstate(divide="ignore"):
+        block_lufs = -0.691 + 10.0 * np.log10(z)
+    above_abs = block_lufs >= -70.0
+    if not above_abs.any():
+        return float("-inf")
+    gamma_r = -0.691 + 10.0 * np.log10(np.mean(z[above_abs])) - 10.0
+    gated = (block_lufs > gamma_r) & (block_lufs > -70.0)
+    if not gated.any():
+        return float("-inf")
+    return float(-0.691 + 10.0 * np.log10(np.mean(z[gated])))
+
+
+def pyloudnorm_reference(audio: np.ndarray, sample_rate: int) -> float:
+    """pyloudnorm's own (slower) measurement, for cross-checks."""
+    import pyloudnorm  # noqa: PLC0415
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return float(pyloudnorm.Meter(sample_rate).integrated_loudness(np.asarray(audio, dtype=np.float64)))
@@ -39,9 +92,13 @@ class MixResult:
 
 
 def loudness_mix(stems: dict[str, np.ndarray], sample_rate: int, *, normalization_factor: float = NORMALIZATION_FACTOR,
-                 target_peak: float = TARGET_PEAK, threads: int = 2) -> MixResult:
+                 target_peak: float = TARGET_PEAK, threads: int = 2,
+                 loudness: dict[str, float] | None = None, in_place: bool = False) -> MixResult:
     """Normalize each stem to ``normalization_factor`` LUFS, sum, and scale everything so the mix peak is at most
-    ``target_peak`` dBFS (sample peak), exactly as Slakh2100's generator did."""
+    ``target_peak`` dBFS (sample peak), exactly as Slakh2100's generator did.
+
+    ``loudness`` may hold measurements already made (e.g. while other stems were rendering); ``in_place`` lets the
+    gained stems reuse the input arrays."""
     keys = list(stems)
     length = len(next(iter(stems.values()))) if stems else 0
     skipped: dict[str, str] = {}
@@ -51,24 +108,39 @@ def loudness_mix(stems: dict[str, np.ndarray], sample_rate: int, *, normalizatio
             skipped[k] = "silent: the render produced only digital silence"
         else:
             audible.append(k)
+    known = loudness or {}
+    todo = [k for k in audible if k not in known]
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        measured = dict(zip(audible, pool.map(lambda k: integrated_loudness(stems[k], sample_rate), audible), strict=True))
+        measured = dict(zip(todo, pool.map(lambda k: integrated_loudness(stems[k], sample_rate), todo), strict=True))
+    measured.update({k: known[k] for k in audible if k in known})
     loudness = {}
-    for k, lufs in measured.items():
+    for k in audible:
+        lufs = measured[k]
         if math.isfinite(lufs):
             loudness[k] = lufs
         else:
             skipped[k] = "too quiet to measure: BS.1770 integrated loudness is -inf (all blocks under -70 LUFS)"
     gains = {k: 10.0 ** ((normalization_factor - lufs) / 20.0) for k, lufs in loudness.items()}
-    mix = np.zeros(length, dtype=np.float64)
-    for k, g in gains.items():
-        mix += stems[k].astype(np.float64) * g
-    peak = float(np.max(np.abs(mix))) if length else 0.0
+    # Sum in float64, chunk by chunk (cache-sized temporaries), then scale the stems in place.
+    mix = np.zeros(length, dtype=np.float32)
+    acc = np.zeros(min(length, _CHUNK), dtype=np.float64)
+    peak = 0.0
+    for start in range(0, length, _CHUNK):
+        part = acc[: min(_CHUNK, length - start)]
+        part[:] = 0.0
+        for k, g in gains.items():
+            part += stems[k][start : start + len(part)] * np.float64(g)
+        peak = max(peak, float(np.max(np.abs(part))))
+        mix[start : start + len(part)] = part
     limit = 10.0 ** (target_peak / 20.0)
     overall_gain = limit / peak if peak >= limit else 1.0
-    out = {k: (stems[k].astype(np.float64) * (g * overall_gain)).astype(np.float32) for k, g in gains.items()}
-    mix *= overall_gain
-    return MixResult(out, mix.astype(np.float32), loudness, overall_gain, skipped, normalization_factor, target_peak)
+    out = {}
+    for k, g in gains.items():
+        stem = stems[k] if stems[k].dtype == np.float32 and stems[k].flags.writeable and in_place else stems[k].astype(np.float32)
+        stem *= np.float32(g * overall_gain)
+        out[k] = stem
+    mix *= np.float32(overall_gain)
+    return MixResult(out, mix, loudness, overall_gain, skipped, normalization_factor, target_peak)
 
 
 def peak_normalize(audio: np.ndarray, target_peak: float = TARGET_PEAK) -> tuple[np.ndarray, float]:

@@ -5,9 +5,12 @@
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from slakh_gui import __version__
 from slakh_gui.core import effects, layout, mixing, render
@@ -75,18 +78,28 @@ def render_track(song: Song, bank: Bank, assignment: Assignment, out_dir: str | 
         raise FileExistsError(f"{out_dir} already exists (use --overwrite to replace it)")
     layout.check_writable(out_dir.parent)
     check(cancel)
+    threading.Thread(target=_preload, args=(any(bank.patches[j.label].effects for j in jobs),), daemon=True).start()
 
-    audio = render.render_stems(jobs, n_samples, sample_rate=sr, fluid_effects=opt.fluid_effects,
-                                threads=opt.threads, progress=progress, cancel=cancel)
-    stems = {job.key: audio[i] for i, job in enumerate(jobs)}
     chains = {job.key: bank.patches[job.label].effect_chain for job in jobs}
-    with ThreadPoolExecutor(max_workers=max(1, opt.threads)) as pool:
-        processed = pool.map(lambda k: effects.apply_chain(stems[k], chains[k], sr), list(stems))
-        stems = dict(zip(list(stems), processed, strict=True))
-    del audio
+    measured: dict[str, float] = {}
+
+    def finish(key: str, row: np.ndarray) -> None:  # runs in the render worker, overlapping other stems
+        if chains[key]:
+            row[:] = effects.apply_chain(row, chains[key], sr)
+        if np.any(row):
+            measured[key] = mixing.integrated_loudness(row, sr)
+
+    # Stem MIDI files are pure Python work: build them while the synths (which release the GIL) render.
+    with ThreadPoolExecutor(max_workers=1) as side:
+        midi_files = side.submit(lambda: {j.key: instrument_midi_bytes(song, song.track(j.key)) for j in jobs})
+        audio = render.render_stems(jobs, n_samples, sample_rate=sr, fluid_effects=opt.fluid_effects,
+                                    threads=opt.threads, finish=finish, progress=progress, cancel=cancel)
+        stem_midi = midi_files.result()
+    stems = {job.key: audio[i] for i, job in enumerate(jobs)}
     check(cancel)
-    report(progress, "mix", 0, 1, "measuring loudness")
-    mixed = mixing.loudness_mix(stems, sr, threads=opt.threads)
+    report(progress, "mix", 0, 1, "mixing")
+    mixed = mixing.loudness_mix(stems, sr, threads=opt.threads, loudness=measured, in_place=True)
+    del audio, stems
     flakh_gain = None
     if opt.flakh:
         whole = render.render_whole(sanitize_smf(song.data), flakh_sf, n_samples, sample_rate=sr,
@@ -106,9 +119,8 @@ def render_track(song: Song, bank: Bank, assignment: Assignment, out_dir: str | 
         with ThreadPoolExecutor(max_workers=max(1, opt.threads)) as pool:
             list(pool.map(lambda w: write_audio(w[0], to_int16(w[1]), sr, ext), writes))
         check(cancel)
-        for job in jobs:
-            track = song.track(job.key)
-            atomic_write_bytes(stage / "MIDI" / f"{job.key}.mid", instrument_midi_bytes(song, track))
+        for key, data in stem_midi.items():
+            atomic_write_bytes(stage / "MIDI" / f"{key}.mid", data)
         atomic_write_bytes(stage / "all_src.mid", song.data)
         atomic_write_text(stage / "metadata.yaml", layout.dump_metadata(metadata))
         check(cancel)
@@ -116,6 +128,14 @@ def render_track(song: Song, bank: Bank, assignment: Assignment, out_dir: str | 
     skipped = {k: t.reason for k, t in assignment.tracks.items() if not t.patch_id}
     skipped.update(mixed.skipped)
     return TrackResult(out_dir, metadata, list(mixed.stems), skipped, n_samples / sr)
+
+
+def _preload(with_effects: bool) -> None:
+    """Import the loudness (scipy.signal) and effects (pedalboard) libraries while the synths render."""
+    import pyloudnorm  # noqa: F401, PLC0415
+
+    if with_effects:
+        import pedalboard  # noqa: F401, PLC0415
 
 
 def _duration(seconds: float) -> str:

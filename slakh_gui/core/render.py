@@ -1,10 +1,10 @@
-"""Render tracks to per-track mono float stems with FluidSynth, in one pass per synth.
+"""Render tracks to per-track mono float stems with FluidSynth.
 
-One synth renders many tracks at once: every track gets its own MIDI channel and its own audio group (a stereo
-output of ``fluid_synth_process``), optionally its own reverb/chorus group, so a song costs about one render of the
-mix rather than one per track. Output is float (FluidSynth's 16-bit path adds dither noise), folded to mono by
-averaging left and right. Tracks are split over ``threads`` synths run side by side; each track's audio does not
-depend on that split.
+Each track is rendered alone by its own synth (so a stem is exactly that track, whatever else the song holds and
+however many threads run), on a channel typed melodic or drum, into float buffers through ``fluid_synth_process``
+(FluidSynth's 16-bit path adds dither noise), folded to mono by averaging left and right. A pool of ``threads``
+workers takes the tracks longest-first; ``finish(key, audio)`` runs in the worker right after a track is rendered,
+so per-stem work (effects, loudness) overlaps the rendering of the others.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import os
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from ctypes import POINTER, c_float
 from dataclasses import dataclass
@@ -21,11 +22,9 @@ import numpy as np
 import pretty_midi
 
 from slakh_gui.core import fluid
-from slakh_gui.core.jobs import Cancelled, CancelToken, ProgressFn, check, report
+from slakh_gui.core.jobs import CancelToken, ProgressFn, check, report
 
 SAMPLE_RATE = 44100
-MAX_GROUPS = 128  # FluidSynth's limit on synth.audio-groups / synth.audio-channels
-RENDER_GROUPS = 2  # tracks are split over this many synths, so output never depends on the thread count
 CHUNK = 8192  # frames rendered between progress reports and cancel checks
 BLOCK = 64  # FluidSynth's internal block; render lengths are kept a multiple of it
 SKIPPED_CCS = {0, 32}  # bank select would override the patch's bank
@@ -53,164 +52,134 @@ def length_samples(seconds: float, sample_rate: int = SAMPLE_RATE) -> int:
     return max(BLOCK, math.ceil(seconds * sample_rate / BLOCK) * BLOCK)
 
 
-def _events(jobs: list[StemJob], sample_rate: int) -> list[tuple]:
-    """All events of the jobs (channel = job index), sorted by time; offs before controls before ons."""
-    times, prio, kind, chan, a, b = [], [], [], [], [], []
+def _events(inst: pretty_midi.Instrument, sample_rate: int) -> list[tuple]:
+    """(sample, kind, a, b) sorted by time; at one sample: note-offs, then controls, then note-ons (file order kept)."""
+    times, prio, kind, a, b = [], [], [], [], []
 
-    def add(t, p, k, c, x, y):
+    def add(t, p, k, x, y):
         times.append(t)
         prio.append(p)
         kind.append(k)
-        chan.append(c)
         a.append(x)
         b.append(y)
 
-    for ch, job in enumerate(jobs):
-        inst = job.instrument
-        for cc in inst.control_changes:
-            if cc.number not in SKIPPED_CCS:
-                add(round(cc.time * sample_rate), 1, 1, ch, cc.number, cc.value)
-        for pb in inst.pitch_bends:
-            add(round(pb.time * sample_rate), 1, 2, ch, max(0, min(16383, pb.pitch + 8192)), 0)
-        for n in inst.notes:
-            on = round(n.start * sample_rate)
-            add(on, 2, 3, ch, n.pitch, max(1, min(127, n.velocity)))
-            add(max(on + 1, round(n.end * sample_rate)), 0, 0, ch, n.pitch, 0)
+    for cc in inst.control_changes:
+        if cc.number not in SKIPPED_CCS:
+            add(round(cc.time * sample_rate), 1, 1, cc.number, cc.value)
+    for pb in inst.pitch_bends:
+        add(round(pb.time * sample_rate), 1, 2, max(0, min(16383, pb.pitch + 8192)), 0)
+    for n in inst.notes:
+        on = round(n.start * sample_rate)
+        add(on, 2, 3, n.pitch, max(1, min(127, n.velocity)))
+        add(max(on + 1, round(n.end * sample_rate)), 0, 0, n.pitch, 0)
     if not times:
         return []
-    t = np.asarray(times, dtype=np.int64)
-    order = np.lexsort((np.asarray(prio), t))  # stable: same time and priority keep file order
-    cols = [np.asarray(x)[order].tolist() for x in (times, kind, chan, a, b)]
+    order = np.lexsort((np.asarray(prio), np.asarray(times, dtype=np.int64)))  # stable within equal keys
+    cols = [np.asarray(x)[order].tolist() for x in (times, kind, a, b)]
     return list(zip(*cols, strict=True))
 
 
-class _Synth:
-    """A FluidSynth instance with one audio group (and optionally one effects group) per track."""
-
-    def __init__(self, jobs: list[StemJob], sample_rate: int, fluid_effects: bool):
-        api = fluid.api()
-        n = len(jobs)
-        settings = {
-            "synth.audio-groups": n,
-            "synth.audio-channels": n,
-            "synth.effects-groups": n if fluid_effects else 1,
-            "synth.reverb.active": int(fluid_effects),
-            "synth.chorus.active": int(fluid_effects),
-            "synth.polyphony": 4096,
-            "synth.dynamic-sample-loading": 1,
-            "synth.cpu-cores": 1,
-        }
-        self.api, self.n, self.fx = api, n, fluid_effects
-        self.synth = api.fs.Synth(gain=0.2, samplerate=float(sample_rate), channels=16 * math.ceil(n / 16), **settings)
-        self.ptr = self.synth.synth
-        try:
-            sfids: dict[Path, int] = {}
-            for ch, job in enumerate(jobs):
-                if job.soundfont not in sfids:
-                    sfid = self.synth.sfload(str(job.soundfont))
-                    if sfid < 0:
-                        raise RenderError(f"FluidSynth cannot load SoundFont {job.soundfont}")
-                    sfids[job.soundfont] = sfid
-                ctype = fluid.CHANNEL_TYPE_DRUM if job.drum else fluid.CHANNEL_TYPE_MELODIC
-                api.set_channel_type(self.ptr, ch, ctype)
-                if self.synth.program_select(ch, sfids[job.soundfont], job.bank, job.preset) != 0:
-                    raise RenderError(
-                        f"{job.soundfont.name} has no preset bank {job.bank} program {job.preset}"
-                        f"{f' (patch {job.label!r})' if job.label else ''}"
-                    )
-        except BaseException:
-            self.synth.delete()
-            raise
-
-    def close(self) -> None:
-        self.synth.delete()
-
-
-def _render_group(jobs: list[StemJob], out: np.ndarray, rows: list[int], n_samples: int, sample_rate: int,
-                  fluid_effects: bool, tick) -> None:
-    """Render ``jobs`` into ``out[rows]`` (mono float32); ``tick(frames)`` reports and may raise Cancelled."""
-    events = _events(jobs, sample_rate)
-    synth = _Synth(jobs, sample_rate, fluid_effects)
+def _new_synth(job: StemJob, sample_rate: int, fluid_effects: bool):
+    """A pyfluidsynth Synth with ``job``'s preset on channel 0 (typed drum or melodic)."""
+    api = fluid.api()
+    settings = {
+        "synth.reverb.active": int(fluid_effects),
+        "synth.chorus.active": int(fluid_effects),
+        "synth.polyphony": 1024,
+        "synth.dynamic-sample-loading": 1,
+    }
+    synth = api.fs.Synth(gain=0.2, samplerate=float(sample_rate), channels=16, **settings)
     try:
-        fs, ptr, n = synth.api.fs, synth.ptr, synth.n
-        noteon, noteoff = fs.fluid_synth_noteon, fs.fluid_synth_noteoff
-        cc, bend = fs.fluid_synth_cc, fs.fluid_synth_pitch_bend
-        process = synth.api.process
-        buf = np.zeros((2 * n, CHUNK), dtype=np.float32)
-        row_bytes = CHUNK * 4
-        bases = buf.ctypes.data + np.arange(2 * n, dtype=np.uint64) * np.uint64(row_bytes)
-        out_ptrs = np.empty(2 * n, dtype=np.uint64)
-        out_arg = out_ptrs.ctypes.data_as(POINTER(POINTER(c_float)))
-        if fluid_effects:  # per effects group: reverb L, reverb R, chorus L, chorus R -> that group's dry L/R
-            fx_index = np.array([[2 * g, 2 * g + 1, 2 * g, 2 * g + 1] for g in range(n)], dtype=np.int64).ravel()
-            fx_ptrs = np.empty(4 * n, dtype=np.uint64)
-            fx_arg, nfx = fx_ptrs.ctypes.data_as(POINTER(POINTER(c_float))), 4 * n
-        else:
-            fx_index, fx_ptrs, fx_arg, nfx = None, None, None, 0
-        rows_arr = np.asarray(rows)
+        sfid = synth.sfload(str(job.soundfont))
+        if sfid < 0:
+            raise RenderError(f"FluidSynth cannot load SoundFont {job.soundfont}")
+        ctype = fluid.CHANNEL_TYPE_DRUM if job.drum else fluid.CHANNEL_TYPE_MELODIC
+        api.set_channel_type(synth.synth, 0, ctype)
+        if synth.program_select(0, sfid, job.bank, job.preset) != 0:
+            raise RenderError(f"{job.soundfont.name} has no preset bank {job.bank} program {job.preset}"
+                              f"{f' (patch {job.label!r})' if job.label else ''}")
+    except BaseException:
+        synth.delete()
+        raise
+    return synth
+
+
+def render_one(job: StemJob, n_samples: int, *, sample_rate: int = SAMPLE_RATE, fluid_effects: bool = False,
+               out: np.ndarray | None = None, tick: Callable[[int], None] | None = None) -> np.ndarray:
+    """Render one track alone to mono float32 (``n_samples`` long); ``tick(frames)`` may raise to stop."""
+    api = fluid.api()
+    fs = api.fs
+    out = np.zeros(n_samples, dtype=np.float32) if out is None else out
+    events = _events(job.instrument, sample_rate)
+    synth = _new_synth(job, sample_rate, fluid_effects)
+    try:
+        ptr = synth.synth
+        noteon, noteoff, cc, bend = fs.fluid_synth_noteon, fs.fluid_synth_noteoff, fs.fluid_synth_cc, fs.fluid_synth_pitch_bend
+        process = api.process
+        buf = np.zeros((2, CHUNK), dtype=np.float32)
+        base = np.array([buf.ctypes.data, buf.ctypes.data + CHUNK * 4], dtype=np.uint64)
+        ptrs = np.empty(2, dtype=np.uint64)
+        out_arg = ptrs.ctypes.data_as(POINTER(POINTER(c_float)))
+        # with effects on, reverb L/R and chorus L/R are mixed into the dry L/R (fluid_synth_process adds into buffers)
+        fx_ptrs = np.empty(4, dtype=np.uint64)
+        fx_arg, nfx = (fx_ptrs.ctypes.data_as(POINTER(POINTER(c_float))), 4) if fluid_effects else (None, 0)
         n_ev, ev_i, cur, chunk_start = len(events), 0, 0, 0
         while cur < n_samples:
             while ev_i < n_ev and events[ev_i][0] <= cur:
-                _, k, ch, x, y = events[ev_i]
+                _, k, x, y = events[ev_i]
                 if k == 3:
-                    noteon(ptr, ch, x, y)
+                    noteon(ptr, 0, x, y)
                 elif k == 0:
-                    noteoff(ptr, ch, x)
+                    noteoff(ptr, 0, x)
                 elif k == 1:
-                    cc(ptr, ch, x, y)
+                    cc(ptr, 0, x, y)
                 else:
-                    bend(ptr, ch, x)
+                    bend(ptr, 0, x)
                 ev_i += 1
             nxt = events[ev_i][0] if ev_i < n_ev else n_samples
             target = min(nxt, n_samples, chunk_start + CHUNK)
-            frames = target - cur
-            if frames > 0:
-                offset = np.uint64((cur - chunk_start) * 4)
-                np.add(bases, offset, out=out_ptrs)
+            if target > cur:
+                np.add(base, np.uint64((cur - chunk_start) * 4), out=ptrs)
                 if nfx:
-                    np.take(out_ptrs, fx_index, out=fx_ptrs)
-                if process(ptr, frames, nfx, fx_arg, 2 * n, out_arg) != 0:
+                    fx_ptrs[:] = (ptrs[0], ptrs[1], ptrs[0], ptrs[1])
+                if process(ptr, target - cur, nfx, fx_arg, 2, out_arg) != 0:
                     raise RenderError("fluid_synth_process failed")
                 cur = target
             if cur - chunk_start == CHUNK or cur == n_samples:
                 width = cur - chunk_start
-                block = buf[:, :width]
-                out[rows_arr, chunk_start:cur] = (block[0::2] + block[1::2]) * np.float32(0.5)
-                block[:] = 0.0
-                tick(width * n)
+                np.add(buf[0, :width], buf[1, :width], out=out[chunk_start:cur])
+                out[chunk_start:cur] *= np.float32(0.5)
+                buf[:, :width] = 0.0
                 chunk_start = cur
+                if tick is not None:
+                    tick(width)
     finally:
-        synth.close()
+        synth.delete()
+    return out
 
 
-def _partition(jobs: list[StemJob], groups: int) -> list[list[int]]:
-    """Split job indices into ``groups`` lists of similar note load, each at most MAX_GROUPS long."""
-    groups = max(groups, math.ceil(len(jobs) / MAX_GROUPS))
-    load = [0] * groups
-    parts: list[list[int]] = [[] for _ in range(groups)]
-    for i in sorted(range(len(jobs)), key=lambda j: -len(jobs[j].instrument.notes)):
-        g = min((g for g in range(groups) if len(parts[g]) < MAX_GROUPS), key=lambda g: load[g])
-        parts[g].append(i)
-        load[g] += len(jobs[i].instrument.notes) + 1
-    return [sorted(p) for p in parts if p]
+def _cost(job: StemJob) -> float:
+    """Rough render cost, to start the longest tracks first."""
+    return sum(n.end - n.start + 0.5 for n in job.instrument.notes)
 
 
 def render_stems(jobs: list[StemJob], n_samples: int, *, sample_rate: int = SAMPLE_RATE,
                  fluid_effects: bool = False, threads: int | None = None,
+                 finish: Callable[[str, np.ndarray], None] | None = None,
                  progress: ProgressFn | None = None, cancel: CancelToken | None = None) -> np.ndarray:
     """Render every job to a mono float32 stem, all ``n_samples`` long: array (len(jobs), n_samples).
 
-    Jobs are split into :data:`RENDER_GROUPS` synths (more past 128 tracks); ``threads`` of them run at once.
+    ``threads`` synths run at once (default: up to 2); the output does not depend on it. ``finish(key, row)`` is
+    called in the worker thread as soon as a stem is done (it may modify the row in place).
     """
     out = np.zeros((len(jobs), n_samples), dtype=np.float32)
     if not jobs:
         return out
-    threads = threads or min(RENDER_GROUPS, os.cpu_count() or 1)
-    parts = _partition(jobs, min(RENDER_GROUPS, len(jobs)))
+    threads = max(1, threads or min(2, os.cpu_count() or 1))
     total = n_samples * len(jobs)
     done = [0]
     lock = threading.Lock()
-    failed = threading.Event()  # one group failed: stop the others
+    failed = threading.Event()  # one stem failed: stop the others
 
     def tick(frames: int) -> None:
         with lock:
@@ -218,27 +187,30 @@ def render_stems(jobs: list[StemJob], n_samples: int, *, sample_rate: int = SAMP
             report(progress, "render", done[0], total, "rendering stems")
         check(cancel)
         if failed.is_set():
-            raise Cancelled("another render group failed")
+            raise RenderError("stopped: another stem failed")
 
-    def run(rows: list[int]) -> None:
+    def run(i: int) -> None:
         try:
-            _render_group([jobs[i] for i in rows], out, rows, n_samples, sample_rate, fluid_effects, tick)
+            check(cancel)
+            render_one(jobs[i], n_samples, sample_rate=sample_rate, fluid_effects=fluid_effects, out=out[i], tick=tick)
+            if finish is not None:
+                finish(jobs[i].key, out[i])
         except BaseException:
             failed.set()
             raise
 
-    if threads == 1 or len(parts) == 1:
-        for p in parts:
-            run(p)
-    else:
-        with ThreadPoolExecutor(max_workers=min(threads, len(parts))) as pool:
-            futures = [pool.submit(run, p) for p in parts]
-            errors = [f.exception() for f in futures]
-        real = [e for e in errors if e is not None and not isinstance(e, Cancelled)]
-        if real:
-            raise real[0]
-        if any(errors):
-            raise Cancelled("cancelled")
+    order = sorted(range(len(jobs)), key=lambda i: -_cost(jobs[i]))
+    if threads == 1:
+        for i in order:
+            run(i)
+        return out
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        futures = [pool.submit(run, i) for i in order]
+        errors = [f.exception() for f in futures]
+    first = next((e for e in errors if e is not None and not (isinstance(e, RenderError) and "stopped:" in str(e))),
+                 None)
+    if first is not None:
+        raise first
     return out
 
 
