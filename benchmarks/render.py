@@ -107,11 +107,9 @@ def main() -> None:
         work = Path(tmp)
         songs = args.song
         if not songs:
-            from slakh_gui.core import songgen
-
             bench = work / "bench_3min_12tracks.mid"
-            songgen.write_song(songgen.generate_song(2024, duration_s=180.0, instruments=[
-                0, 33, 27, 128, 48, 56, 65, 73, 81, 89, 16, 11]), bench)
+            subprocess.run([sys.executable, str(REPO / "benchmarks" / "make_bench_song.py"), str(bench)],
+                           check=True, capture_output=True)
             songs = [paths.demo_song(), bench]
         bank = one_soundfont_bank(work / "bank.yaml")
         print(f"FluidSynth {render.fluid.version()}, SoundFont {SF2.name}, {len(songs)} songs, "

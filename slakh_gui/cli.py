@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     from slakh_gui.core.jobs import Cancelled  # noqa: PLC0415
     from slakh_gui.core.midi import MidiLoadError  # noqa: PLC0415
     from slakh_gui.core.patches import BankError, SoundFontMissing  # noqa: PLC0415
-    from slakh_gui.core.pipeline import RenderLimitError  # noqa: PLC0415
+    from slakh_gui.core.pipeline import NothingToRender, RenderLimitError  # noqa: PLC0415
     from slakh_gui.core.render import RenderError  # noqa: PLC0415
 
     handler = {"info": cmd_info, "render": cmd_render, "demo": cmd_demo, "bank": cmd_bank}[args.command]
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     except Cancelled:
         print("slakh-studio: cancelled; nothing was written", file=sys.stderr)
         return EXIT_CANCELLED
-    except (CliError, MidiLoadError, BankError, SoundFontMissing, RenderLimitError, RenderError,
+    except (CliError, MidiLoadError, BankError, SoundFontMissing, RenderLimitError, RenderError, NothingToRender,
             FluidSynthMissing, FileExistsError, PermissionError) as exc:
         print(f"slakh-studio: error: {exc}", file=sys.stderr)
         return EXIT_ERROR

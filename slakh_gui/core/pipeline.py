@@ -30,6 +30,10 @@ class RenderLimitError(ValueError):
     """The song is beyond the configured duration or memory limits."""
 
 
+class NothingToRender(ValueError):
+    """No track of the song has a patch, or every stem came out silent."""
+
+
 @dataclass
 class RenderOptions:
     fmt: str = "flac"
@@ -67,6 +71,10 @@ def render_track(song: Song, bank: Bank, assignment: Assignment, out_dir: str | 
             f"{song.path.name} lasts {_duration(end)}, over the {_duration(opt.max_duration)} limit (--max-duration)")
     n_samples = render.length_samples(end + opt.tail, sr)
     jobs = _stem_jobs(song, bank, assignment)
+    if not jobs:
+        programs = sorted({t.program for t in song.tracks})
+        raise NothingToRender(f"{song.path.name}: bank {bank.name!r} has no patch for any of its tracks "
+                              f"(programs {', '.join(map(str, programs))})")
     need = 3 * 4 * n_samples * max(1, len(jobs))  # rendered + gained float32 stems + chunk/encode buffers
     if need > opt.max_memory:
         raise RenderLimitError(
@@ -100,6 +108,8 @@ def render_track(song: Song, bank: Bank, assignment: Assignment, out_dir: str | 
     report(progress, "mix", 0, 1, "mixing")
     mixed = mixing.loudness_mix(stems, sr, threads=opt.threads, loudness=measured, in_place=True)
     del audio, stems
+    if not mixed.stems:
+        raise NothingToRender(f"{song.path.name}: every stem came out silent or too quiet to measure")
     flakh_gain = None
     if opt.flakh:
         whole = render.render_whole(sanitize_smf(song.data), flakh_sf, n_samples, sample_rate=sr,

@@ -81,6 +81,19 @@ def test_bank_typo_and_missing_soundfont(tmp_path, small_song_path, capsys):
     assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
 
 
+def test_song_the_bank_cannot_play(tmp_path, capsys):
+    import pretty_midi
+
+    pm = pretty_midi.PrettyMIDI()
+    inst = pretty_midi.Instrument(125, name="Helicopter")
+    inst.notes.append(pretty_midi.Note(100, 60, 0.0, 1.0))
+    pm.instruments.append(inst)
+    pm.write(str(tmp_path / "fx.mid"))
+    code, _, err = run(["render", tmp_path / "fx.mid", "-o", tmp_path / "o", "--bank", SMALL_BANK], capsys)
+    assert code == 1 and "no patch for any of its tracks (programs 125)" in one_line_error(err)
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+
+
 def test_unwritable_output(tmp_path, small_song_path, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("a file where a folder should be")
