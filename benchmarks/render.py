@@ -52,7 +52,7 @@ def timed(cmd: list[str]) -> float:
     return wall
 
 
-def bench_song(song_path: Path, bank_path: Path, repeats: int, work: Path) -> None:
+def bench_song(song_path: Path, bank_path: Path, repeats: int, work: Path, threads: int) -> None:
     song = midi.load_song(song_path)
     bank = patches.load_bank(bank_path)
     assignment = patches.assign_patches(song, bank, 0)
@@ -65,7 +65,8 @@ def bench_song(song_path: Path, bank_path: Path, repeats: int, work: Path) -> No
         flag = "1" if fx else "0"
         cli = ["fluidsynth", "-ni", "-q", "-R", flag, "-C", flag, "-g", "0.2", "-r", "44100",
                "-F", str(work / "cli.wav"), str(SF2), str(song_path)]
-        ours = [exe, "render", str(song_path), "-o", str(work / "ours"), "--bank", str(bank_path), "--overwrite"]
+        ours = [exe, "render", str(song_path), "-o", str(work / "ours"), "--bank", str(bank_path), "--overwrite",
+                "--threads", str(threads)]
         if fx:
             ours.append("--fx")
         timed(cli), timed(ours)  # warm-up (page cache)
@@ -102,6 +103,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--song", type=Path, action="append", help="MIDI file(s); default: demo + 3-min 12-track song")
+    ap.add_argument("--threads", type=int, default=2, help="synths ours runs at once (the CLI uses one core)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -113,9 +115,9 @@ def main() -> None:
             songs = [paths.demo_song(), bench]
         bank = one_soundfont_bank(work / "bank.yaml")
         print(f"FluidSynth {render.fluid.version()}, SoundFont {SF2.name}, {len(songs)} songs, "
-              f"{args.repeats} runs each (medians; ratio = ours / CLI, pair by pair)")
+              f"{args.repeats} runs each (medians; ratio = ours / CLI, pair by pair); ours with --threads {args.threads}")
         for s in songs:
-            bench_song(s, bank, args.repeats, work)
+            bench_song(s, bank, args.repeats, work, args.threads)
 
 
 if __name__ == "__main__":
