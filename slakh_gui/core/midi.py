@@ -74,6 +74,7 @@ class Song:
     md5: str
     data: bytes = field(repr=False)
     repairs: list[str] = field(default_factory=list)
+    range: tuple[float, float] | None = None  # set on excerpts: the (start, end) seconds taken from the source
 
     @property
     def end_time(self) -> float:
@@ -119,6 +120,36 @@ def load_song_bytes(data: bytes, path: str | Path = "<memory>") -> Song:
     if not any(t.note_count for t in tracks):
         raise MidiLoadError(f"{path}: the MIDI file has no notes")
     return Song(path, pm, tracks, hashlib.md5(data).hexdigest(), data, repairs)
+
+
+def excerpt(song: Song, start: float, end: float) -> Song:
+    """The part of ``song`` between ``start`` and ``end`` seconds, re-timed to begin at 0 (for quick tries).
+
+    Notes sounding in the range are kept and cut at its edges; each controller's and the pitch wheel's last value
+    before ``start`` is set at 0 so the excerpt sounds as it does in the song. Stem keys stay those of the source.
+    The excerpt's MIDI has a constant 120 BPM at 960 ticks per beat (times in seconds are exact).
+    """
+    if not 0 <= start < end:
+        raise ValueError(f"invalid range {start}..{end} s")
+    pm = pretty_midi.PrettyMIDI(resolution=960, initial_tempo=120.0)
+    for inst in song.pm.instruments:
+        new = pretty_midi.Instrument(inst.program, is_drum=inst.is_drum, name=inst.name)
+        new.notes = [pretty_midi.Note(n.velocity, n.pitch, max(n.start, start) - start, min(n.end, end) - start)
+                     for n in inst.notes if n.end > start and n.start < end and min(n.end, end) > max(n.start, start)]
+        before: dict[int, pretty_midi.ControlChange] = {}
+        for cc in inst.control_changes:
+            if cc.time < start:
+                before[cc.number] = cc
+            elif cc.time < end:
+                new.control_changes.append(pretty_midi.ControlChange(cc.number, cc.value, cc.time - start))
+        new.control_changes[:0] = [pretty_midi.ControlChange(c.number, c.value, 0.0) for c in before.values()]
+        bends_before = [b for b in inst.pitch_bends if b.time < start]
+        new.pitch_bends = [pretty_midi.PitchBend(bends_before[-1].pitch, 0.0)] if bends_before else []
+        new.pitch_bends += [pretty_midi.PitchBend(b.pitch, b.time - start) for b in inst.pitch_bends
+                            if start <= b.time < end]
+        pm.instruments.append(new)
+    tracks = [_track(i, inst) for i, inst in enumerate(pm.instruments)]
+    return Song(song.path, pm, tracks, song.md5, song.data, list(song.repairs), (float(start), float(end)))
 
 
 def _track(index: int, inst: pretty_midi.Instrument) -> Track:

@@ -200,6 +200,8 @@ def build_metadata(song: Song, bank: Bank, assignment: Assignment, mixed: mixing
         "not_rendered": notes,
         "flakh": bool(opt.flakh),
     }
+    if song.range:
+        extras["range_seconds"] = [song.range[0], song.range[1]]
     if opt.flakh:
         extras["mix"] = "Flakh: the unsplit MIDI file rendered whole with FluidSynth and TimGM6mb, peak-normalized"
         extras["mix_peak_gain"] = float(flakh_gain or 1.0)

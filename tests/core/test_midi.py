@@ -128,3 +128,23 @@ def test_stem_midi_keeps_rpn_order_tempo_and_notes(tmp_path):
            [(n.pitch, round(n.start, 4), round(n.end, 4)) for n in b.notes]
     assert b.program == 33 and b.name == "Bass" and b.pitch_bends[0].pitch == 4096
     assert abs(back.get_tempo_changes()[1][0] - 100) < 1e-6 and back.time_signature_changes[0].numerator == 3
+
+
+def test_excerpt_keeps_state_and_cuts_notes(tmp_path):
+    pm = pretty_midi.PrettyMIDI()
+    inst = pretty_midi.Instrument(33, name="Bass")
+    inst.control_changes += [pretty_midi.ControlChange(7, 90, 0.0), pretty_midi.ControlChange(10, 20, 1.0),
+                             pretty_midi.ControlChange(7, 60, 2.0), pretty_midi.ControlChange(7, 30, 12.0)]
+    inst.pitch_bends += [pretty_midi.PitchBend(1000, 3.0), pretty_midi.PitchBend(0, 6.0)]
+    inst.notes += [pretty_midi.Note(90, 40, 4.0, 6.0), pretty_midi.Note(90, 41, 6.0, 7.0),
+                   pretty_midi.Note(90, 42, 9.5, 11.0), pretty_midi.Note(90, 43, 11.0, 12.0)]
+    pm.instruments.append(inst)
+    pm.write(str(tmp_path / "x.mid"))
+    song = midi.load_song(tmp_path / "x.mid")
+    ex = midi.excerpt(song, 5.0, 10.0)
+    notes = [(n.pitch, round(n.start, 3), round(n.end, 3)) for n in ex.tracks[0].instrument.notes]
+    assert notes == [(40, 0.0, 1.0), (41, 1.0, 2.0), (42, 4.5, 5.0)]
+    ccs = [(c.number, c.value, round(c.time, 3)) for c in ex.tracks[0].instrument.control_changes]
+    assert ccs == [(7, 60, 0.0), (10, 20, 0.0)]
+    assert [(b.pitch, round(b.time, 3)) for b in ex.tracks[0].instrument.pitch_bends] == [(1000, 0.0), (0, 1.0)]
+    assert ex.range == (5.0, 10.0) and ex.md5 == song.md5 and ex.tracks[0].key == "S00"
