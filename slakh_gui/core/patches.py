@@ -310,12 +310,12 @@ def assign_patches(song: Song, bank: Bank, seed: int, *, fixed: dict[str, str | 
 
     ``fixed`` maps stem keys to a patch id the user chose (None = do not render); keys in ``locked`` keep their
     patch when the rest is re-rolled. A program repeated within the song reuses its first patch, as Slakh did.
+    Each program's draw has its own random stream (seed and program), so fixing one track never changes another's.
     """
     fixed = dict(fixed or {})
     for key, pid in fixed.items():
         if pid is not None and pid not in bank.patches:
             raise BankError(f"track {key}: patch {pid!r} is not in bank {bank.name!r}")
-    rng = random.Random(seed)
     first: dict[int, str] = {}
     for t in song.tracks:
         pid = fixed.get(t.key)
@@ -339,7 +339,7 @@ def assign_patches(song: Song, bank: Bank, seed: int, *, fixed: dict[str, str | 
             result[t.key] = TrackPatch(t.key, None, is_locked, reason)
             continue
         if t.program not in first:
-            first[t.program] = rng.choice(pool).id
+            first[t.program] = random.Random(f"{seed}:{t.program}").choice(pool).id
         result[t.key] = TrackPatch(t.key, first[t.program], is_locked)
     return Assignment(seed, bank.name, result, bank.sha256)
 

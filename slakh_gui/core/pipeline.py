@@ -54,12 +54,41 @@ class TrackResult:
     rendered: list[str]
     skipped: dict[str, str] = field(default_factory=dict)  # stem key -> reason it has no audio
     duration: float = 0.0
+    stems: dict[str, np.ndarray] | None = None  # float32 as written (with keep_audio)
+    mix: np.ndarray | None = None
+    reused: list[str] = field(default_factory=list)  # stems taken from the cache, not rendered again
+
+
+class StemCache:
+    """Rendered stems (after their effect chain, before loudness normalization) kept between renders of one song,
+    so that changing one track's patch re-renders only that track. Keyed by everything the audio depends on."""
+
+    def __init__(self) -> None:
+        self._items: dict[tuple, tuple[np.ndarray, float | None]] = {}
+
+    @staticmethod
+    def key(song: Song, job: render.StemJob, n_samples: int, opt: RenderOptions, chain) -> tuple:
+        return (song.md5, song.range, job.key, job.label, str(job.soundfont), job.bank, job.preset, job.drum,
+                repr(chain), n_samples, opt.fluid_effects, opt.sample_rate)
+
+    def get(self, key: tuple):
+        return self._items.get(key)
+
+    def put(self, key: tuple, audio: np.ndarray, lufs: float | None) -> None:
+        self._items[key] = (audio.copy(), lufs)
+
+    def __len__(self) -> int:
+        return len(self._items)
 
 
 def render_track(song: Song, bank: Bank, assignment: Assignment, out_dir: str | Path,
                  options: RenderOptions | None = None, *, progress: ProgressFn | None = None,
-                 cancel: CancelToken | None = None) -> TrackResult:
-    """Render ``song`` with ``assignment``'s patches into the Slakh track folder ``out_dir`` (all or nothing)."""
+                 cancel: CancelToken | None = None, cache: StemCache | None = None,
+                 keep_audio: bool = False) -> TrackResult:
+    """Render ``song`` with ``assignment``'s patches into the Slakh track folder ``out_dir`` (all or nothing).
+
+    With a ``cache``, stems rendered before with the same patch and settings are reused; ``keep_audio`` returns
+    the written stems and mix as float arrays too (for the app's mixer and player)."""
     opt = options or RenderOptions()
     if opt.fmt not in FORMATS:
         raise ValueError(f"unknown audio format {opt.fmt!r} (use flac or wav)")
@@ -90,24 +119,36 @@ def render_track(song: Song, bank: Bank, assignment: Assignment, out_dir: str | 
 
     chains = {job.key: bank.patches[job.label].effect_chain for job in jobs}
     measured: dict[str, float] = {}
+    cache_keys = {job.key: StemCache.key(song, job, n_samples, opt, chains[job.key]) for job in jobs} if cache is not None else {}
+    cached = {k: cache.get(ck) for k, ck in cache_keys.items()} if cache is not None else {}
+    cached = {k: v for k, v in cached.items() if v is not None}
+    todo = [job for job in jobs if job.key not in cached]
 
     def finish(key: str, row: np.ndarray) -> None:  # runs in the render worker, overlapping other stems
         if chains[key]:
             row[:] = effects.apply_chain(row, chains[key], sr)
         if np.any(row):
             measured[key] = mixing.integrated_loudness(row, sr)
+        if cache is not None:
+            cache.put(cache_keys[key], row, measured.get(key))
 
     # Stem MIDI files are pure Python work: build them while the synths (which release the GIL) render.
     with ThreadPoolExecutor(max_workers=1) as side:
         midi_files = side.submit(lambda: {j.key: instrument_midi_bytes(song, song.track(j.key)) for j in jobs})
-        audio = render.render_stems(jobs, n_samples, sample_rate=sr, fluid_effects=opt.fluid_effects,
+        fresh = render.render_stems(todo, n_samples, sample_rate=sr, fluid_effects=opt.fluid_effects,
                                     threads=opt.threads, finish=finish, progress=progress, cancel=cancel)
         stem_midi = midi_files.result()
+    rows = {job.key: fresh[i] for i, job in enumerate(todo)}
+    for key, (audio_c, lufs) in cached.items():
+        rows[key] = audio_c.copy()
+        if lufs is not None:
+            measured[key] = lufs
+    audio = [rows[job.key] for job in jobs]
     stems = {job.key: audio[i] for i, job in enumerate(jobs)}
     check(cancel)
     report(progress, "mix", 0, 1, "mixing")
     mixed = mixing.loudness_mix(stems, sr, threads=opt.threads, loudness=measured, in_place=True)
-    del audio, stems
+    del audio, stems, fresh, rows
     if not mixed.stems:
         raise NothingToRender(f"{song.path.name}: every stem came out silent or too quiet to measure")
     flakh_gain = None
@@ -137,7 +178,10 @@ def render_track(song: Song, bank: Bank, assignment: Assignment, out_dir: str | 
     report(progress, "write", 1, 1, "done")
     skipped = {k: t.reason for k, t in assignment.tracks.items() if not t.patch_id}
     skipped.update(mixed.skipped)
-    return TrackResult(out_dir, metadata, list(mixed.stems), skipped, n_samples / sr)
+    result = TrackResult(out_dir, metadata, list(mixed.stems), skipped, n_samples / sr, reused=sorted(cached))
+    if keep_audio:
+        result.stems, result.mix = mixed.stems, mix
+    return result
 
 
 def _preload(with_effects: bool) -> None:

@@ -103,3 +103,14 @@ def test_override_lock_and_roundtrip(tmp_path, small_song_path, small_bank_path)
     (tmp_path / "bad.yaml").write_text("just text")
     with pytest.raises(patches.BankError, match="not a Slakh Studio assignment"):
         patches.load_assignment(tmp_path / "bad.yaml", song, bank)
+
+
+def test_fixing_one_track_leaves_the_others(small_song_path, small_bank_path):
+    song = midi.load_song(small_song_path)
+    bank = patches.load_bank(small_bank_path)
+    for seed in range(6):
+        base = patches.assign_patches(song, bank, seed)
+        other = next(p.id for p in bank.pool(33) if p.id != base.patch_id("S01"))
+        changed = patches.assign_patches(song, bank, seed, fixed={"S01": other})
+        assert changed.patch_id("S01") == other
+        assert all(changed.patch_id(k) == base.patch_id(k) for k in ["S00", "S02", "S03", "S04", "S05"])

@@ -158,3 +158,19 @@ def test_flakh_mix_is_unsplit_render_peak_normalized(tmp_path, small_song_path):
     stems = [read(p).astype(np.int64) for p in (res.path / "stems").iterdir()]
     assert len(mix) == len(stems[0])
     assert not np.array_equal(np.sum(stems, axis=0), mix)  # the mix is its own render, not the sum
+
+
+def test_cache_rerenders_only_changed_stems_with_identical_output(tmp_path, small_song_path, small_bank_path):
+    song = midi.load_song(small_song_path)
+    bank = patches.load_bank(small_bank_path)
+    cache = pipeline.StemCache()
+    first = patches.assign_patches(song, bank, 2)
+    a = pipeline.render_track(song, bank, first, tmp_path / "a" / "Track00001", cache=cache, keep_audio=True)
+    assert a.reused == [] and len(cache) == 5 and set(a.stems) == set(a.rendered)
+    other = next(p.id for p in bank.pool(33) if p.id != first.patch_id("S01"))
+    changed = patches.assign_patches(song, bank, 2, fixed={"S01": other})
+    b = pipeline.render_track(song, bank, changed, tmp_path / "b" / "Track00001", cache=cache)
+    assert b.reused == ["S00", "S02", "S03", "S04"]
+    fresh = pipeline.render_track(song, bank, changed, tmp_path / "c" / "Track00001")
+    for rel in ["mix.flac", "stems/S00.flac", "stems/S01.flac", "metadata.yaml"]:
+        assert (b.path / rel).read_bytes() == (fresh.path / rel).read_bytes(), rel
