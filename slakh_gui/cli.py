@@ -22,6 +22,16 @@ class CliError(Exception):
     """An error to print as one line."""
 
 
+# Defaults of the render options. The parser stores None for an option not given, so ``render --session`` can
+# tell which options were given (and refuse those the session file sets); main() fills in these values.
+RENDER_DEFAULTS = {"seed": 0, "flakh": False, "format": "flac", "tail": 5.0, "fx": False, "threads": 2,
+                   "overwrite": False, "max_duration": 3600.0, "max_memory": 8.0, "track_number": 1}
+# Options that decide what a render sounds like: with --session the session file sets them.
+SESSION_CONFLICTS = {"midi": "a MIDI file", "seed": "--seed", "bank": "--bank", "flakh": "--flakh",
+                     "format": "--format", "tail": "--tail", "fx": "--fx", "assignment": "--assignment",
+                     "save_assignment": "--save-assignment"}
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="slakh-studio", description="Build and audition Slakh2100-style multitrack "
                                 "data from MIDI: per-instrument stems, a loudness-normalized mix, Slakh's layout.")
@@ -34,23 +44,28 @@ def _parser() -> argparse.ArgumentParser:
     info.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
     def render_options(r: argparse.ArgumentParser) -> None:
-        r.add_argument("--seed", type=int, default=0, help="seed of the patch draw (default 0)")
+        r.add_argument("--seed", type=int, help="seed of the patch draw (default 0)")
         r.add_argument("--bank", type=Path, help="patch bank YAML (default patches/default.yaml; "
                        "patches/flakh.yaml with --flakh)")
-        r.add_argument("--flakh", action="store_true", help="Flakh mode: TimGM6mb stems, mix = unsplit file rendered whole")
-        r.add_argument("--format", choices=["flac", "wav"], default="flac", help="audio format (default flac)")
-        r.add_argument("--tail", type=float, default=5.0, help="seconds rendered after the song's end (default 5)")
-        r.add_argument("--fx", action="store_true", help="FluidSynth's own reverb/chorus, per track")
-        r.add_argument("--threads", type=int, default=2, help="synths run at once (default 2; output is the same)")
-        r.add_argument("--overwrite", action="store_true", help="replace an existing track folder")
-        r.add_argument("--max-duration", type=float, default=3600.0, metavar="S", help="refuse longer songs (s)")
-        r.add_argument("--max-memory", type=float, default=8.0, metavar="GIB", help="refuse renders needing more (GiB)")
+        r.add_argument("--flakh", action="store_true", default=None, help="Flakh mode: TimGM6mb stems, mix = unsplit file rendered whole")
+        r.add_argument("--format", choices=["flac", "wav"], help="audio format (default flac)")
+        r.add_argument("--tail", type=float, help="seconds rendered after the song's end (default 5)")
+        r.add_argument("--fx", action="store_true", default=None, help="FluidSynth's own reverb/chorus, per track")
+        r.add_argument("--threads", type=int, help="synths run at once (default 2; output is the same)")
+        r.add_argument("--overwrite", action="store_true", default=None, help="replace an existing track folder")
+        r.add_argument("--max-duration", type=float, metavar="S", help="refuse longer songs (s)")
+        r.add_argument("--max-memory", type=float, metavar="GIB", help="refuse renders needing more (GiB)")
 
-    r = sub.add_parser("render", help="render a MIDI file into a Slakh2100 track folder")
-    r.add_argument("midi", type=Path)
-    r.add_argument("-o", "--out", type=Path, required=True,
-                   help="output: a TrackNNNNN folder, or a folder to create TrackNNNNN in")
-    r.add_argument("--track-number", type=int, default=1, help="NNNNN when -o is not a TrackNNNNN folder")
+    r = sub.add_parser("render", help="render a MIDI file (or replay a session file) into a Slakh2100 track folder")
+    r.add_argument("midi", type=Path, nargs="?", help="the MIDI file (not with --session)")
+    r.add_argument("--session", type=Path, metavar="FILE",
+                   help="replay a session file saved by the app (song, bank, seed, patches, options, range); "
+                   "only -o, --track-number, --overwrite, --threads, --max-* and --json may be added")
+    r.add_argument("-o", "--out", type=Path,
+                   help="output: a TrackNNNNN folder, or a folder to create TrackNNNNN in "
+                   "(required unless the session has an output folder)")
+    r.add_argument("--track-number", type=int, help="NNNNN when -o is not a TrackNNNNN folder (default 1, "
+                   "or the session's)")
     r.add_argument("--assignment", type=Path, help="use the patches saved in this assignment file")
     r.add_argument("--save-assignment", type=Path, help="save the patch assignment to this file")
     r.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -59,6 +74,9 @@ def _parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="render the bundled demo song with the default bank")
     d.add_argument("-o", "--out", type=Path, default=Path("slakh-studio-demo"), help="output folder")
     render_options(d)
+
+    g = sub.add_parser("gui", help="open the desktop app (default: the demo song)")
+    g.add_argument("path", type=Path, nargs="?", help="a MIDI file, a TrackNNNNN folder or a session .json")
 
     b = sub.add_parser("bank", help="check a patch bank and print its counts")
     b.add_argument("bank", type=Path, nargs="?", help="bank YAML (default patches/default.yaml)")
@@ -71,21 +89,26 @@ def main(argv: list[str] | None = None) -> int:
     if not args.command:
         _parser().print_help()
         return 0
+    args.given = {k for k in RENDER_DEFAULTS if getattr(args, k, None) is not None}
+    for key, value in RENDER_DEFAULTS.items():
+        if hasattr(args, key) and getattr(args, key) is None:
+            setattr(args, key, value)
     from slakh_gui.core.fluid import FluidSynthMissing  # noqa: PLC0415
     from slakh_gui.core.jobs import Cancelled  # noqa: PLC0415
     from slakh_gui.core.midi import MidiLoadError  # noqa: PLC0415
     from slakh_gui.core.patches import BankError, SoundFontMissing  # noqa: PLC0415
     from slakh_gui.core.pipeline import NothingToRender, RenderLimitError  # noqa: PLC0415
     from slakh_gui.core.render import RenderError  # noqa: PLC0415
+    from slakh_gui.core.session import SessionError  # noqa: PLC0415
 
-    handler = {"info": cmd_info, "render": cmd_render, "demo": cmd_demo, "bank": cmd_bank}[args.command]
+    handler = {"info": cmd_info, "render": cmd_render, "demo": cmd_demo, "bank": cmd_bank, "gui": cmd_gui}[args.command]
     try:
         return handler(args)
     except Cancelled:
         print("slakh-studio: cancelled; nothing was written", file=sys.stderr)
         return EXIT_CANCELLED
     except (CliError, MidiLoadError, BankError, SoundFontMissing, RenderLimitError, RenderError, NothingToRender,
-            FluidSynthMissing, FileExistsError, PermissionError) as exc:
+            FluidSynthMissing, SessionError, FileExistsError, PermissionError) as exc:
         print(f"slakh-studio: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except OSError as exc:
@@ -136,11 +159,32 @@ def _out_track_dir(out: Path, number: int) -> Path:
     return out if TRACK_NAME.match(out.name) else out / track_name(number)
 
 
-def _run_render(args, midi_path: Path, out_dir: Path, assignment_in: Path | None = None,
-                save_to: Path | None = None, as_json: bool = False) -> int:
+def _with_progress(call):
+    """Run ``call(progress, cancel)`` with a progress bar on stderr; Ctrl-C cancels it cleanly."""
     from tqdm import tqdm  # noqa: PLC0415
 
     from slakh_gui.core.jobs import CancelToken  # noqa: PLC0415
+
+    token = CancelToken()
+    previous = signal.signal(signal.SIGINT, lambda *_: token.cancel())
+    bar = tqdm(total=1000, unit="‰", disable=None, leave=False, desc="render", file=sys.stderr)
+    weights = {"render": (0, 850), "mix": (850, 900), "write": (900, 1000)}
+
+    def progress(p) -> None:
+        lo, hi = weights.get(p.stage, (0, 1000))
+        bar.n = int(lo + (hi - lo) * p.fraction)
+        bar.set_description(p.stage)
+        bar.refresh()
+
+    try:
+        return call(progress, token)
+    finally:
+        bar.close()
+        signal.signal(signal.SIGINT, previous)
+
+
+def _run_render(args, midi_path: Path, out_dir: Path, assignment_in: Path | None = None,
+                save_to: Path | None = None, as_json: bool = False) -> int:
     from slakh_gui.core.midi import load_song  # noqa: PLC0415
     from slakh_gui.core.patches import assign_patches, load_assignment, load_bank, save_assignment  # noqa: PLC0415
     from slakh_gui.core.pipeline import RenderOptions, render_track  # noqa: PLC0415
@@ -157,22 +201,8 @@ def _run_render(args, midi_path: Path, out_dir: Path, assignment_in: Path | None
     options = RenderOptions(fmt=args.format, tail=args.tail, fluid_effects=args.fx, flakh=args.flakh,
                             threads=max(1, args.threads), overwrite=args.overwrite,
                             max_duration=args.max_duration, max_memory=int(args.max_memory * 2**30))
-    token = CancelToken()
-    previous = signal.signal(signal.SIGINT, lambda *_: token.cancel())
-    bar = tqdm(total=1000, unit="‰", disable=None, leave=False, desc="render", file=sys.stderr)
-    weights = {"render": (0, 850), "mix": (850, 900), "write": (900, 1000)}
-
-    def progress(p) -> None:
-        lo, hi = weights.get(p.stage, (0, 1000))
-        bar.n = int(lo + (hi - lo) * p.fraction)
-        bar.set_description(p.stage)
-        bar.refresh()
-
-    try:
-        result = render_track(song, bank, assignment, out_dir, options, progress=progress, cancel=token)
-    finally:
-        bar.close()
-        signal.signal(signal.SIGINT, previous)
+    result = _with_progress(lambda progress, token: render_track(song, bank, assignment, out_dir, options,
+                                                                 progress=progress, cancel=token))
     if as_json:
         print(json.dumps({"track": str(result.path), "rendered": result.rendered, "skipped": result.skipped,
                           "overall_gain": result.metadata["overall_gain"], "seconds": result.duration}, indent=2))
@@ -191,8 +221,57 @@ def _run_render(args, midi_path: Path, out_dir: Path, assignment_in: Path | None
 
 
 def cmd_render(args) -> int:
+    if args.session is not None:
+        return _run_session(args)
+    if args.midi is None:
+        raise CliError("render needs a MIDI file or --session FILE")
+    if args.out is None:
+        raise CliError("render needs an output folder (-o OUT)")
     return _run_render(args, args.midi, _out_track_dir(args.out, args.track_number), args.assignment,
                        args.save_assignment, args.json)
+
+
+def _run_session(args) -> int:
+    from slakh_gui.core.layout import track_name  # noqa: PLC0415
+    from slakh_gui.core.session import load_session, render_session  # noqa: PLC0415
+
+    given = [name for key, name in SESSION_CONFLICTS.items()
+             if key in args.given or (key not in RENDER_DEFAULTS and getattr(args, key, None) is not None)]
+    if "a MIDI file" in given:
+        raise CliError("render takes a MIDI file or --session FILE, not both")
+    if given:
+        raise CliError(f"{given[0]} cannot be combined with --session: the session file sets the song, bank, seed, "
+                       f"patches and options (only -o, --track-number, --overwrite, --threads, --max-duration, "
+                       f"--max-memory and --json may be added)")
+    session = load_session(args.session)
+    number = args.track_number if "track_number" in args.given else session.track_number
+    if args.out is not None:
+        out_dir = _out_track_dir(args.out, number)
+    elif session.output_dir is not None:
+        out_dir = Path(session.output_dir) / track_name(number)
+    else:
+        raise CliError(f"{args.session}: the session has no output folder; give one with -o OUT")
+    result = _with_progress(lambda progress, token: render_session(
+        session, out_dir=out_dir, overwrite=args.overwrite,
+        threads=args.threads if "threads" in args.given else None, max_duration=args.max_duration,
+        max_memory=int(args.max_memory * 2**30), progress=progress, cancel=token))
+    md = result.metadata
+    if args.json:
+        print(json.dumps({"track": str(result.path), "rendered": result.rendered, "skipped": result.skipped,
+                          "overall_gain": md["overall_gain"], "seconds": result.duration}, indent=2))
+        return 0
+    rng = f", range {session.range[0]:g}-{session.range[1]:g} s" if session.range else ""
+    print(f"Rendered session {args.session.name} ({session.song.name}) -> {result.path}/  ({result.duration:.1f} s, "
+          f"bank {md['slakh_studio']['bank']!r}, seed {session.seed}{', Flakh' if session.flakh else ''}"
+          f"{rng})")
+    for key, stem in md["stems"].items():
+        label = f"{stem['midi_program_name']:<26}"
+        if stem["audio_rendered"]:
+            print(f"  {key}  {label} {stem['plugin_name']:<44} {stem['integrated_loudness']:6.1f} LUFS")
+        else:
+            print(f"  {key}  {label} not rendered: {result.skipped.get(key, '')}")
+    print(f"  mix: {result.path / ('mix.' + session.options['format'])}   overall_gain {md['overall_gain']:.4f}")
+    return 0
 
 
 def cmd_demo(args) -> int:
@@ -201,6 +280,12 @@ def cmd_demo(args) -> int:
         raise CliError(f"the demo song is missing: {demo}")
     args.overwrite = True
     return _run_render(args, demo, _out_track_dir(args.out, 1))
+
+
+def cmd_gui(args) -> int:
+    from slakh_gui.gui.app import main as gui_main  # noqa: PLC0415  (Qt only for this command)
+
+    return gui_main(args.path)
 
 
 def cmd_bank(args) -> int:

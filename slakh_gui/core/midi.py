@@ -148,6 +148,7 @@ def excerpt(song: Song, start: float, end: float) -> Song:
         new.pitch_bends += [pretty_midi.PitchBend(b.pitch, b.time - start) for b in inst.pitch_bends
                             if start <= b.time < end]
         pm.instruments.append(new)
+    pm.text_events.append(pretty_midi.Text("range end", end - start))  # the excerpt lasts the whole range
     tracks = [_track(i, inst) for i, inst in enumerate(pm.instruments)]
     return Song(song.path, pm, tracks, song.md5, song.data, list(song.repairs), (float(start), float(end)))
 

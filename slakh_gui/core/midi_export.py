@@ -62,6 +62,7 @@ def times_to_ticks(pm, times: np.ndarray) -> np.ndarray:
     table = getattr(pm, "_PrettyMIDI__tick_to_time", None)
     if table is None or len(times) == 0:  # other pretty_midi versions: the scalar method
         return np.array([pm.time_to_tick(t) for t in times], dtype=np.int64)
+    table = np.asarray(table, dtype=np.float64)  # a PrettyMIDI built in memory keeps a short list here
     last = len(table) - 1
     tick = np.searchsorted(table, times, side="left")
     beyond = tick > last

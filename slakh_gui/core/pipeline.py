@@ -110,6 +110,8 @@ def render_track(song: Song, bank: Bank, assignment: Assignment, out_dir: str | 
             f"{song.path.name}: {len(jobs)} stems of {_duration(n_samples / sr)} need about {need / 2**30:.1f} GiB, "
             f"over the {opt.max_memory / 2**30:.1f} GiB limit (--max-memory)")
     if opt.flakh:
+        if song.range:
+            raise ValueError("a range cannot be rendered in Flakh mode (its mix is the whole file rendered unsplit)")
         flakh_sf = find_soundfont(FLAKH_SOUNDFONT, bank.soundfont_dirs)
     if out_dir.exists() and not opt.overwrite:
         raise FileExistsError(f"{out_dir} already exists (use --overwrite to replace it)")

@@ -132,3 +132,85 @@ def test_entry_point_subprocess(tmp_path, small_song_path):
     assert proc.returncode == 0, proc.stderr
     assert "Track00001" in proc.stdout and "LUFS" in proc.stdout
     assert (tmp_path / "Track00001" / "mix.flac").exists()
+
+
+# ---------------------------------------------------------------------------------------------- sessions
+
+
+def _track_files(track: Path) -> dict[str, bytes]:
+    return {p.relative_to(track).as_posix(): p.read_bytes() for p in sorted(track.rglob("*")) if p.is_file()}
+
+
+def test_session_render_equals_in_process_and_plain_render(tmp_path, small_song_path, capsys):
+    from slakh_gui.core import midi, patches
+    from slakh_gui.core.session import Session, load_session, render_session, save_session
+
+    options = {"format": "flac", "tail": 1.0, "fx": False, "flakh": False, "threads": 2}
+    save_session(Session(song=small_song_path, seed=5, bank=SMALL_BANK, options=options, output_dir=tmp_path / "o"),
+                 tmp_path / "s.slakh.json")
+    code, out, _ = run(["render", "--session", tmp_path / "s.slakh.json"], capsys)
+    assert code == 0 and "Rendered session s.slakh.json" in out and "LUFS" in out
+    via_cli = tmp_path / "o" / "Track00001"
+    in_process = render_session(load_session(tmp_path / "s.slakh.json"), out_dir=tmp_path / "p" / "Track00001")
+    code, _, _ = run(["render", small_song_path, "-o", tmp_path / "plain", "--bank", SMALL_BANK, "--seed", "5",
+                      "--tail", "1"], capsys)
+    assert code == 0
+    # the same patches fixed by the user (and locked) in the session: the same output again
+    drawn = patches.assign_patches(midi.load_song(small_song_path), patches.load_bank(SMALL_BANK), 5)
+    fixed = Session(song=small_song_path, seed=5, bank=SMALL_BANK, options=options,
+                    patches={k: t.patch_id for k, t in drawn.tracks.items()}, locked=["S00", "S03"])
+    save_session(fixed, tmp_path / "fixed.json")
+    code, _, _ = run(["render", "--session", tmp_path / "fixed.json", "-o", tmp_path / "f"], capsys)
+    assert code == 0
+
+    reference = _track_files(via_cli)
+    assert {"mix.flac", "metadata.yaml", "all_src.mid", "stems/S00.flac", "MIDI/S00.mid"} <= set(reference)
+    for other in (in_process.path, tmp_path / "plain" / "Track00001", tmp_path / "f" / "Track00001"):
+        files = _track_files(other)
+        assert set(files) == set(reference), other
+        for rel, data in reference.items():
+            assert files[rel] == data, (other, rel)
+
+
+def test_session_cli_errors_are_one_line(tmp_path, small_song_path, capsys):
+    from slakh_gui.core.session import Session, save_session
+
+    session = tmp_path / "s.json"
+    save_session(Session(song=small_song_path, bank=SMALL_BANK, options={"tail": 0.5}, range=(1.0, 2.0)), session)
+    cases = [
+        (["render", "-o", tmp_path / "x"], "a MIDI file or --session FILE"),
+        (["render", small_song_path], "-o OUT"),
+        (["render", small_song_path, "--session", session, "-o", tmp_path / "x"], "not both"),
+        (["render", "--session", session, "-o", tmp_path / "x", "--seed", "3"], "--seed cannot be combined"),
+        (["render", "--session", session, "-o", tmp_path / "x", "--format", "wav"], "--format cannot be combined"),
+        (["render", "--session", session], "no output folder"),
+        (["render", "--session", tmp_path / "missing.json", "-o", tmp_path / "x"], "cannot read session file"),
+    ]
+    for args, words in cases:
+        code, _, err = run(args, capsys)
+        assert code == 1 and words in one_line_error(err), (args, err)
+    (tmp_path / "bad.json").write_text('{"format": "slakh-studio-session/1", "song": "nope.mid"}')
+    code, _, err = run(["render", "--session", tmp_path / "bad.json", "-o", tmp_path / "x"], capsys)
+    line = one_line_error(err)
+    assert code == 1 and "song: file not found" in line and str(tmp_path / "nope.mid") in line
+    assert not (tmp_path / "x").exists()
+
+
+def test_session_cli_output_track_number_and_overwrite(tmp_path, small_song_path, capsys):
+    from slakh_gui.core.session import Session, save_session
+
+    save_session(Session(song=small_song_path, bank=SMALL_BANK, options={"tail": 0.5, "format": "wav"},
+                         range=(1.0, 2.0), output_dir=tmp_path / "out", track_number=7), tmp_path / "s.json")
+    args = ["render", "--session", tmp_path / "s.json", "--json"]
+    code, out, _ = run(args, capsys)
+    res = json.loads(out)
+    assert code == 0 and res["track"] == str(tmp_path / "out" / "Track00007")
+    assert abs(res["seconds"] - 1.5) < 64 / 44100
+    code, _, err = run(args, capsys)
+    assert code == 1 and "already exists" in one_line_error(err)
+    assert run([*args, "--overwrite"], capsys)[0] == 0
+    code, out, _ = run([*args, "--track-number", "9"], capsys)
+    assert code == 0 and json.loads(out)["track"] == str(tmp_path / "out" / "Track00009")
+    code, out, _ = run([*args, "-o", tmp_path / "else" / "Track00002", "--threads", "1"], capsys)
+    assert code == 0 and (tmp_path / "else" / "Track00002" / "mix.wav").is_file()
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["Track00007", "Track00009"]
