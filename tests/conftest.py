@@ -56,3 +56,32 @@ def rendered(tmp_path_factory, small_song_path, small_bank_path):
     out = tmp_path_factory.mktemp("render") / "Track00001"
     result = pipeline.render_track(song, bank, assignment, out)
     return result, song, bank
+
+
+# --- Audio output for the playback tests: a real PortAudio stream on ALSA's null device --------------------------
+# PortAudio lists its devices once, when sounddevice is first imported, so ALSA must be pointed at this file before
+# any test module imports sounddevice: it is done here, at conftest import time, for the whole session (it also keeps
+# the suite silent on machines that do have a sound card). What the file needs, found on Debian 12 (alsa-lib 1.2.8,
+# PortAudio 19.6): ALSA_CONFIG_PATH *replaces* /usr/share/alsa/alsa.conf, and this one line is enough; no ctl entry
+# and nothing from alsa.conf is needed (PortAudio then lists exactly one device, "default", and the null plugin
+# swallows audio as fast as the callback makes it: count frames, never seconds). Beware: a config whose pcm entries
+# are all of types PortAudio skips (an empty file, or only `pcm.null { type null }`) makes PortAudio abort the whole
+# process in Pa_Initialize (assertion `devIdx < numDeviceNames` in pa_linux_alsa.c), hence the name "default".
+import atexit  # noqa: E402
+import shutil  # noqa: E402
+import tempfile  # noqa: E402
+
+ALSA_NULL_CONFIG = "pcm.!default { type null }\n"
+_alsa_dir = Path(tempfile.mkdtemp(prefix="slakh-test-alsa-"))
+ALSA_NULL_CONFIG_PATH = _alsa_dir / "asound-null.conf"
+ALSA_NULL_CONFIG_PATH.write_text(ALSA_NULL_CONFIG)
+os.environ["ALSA_CONFIG_PATH"] = str(ALSA_NULL_CONFIG_PATH)
+atexit.register(shutil.rmtree, _alsa_dir, True)
+
+
+@pytest.fixture(scope="session")
+def null_audio_device() -> Path:
+    """The ALSA config in effect (PortAudio's only device: ALSA "default", the null plugin)."""
+    assert os.environ.get("ALSA_CONFIG_PATH") == str(ALSA_NULL_CONFIG_PATH)
+    assert ALSA_NULL_CONFIG_PATH.read_text() == ALSA_NULL_CONFIG
+    return ALSA_NULL_CONFIG_PATH
