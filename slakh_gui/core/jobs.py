@@ -31,12 +31,15 @@ class CancelToken:
 
 @dataclass(frozen=True)
 class Progress:
-    """One progress report: ``done`` of ``total`` units of the current ``stage``."""
+    """One progress report: ``done`` of ``total`` units of the current ``stage``; optionally the part in progress
+    (``item``, e.g. a stem key) and how far it is (``item_fraction``)."""
 
     stage: str
     done: float
     total: float
     message: str = ""
+    item: str = ""
+    item_fraction: float = 0.0
 
     @property
     def fraction(self) -> float:
@@ -46,10 +49,11 @@ class Progress:
 ProgressFn = Callable[[Progress], None]
 
 
-def report(progress: ProgressFn | None, stage: str, done: float, total: float, message: str = "") -> None:
+def report(progress: ProgressFn | None, stage: str, done: float, total: float, message: str = "",
+           item: str = "", item_fraction: float = 0.0) -> None:
     """Call ``progress`` if given."""
     if progress is not None:
-        progress(Progress(stage, done, total, message))
+        progress(Progress(stage, done, total, message, item, item_fraction))
 
 
 def check(cancel: CancelToken | None) -> None:

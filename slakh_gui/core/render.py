@@ -181,10 +181,10 @@ def render_stems(jobs: list[StemJob], n_samples: int, *, sample_rate: int = SAMP
     lock = threading.Lock()
     failed = threading.Event()  # one stem failed: stop the others
 
-    def tick(frames: int) -> None:
+    def tick(i: int, frames: int, stem_done: int) -> None:
         with lock:
             done[0] += frames
-            report(progress, "render", done[0], total, "rendering stems")
+            report(progress, "render", done[0], total, "rendering stems", jobs[i].key, stem_done / n_samples)
         check(cancel)
         if failed.is_set():
             raise RenderError("stopped: another stem failed")
@@ -192,7 +192,14 @@ def render_stems(jobs: list[StemJob], n_samples: int, *, sample_rate: int = SAMP
     def run(i: int) -> None:
         try:
             check(cancel)
-            render_one(jobs[i], n_samples, sample_rate=sample_rate, fluid_effects=fluid_effects, out=out[i], tick=tick)
+            stem_done = [0]
+
+            def stem_tick(frames: int) -> None:
+                stem_done[0] += frames
+                tick(i, frames, stem_done[0])
+
+            render_one(jobs[i], n_samples, sample_rate=sample_rate, fluid_effects=fluid_effects, out=out[i],
+                       tick=stem_tick)
             if finish is not None:
                 finish(jobs[i].key, out[i])
         except BaseException:

@@ -1,0 +1,167 @@
+"""The real main window driven by pytest-qt: open, patches, render through FluidSynth, cancel, mixer, export,
+solo through the live audio callback (null ALSA device), bad files, track folders, sessions."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QSettings, Qt  # noqa: E402
+
+from slakh_gui import paths  # noqa: E402
+from tests.conftest import SLAKH_SAMPLES  # noqa: E402
+
+SMALL_BANK = Path(__file__).resolve().parent.parent / "data" / "small_bank.yaml"
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    from slakh_gui.gui.app import make_app
+    from slakh_gui.gui.main_window import MainWindow
+
+    make_app()
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    win = MainWindow(settings, confirm_on_close=False)
+    qtbot.addWidget(win)
+    win.out_edit.setText(str(tmp_path / "out"))
+    win.show()
+    yield win
+    if win.player is not None:
+        win.player.stop()
+    for job in list(win.jobs):
+        job.cancel()
+    win.pool.waitForDone(10000)
+
+
+def open_and_wait(qtbot, win, path, bank=None):
+    with qtbot.waitSignal(win.songLoaded, timeout=20000):
+        win.open_path(path, bank)
+
+
+def render_and_wait(qtbot, win, timeout=120000):
+    with qtbot.waitSignal(win.renderFinished, timeout=timeout) as blocker:
+        assert win.start_render() is not None
+    return blocker.args[0]
+
+
+def test_demo_song_table(qtbot, window):
+    open_and_wait(qtbot, window, paths.demo_song())
+    m = window.model
+    assert m.rowCount() == 8 and m.columnCount() == 10
+    assert [m.index(r, 0).data() for r in range(3)] == ["S00", "S01", "S02"]
+    assert m.index(3, 3).data() == "Drums" and m.index(3, 4).data() == "drum"
+    assert m.index(4, 3).data() == "Strings (continued)"
+    for r in range(8):  # every demo track has a patch from its program's pool
+        assert m.index(r, 7).data() in m.pool_ids(r)
+    assert "demo_song.mid" in window.song_label.text()
+
+
+def test_change_patch_render_cancel_and_rerender_only_changed(qtbot, window, small_song_path, tmp_path):
+    open_and_wait(qtbot, window, small_song_path, SMALL_BANK)
+    m = window.model
+    assert m.index(5, 7).data() == "— not rendered —"  # program 103: not in the bank, greyed with the reason
+    assert "not covered" in m.index(5, 0).data(Qt.ItemDataRole.ToolTipRole)
+    # cancel a render: nothing is left behind
+    with qtbot.waitSignal(window.renderFinished, timeout=60000) as blocker:
+        window.start_render()
+        window.cancel_render()
+    assert blocker.args[0] is None and not window.output_track_dir().exists()
+    # render for real
+    result = render_and_wait(qtbot, window)
+    assert result is not None and (window.output_track_dir() / "mix.flac").exists()
+    assert sorted(window.stems) == ["S00", "S01", "S02", "S03", "S04"] and len(window.mixer_view.strips) == 5
+    # change one patch through the model (what the combo does): only that stem renders again
+    row = m.row_of("S01")
+    other = next(p for p in m.pool_ids(row) if p != m.index(row, 7).data())
+    assert m.setData(m.index(row, 7), other)
+    assert window.assignment.patch_id("S01") == other and window.dirty
+    result = render_and_wait(qtbot, window)
+    assert result.reused == ["S00", "S02", "S03", "S04"]
+    assert m.index(row, 9).data() == "rendered" and m.index(0, 9).data() == "reused"
+
+
+def test_fader_changes_export_by_that_many_db(qtbot, window, small_song_path, tmp_path):
+    open_and_wait(qtbot, window, small_song_path, SMALL_BANK)
+    render_and_wait(qtbot, window)
+    flat = window.export_mix(tmp_path / "flat.wav")
+    assert flat is not None
+    window.mixer_view.strips["S01"].set_gain_db(-6.0)
+    louder = window.export_mix(tmp_path / "minus6.wav")
+    assert louder is not None
+    a, _ = sf.read(tmp_path / "flat.wav", dtype="float64")
+    b, _ = sf.read(tmp_path / "minus6.wav", dtype="float64")
+    stem = window.stems["S01"].astype(np.float64)
+    expected = a + (10 ** (-6 / 20) - 1) * stem  # only S01's contribution changes, by -6 dB
+    assert np.max(np.abs(b - expected)) < 3 / 32768
+    assert np.max(np.abs(b - a)) > 0.01
+
+
+def test_solo_reaches_the_audio_callback(qtbot, window, small_song_path):
+    if window.player is None:
+        pytest.skip(window.player_note)
+    open_and_wait(qtbot, window, small_song_path, SMALL_BANK)
+    render_and_wait(qtbot, window)
+    blocks, lock = [], threading.Lock()
+
+    def tap(start, block):
+        with lock:
+            blocks.append((start, block[:, 0].copy()))
+
+    window.player.tap = tap
+    window.mixer_view.strips["S03"].solo.setChecked(True)  # drums only
+    window.player.seek(44100)
+    window.toggle_play()
+    qtbot.waitUntil(lambda: sum(len(b) for _, b in blocks) >= 44100 // 2, timeout=10000)
+    window.player.pause()
+    with lock:
+        got = list(blocks)
+    drums = window.stems["S03"]
+    checked = 0
+    for start, block in got[1:]:  # every block after the first: exactly the drum stem
+        n = min(len(block), len(drums) - start)
+        assert np.allclose(block[:n], drums[start : start + n], atol=1e-6)
+        checked += n
+    assert checked > 10000
+
+
+def test_bad_file_shows_a_message_and_keeps_the_song(qtbot, window, tmp_path):
+    open_and_wait(qtbot, window, paths.demo_song())
+    bad = tmp_path / "bad.mid"
+    bad.write_text("this is not a MIDI file")
+    job = window.open_path(bad)
+    qtbot.waitUntil(lambda: job.done, timeout=10000)
+    qtbot.waitUntil(lambda: window.message.isVisible(), timeout=5000)
+    assert "not a Standard MIDI File" in window.message.label.text()
+    assert window.song.path.name == "demo_song.mid" and window.model.rowCount() == 8
+
+
+def test_open_real_slakh_track_folder(qtbot, window, tmp_path):
+    src = SLAKH_SAMPLES / "slakh2100_flac_redux" / "train" / "Track00001"
+    if not src.exists():
+        pytest.skip("shared Slakh samples not present")
+    shutil.copytree(src, tmp_path / "Track00001")
+    open_and_wait(qtbot, window, tmp_path / "Track00001")
+    assert len(window.stems) == 10 and window.mix_audio is not None and window.sample_rate == 44100
+    assert window.model.rowCount() == 11 and window.model.index(0, 7).data() == "elektrik_guitar.nkm"
+    assert set(window.mixer_view.strips) == set(window.stems)
+
+
+def test_session_save_and_reopen(qtbot, window, small_song_path, tmp_path):
+    open_and_wait(qtbot, window, small_song_path, SMALL_BANK)
+    window.seed_spin.setValue(5)
+    row = window.model.row_of("S02")
+    window.model.setData(window.model.index(row, 8), Qt.CheckState.Checked.value, Qt.ItemDataRole.CheckStateRole)
+    assert "S02" in window.locked
+    assert window._write_session(tmp_path / "s.json") and not window.dirty
+    before = window.assignment.to_dict()
+    window.seed_spin.setValue(9)
+    with qtbot.waitSignal(window.songLoaded, timeout=20000):
+        window.open_session(tmp_path / "s.json")
+    assert window.seed == 5 and window.locked == {"S02"} and window.assignment.to_dict() == before
