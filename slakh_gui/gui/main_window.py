@@ -119,6 +119,7 @@ class MainWindow(QMainWindow):
         self.confirm_on_close = confirm_on_close
         self.setWindowTitle("Slakh Studio")
         self.setAccessibleName("Slakh Studio main window")
+        self.setAcceptDrops(True)
         self.pool = QThreadPool.globalInstance()
         self.jobs: set[Job] = set()
         self.song: midi.Song | None = None
@@ -305,6 +306,7 @@ class MainWindow(QMainWindow):
         self.save_session_action = act("&Save Session", self.save_session, QKeySequence.StandardKey.Save)
         self.save_session_as_action = act("Save Session &As…", self.save_session_as, "Ctrl+Shift+S")
         self.export_action = act("&Export Mix…", self.export_dialog, "Ctrl+E")
+        self.export_stems_action = act("Export Mix and &Gained Stems…", self.export_stems_dialog, "Ctrl+Shift+E")
         quit_action = act("&Quit", self.close, QKeySequence.StandardKey.Quit)
         for a in (self.open_action, self.open_track_action):
             f.addAction(a)
@@ -314,6 +316,7 @@ class MainWindow(QMainWindow):
             f.addAction(a)
         f.addSeparator()
         f.addAction(self.export_action)
+        f.addAction(self.export_stems_action)
         f.addSeparator()
         f.addAction(quit_action)
         r = m.addMenu("&Render")
@@ -662,6 +665,14 @@ class MainWindow(QMainWindow):
         if path:
             self.export_mix(Path(path))
 
+    def export_stems_dialog(self) -> None:
+        if not self.stems:
+            self.show_error("No stems to export yet: render or open a track.")
+            return
+        folder = QFileDialog.getExistingDirectory(self, "Export the mix and the gained stems to", str(self._last_dir()))
+        if folder:
+            self.export_mix(Path(folder) / "mix.wav", stems_dir=Path(folder) / "stems")
+
     def export_mix(self, path: Path, stems_dir: Path | None = None, on_clip: str = "refuse"):
         stems = self.stems or ({"mix": self.mix_audio} if self.mix_audio is not None else {})
         state = self.mixer_state() if self.stems else mixer.MixerState()
@@ -845,6 +856,27 @@ class MainWindow(QMainWindow):
 
         self.songLoaded.connect(apply)
         return self.open_path(Path(s.song), s.bank_path())
+
+    # ------------------------------------------------------------------------------------------ drag and drop
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        if self._dropped_path(event) is not None:
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        path = self._dropped_path(event)
+        if path is None:
+            return
+        event.acceptProposedAction()
+        if path.suffix.lower() == ".json":
+            self.open_session(path)
+        else:
+            self.open_path(path)
+
+    @staticmethod
+    def _dropped_path(event) -> Path | None:
+        urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
+        local = [Path(u.toLocalFile()) for u in urls if u.isLocalFile()]
+        return local[0] if local else None
 
     # ------------------------------------------------------------------------------------------ settings
     def _last_dir(self) -> Path:

@@ -165,3 +165,37 @@ def test_session_save_and_reopen(qtbot, window, small_song_path, tmp_path):
     with qtbot.waitSignal(window.songLoaded, timeout=20000):
         window.open_session(tmp_path / "s.json")
     assert window.seed == 5 and window.locked == {"S02"} and window.assignment.to_dict() == before
+
+
+def test_drop_a_midi_file_opens_it(qtbot, window, small_song_path):
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(small_song_path))])
+    event = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)
+    with qtbot.waitSignal(window.songLoaded, timeout=20000):
+        window.dropEvent(event)
+    assert window.song.path == small_song_path and window.model.rowCount() == 6
+
+
+def test_range_mode_renders_only_the_region_and_exports_stems(qtbot, window, small_song_path, tmp_path):
+    open_and_wait(qtbot, window, small_song_path, SMALL_BANK)
+    window.range_check.setChecked(True)
+    window.spectrograms.set_region(2.0, 5.0)
+    assert window.loop_range == (2.0, 5.0)
+    result = render_and_wait(qtbot, window)
+    assert result is not None and result.metadata["slakh_studio"]["range_seconds"] == [2.0, 5.0]
+    assert abs(len(window.mix_audio) / 44100 - (3.0 + window.tail_spin.value())) < 0.01
+    (tmp_path / "x").mkdir()
+    report = window.export_mix(tmp_path / "x" / "mix.wav", stems_dir=tmp_path / "x" / "stems")
+    assert report is not None and sorted(p.name for p in (tmp_path / "x" / "stems").iterdir())[:2] == [
+        "S00.wav", "S01.wav"]
+
+
+def test_about_lists_versions(window):
+    from slakh_gui.gui.main_window import about_text
+
+    text = about_text()
+    assert "FluidSynth 2." in text and "Qt 6." in text and "torch" in text
