@@ -599,6 +599,7 @@ class MainWindow(QMainWindow):
         if self.song is not None:
             titles = {t.key: t.program_name for t in self.song.tracks}
         self.mixer_view.set_stems([(k, titles.get(k, ""), lufs.get(k), peaks.get(k)) for k in stems])
+        self.mixer_view.set_selected(self.selected_key)
         if self.player is not None:
             self.player.stop()
             self.player.set_sources(self.stems if self.stems else ({"mix": mix} if mix is not None else {}))
@@ -620,6 +621,7 @@ class MainWindow(QMainWindow):
                 self.table.select_key(key)
         if key in self.stems:
             self.spectrograms.set_stem(key, self.stems[key], self.sample_rate)
+        self.mixer_view.set_selected(key)
         self.reroll_one_button.setEnabled(key not in self.locked)
 
     def mixer_state(self) -> mixer.MixerState:

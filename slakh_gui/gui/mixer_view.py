@@ -168,6 +168,11 @@ class MixerView(QWidget):
         self.empty.setVisible(not stems)
         self.stateChanged.emit()
 
+    def set_selected(self, key: str | None) -> None:
+        """Outline the strip of the selected stem (the same selection as the track list and spectrogram)."""
+        for k, strip in self.strips.items():
+            strip.setStyleSheet("QFrame#strip { border: 2px solid #3465a4; }" if k == key else "")
+
     def reset(self) -> None:
         for s in self.strips.values():
             s.blockSignals(True)

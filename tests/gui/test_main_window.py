@@ -199,3 +199,45 @@ def test_about_lists_versions(window):
 
     text = about_text()
     assert "FluidSynth 2." in text and "Qt 6." in text and "torch" in text
+
+
+def test_without_an_audio_device_the_transport_is_off_and_rendering_works(tmp_path, small_song_path):
+    """A real PortAudio with no output device (ALSA default = a card that does not exist), in a fresh process."""
+    import json
+    import os
+    import subprocess
+    import sys
+    import textwrap
+
+    conf = tmp_path / "asound.conf"
+    conf.write_text("pcm.!default { type hw card 99 }\n")
+    code = textwrap.dedent(f"""
+        import json, os
+        from PySide6.QtCore import QSettings
+        from slakh_gui.gui.app import make_app
+        app = make_app()
+        from slakh_gui.gui.main_window import MainWindow
+        win = MainWindow(QSettings({str(tmp_path / 's.ini')!r}, QSettings.Format.IniFormat), confirm_on_close=False)
+        win.toggle_play()  # must do nothing, not crash
+        print(json.dumps({{"player": win.player is None, "play": win.play_action.isEnabled(),
+                           "note": win.player_note, "render": win.render_button.isEnabled()}}))
+    """)
+    env = dict(os.environ, ALSA_CONFIG_PATH=str(conf), QT_QPA_PLATFORM="offscreen")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    res = json.loads(proc.stdout.strip().splitlines()[-1])
+    if not res["player"]:
+        pytest.skip("PortAudio found an output device through another host API")
+    assert res["play"] is False and res["render"] is True
+    assert res["note"].startswith("Playback is off:") and "no audio output device" in res["note"]
+
+
+def test_selection_is_shared_by_table_mixer_and_spectrogram(qtbot, window, small_song_path):
+    open_and_wait(qtbot, window, small_song_path, SMALL_BANK)
+    render_and_wait(qtbot, window)
+    window.mixer_view.stemSelected.emit("S03")  # click on a strip's name
+    assert window.selected_key == "S03"
+    assert {i.row() for i in window.table.selectionModel().selectedRows()} == {window.model.row_of("S03")}
+    assert "#3465a4" in window.mixer_view.strips["S03"].styleSheet()
+    assert window.mixer_view.strips["S00"].styleSheet() == ""
+    qtbot.waitUntil(lambda: window.spectrograms.spectrogram("stem") is not None, timeout=10000)
