@@ -81,6 +81,27 @@ def _parser() -> argparse.ArgumentParser:
     b = sub.add_parser("bank", help="check a patch bank and print its counts")
     b.add_argument("bank", type=Path, nargs="?", help="bank YAML (default patches/default.yaml)")
     b.add_argument("--json", action="store_true")
+
+    pt = sub.add_parser("patches", help="curate patch banks: list SoundFont presets, validate, audition, stats")
+    psub = pt.add_subparsers(dest="patches_command", metavar="ACTION")
+    pl = psub.add_parser("list", help="list the presets of every SoundFont found (or of the given files)")
+    pl.add_argument("--soundfont", action="append", default=[], metavar="F",
+                    help="a SoundFont file (path or name on the search path); repeatable")
+    pl.add_argument("--json", action="store_true")
+    pv = psub.add_parser("validate", help="report every problem of a bank file (exit 1 if any error)")
+    pv.add_argument("bank", type=Path)
+    pv.add_argument("--no-render", action="store_true", help="skip the render check (silence, loudness)")
+    pv.add_argument("--json", action="store_true")
+    pa = psub.add_parser("audition", help="render a patch playing its audition phrase to a WAV/FLAC file")
+    pa.add_argument("patch_id")
+    pa.add_argument("--bank", type=Path, help="bank YAML (default patches/default.yaml)")
+    pa.add_argument("--kind", choices=["bass", "drums", "chords", "melody"], help="phrase (default: fits the patch)")
+    pa.add_argument("--no-effects", action="store_true", help="leave out the patch's effect chain")
+    pa.add_argument("-o", "--out", type=Path, required=True, help="output .wav or .flac")
+    pa.add_argument("--json", action="store_true")
+    ps = psub.add_parser("stats", help="a bank's counts, the Slakh way, per class")
+    ps.add_argument("bank", type=Path, nargs="?", help="bank YAML (default patches/default.yaml)")
+    ps.add_argument("--json", action="store_true")
     return p
 
 
@@ -101,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     from slakh_gui.core.render import RenderError  # noqa: PLC0415
     from slakh_gui.core.session import SessionError  # noqa: PLC0415
 
-    handler = {"info": cmd_info, "render": cmd_render, "demo": cmd_demo, "bank": cmd_bank, "gui": cmd_gui}[args.command]
+    handler = {"info": cmd_info, "render": cmd_render, "demo": cmd_demo, "bank": cmd_bank, "gui": cmd_gui,
+               "patches": cmd_patches}[args.command]
     try:
         return handler(args)
     except Cancelled:
@@ -312,6 +334,104 @@ def cmd_bank(args) -> int:
             print(f"  {name}: {path}")
     if missing:
         raise CliError(missing[0])
+    return 0
+
+
+def cmd_patches(args) -> int:
+    action = getattr(args, "patches_command", None)
+    if not action:
+        raise CliError("patches needs an action: list, validate, audition or stats (see slakh-studio patches -h)")
+    return {"list": _patches_list, "validate": _patches_validate, "audition": _patches_audition,
+            "stats": _patches_stats}[action](args)
+
+
+def _patches_list(args) -> int:
+    from slakh_gui.core.patches import find_soundfont  # noqa: PLC0415
+    from slakh_gui.core.soundfont import find_soundfonts, list_presets, preset_dict  # noqa: PLC0415
+
+    files = [find_soundfont(str(f)) for f in args.soundfont] if args.soundfont else find_soundfonts()
+    if not files:
+        raise CliError("no SoundFont found; searched: " + ", ".join(str(f) for f in paths.soundfont_search_path()))
+    listing = [(f, list_presets(f)) for f in files]
+    if args.json:
+        print(json.dumps([preset_dict(p) for _, presets in listing for p in presets], indent=2))
+        return 0
+    for f, presets in listing:
+        print(f"{f}  ({len(presets)} presets)")
+        for p in presets:
+            print(f"  {p.bank:>3}:{p.preset:<3}  {p.name:<28} {p.family}{'  [drum bank]' if p.is_drum_bank else ''}")
+    return 0
+
+
+def _patches_validate(args) -> int:
+    from slakh_gui.core.bank_validate import has_errors, validate_bank  # noqa: PLC0415
+
+    if not args.bank.is_file():
+        raise CliError(f"{args.bank}: no such bank file")
+    findings = validate_bank(args.bank, render_check=not args.no_render)
+    if args.json:
+        print(json.dumps({"file": str(args.bank), "errors": sum(f.severity == "error" for f in findings),
+                          "warnings": sum(f.severity == "warning" for f in findings),
+                          "findings": [f.as_dict() for f in findings]}, indent=2))
+    else:
+        for f in findings:
+            print(f)
+        n_err = sum(f.severity == "error" for f in findings)
+        print(f"{args.bank}: {n_err} error(s), {len(findings) - n_err} warning(s)", file=sys.stderr)
+    return EXIT_ERROR if has_errors(findings) else 0
+
+
+def _patches_audition(args) -> int:
+    import difflib  # noqa: PLC0415
+
+    from slakh_gui.core.audio_io import to_int16, write_audio  # noqa: PLC0415
+    from slakh_gui.core.audition import audition  # noqa: PLC0415
+    from slakh_gui.core.patches import load_bank  # noqa: PLC0415
+
+    if args.out.suffix.lower() not in (".wav", ".flac"):
+        raise CliError(f"{args.out}: the output must end in .wav or .flac")
+    bank = load_bank(args.bank or paths.default_bank())
+    if args.patch_id not in bank.patches:
+        guess = difflib.get_close_matches(args.patch_id, list(bank.patches), n=1)
+        hint = f" (did you mean {guess[0]!r}?)" if guess else ""
+        raise CliError(f"no patch {args.patch_id!r} in bank {bank.name!r} ({bank.path}){hint}")
+    patch = bank.patches[args.patch_id]
+    result = audition(patch, bank, kind=args.kind, with_effects=not args.no_effects)
+    write_audio(args.out, to_int16(result.audio))
+    info = {"patch": patch.id, "kind": result.kind, "file": str(args.out), "seconds": round(result.seconds, 3),
+            "lufs": None if result.lufs == float("-inf") else round(result.lufs, 2),
+            "peak_dbfs": None if result.peak_dbfs == float("-inf") else round(result.peak_dbfs, 2),
+            "effects": bool(patch.effects) and not args.no_effects}
+    if args.json:
+        print(json.dumps(info, indent=2))
+    else:
+        print(f"{patch.id}: {result.kind} phrase -> {args.out}  ({result.seconds:.1f} s, {result.lufs:.1f} LUFS, "
+              f"peak {result.peak_dbfs:.1f} dBFS{', no effects' if args.no_effects and patch.effects else ''})")
+    return 0
+
+
+def _patches_stats(args) -> int:
+    from slakh_gui.core.bank_edit import coverage  # noqa: PLC0415
+    from slakh_gui.core.patches import load_bank  # noqa: PLC0415
+
+    bank = load_bank(args.bank or paths.default_bank())
+    rows = coverage(bank)
+    covered = [p for p, _, n in rows if n]
+    per_class = {name: {"inst_class": c.inst_class, "programs": c.programs, "patches": len(c.patches)}
+                 for name, c in bank.classes.items()}
+    info = {"bank": bank.name, "file": str(bank.path), "classes": bank.class_count(),
+            "classes_total": len(bank.classes), "patches": bank.patch_count(), "unique_patches": len(bank.patches),
+            "programs_covered": len(covered), "programs_uncovered": [p for p, _, n in rows if not n],
+            "per_class": per_class}
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    print(f"{bank.name}: {info['classes']} classes with patches ({len(bank.classes)} in all), {info['patches']} "
+          f"patches counted Slakh's way, {info['unique_patches']} unique, {len(covered)} of 129 programs covered")
+    for name, c in per_class.items():
+        progs = c["programs"]
+        shown = ", ".join(map(str, progs)) if len(progs) < 5 else f"{progs[0]}-{progs[-1]}"
+        print(f"  {name:<26} {c['inst_class']:<21} [{shown}]  {c['patches']} patches")
     return 0
 
 

@@ -2,7 +2,10 @@
 
 pyfluidsynth 1.4.0 renders only through ``fluid_synth_write_s16`` (dithered 16-bit stereo) and binds neither
 ``fluid_synth_process`` (float output, one stereo pair per audio group, per-group effects buffers) nor
-``fluid_synth_set_channel_type`` (drums on any channel) nor ``fluid_player_add_mem`` (play a file from memory).
+``fluid_synth_set_channel_type`` (drums on any channel) nor ``fluid_player_add_mem`` (play a file from memory)
+nor the SoundFont preset iteration (``fluid_sfont_iteration_start``/``_next``, ``fluid_preset_get_banknum``/``_num``;
+pyfluidsynth declares ``fluid_synth_get_sfont_by_id`` and ``fluid_preset_get_name`` with types unfit for iterating,
+so they are declared here too, on their own function objects).
 Everything else (settings, SoundFont loading, program select, note/CC events) goes through pyfluidsynth.
 """
 
@@ -45,6 +48,14 @@ class _Api:
         self.player_add_mem = lib.fluid_player_add_mem
         self.player_add_mem.argtypes = [c_void_p, c_char_p, c_size_t]
         self.player_add_mem.restype = c_int
+        # SoundFont preset iteration (slakh_gui.core.soundfont.list_presets). Fresh function objects from the
+        # library (not the attributes pyfluidsynth configured) so our argtypes never change pyfluidsynth's.
+        self.get_sfont_by_id = self._func(lib, "fluid_synth_get_sfont_by_id", c_void_p, [c_void_p, c_int])
+        self.sfont_iteration_start = self._func(lib, "fluid_sfont_iteration_start", None, [c_void_p])
+        self.sfont_iteration_next = self._func(lib, "fluid_sfont_iteration_next", c_void_p, [c_void_p])
+        self.preset_get_name = self._func(lib, "fluid_preset_get_name", c_char_p, [c_void_p])
+        self.preset_get_banknum = self._func(lib, "fluid_preset_get_banknum", c_int, [c_void_p])
+        self.preset_get_num = self._func(lib, "fluid_preset_get_num", c_int, [c_void_p])
         set_log = lib.fluid_set_log_function
         set_log.argtypes = [c_int, c_void_p, c_void_p]
         for level in (2, 3, 4):  # FLUID_WARN, FLUID_INFO, FLUID_DBG: keep stderr quiet; errors still print
@@ -52,6 +63,13 @@ class _Api:
         major, minor, micro = c_int(), c_int(), c_int()
         lib.fluid_version(ctypes.byref(major), ctypes.byref(minor), ctypes.byref(micro))
         self.version = f"{major.value}.{minor.value}.{micro.value}"
+
+    @staticmethod
+    def _func(lib, name: str, restype, argtypes):
+        func = type(lib.fluid_version)((name, lib))  # a new ctypes function object for the same symbol
+        func.restype = restype
+        func.argtypes = argtypes
+        return func
 
 
 def api() -> _Api:

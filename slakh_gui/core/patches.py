@@ -27,7 +27,15 @@ _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
 
 class BankError(ValueError):
-    """A bank file is unreadable or invalid; the message names the file, line and key."""
+    """A bank file is unreadable or invalid; the message names the file, line and key.
+
+    Raised by the parser, it also carries them apart: ``line`` (1-based or None), ``key`` (the key path as a tuple,
+    e.g. ``("patches", "x", "bank")``) and ``detail`` (the message without file, line and key).
+    """
+
+    def __init__(self, message: str, *, line: int | None = None, key: tuple = (), detail: str = "") -> None:
+        super().__init__(message)
+        self.line, self.key, self.detail = line, tuple(key), detail or message
 
 
 class SoundFontMissing(FileNotFoundError):
@@ -121,15 +129,23 @@ def _compose_with_lines(text: str, source: str):
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise BankError(f"{source}{line}: YAML syntax error: {problem}") from None
+        raise BankError(f"{source}{line}: YAML syntax error: {problem}", line=mark.line + 1 if mark else None,
+                        detail=f"YAML syntax error: {problem}") from None
     lines: dict[tuple, int] = {}
 
     def walk(n, path):
         lines[path] = n.start_mark.line + 1
         if isinstance(n, yaml.MappingNode):
+            seen: dict[str, int] = {}
             for k, v in n.value:
                 key = k.value
-                lines[path + (key,)] = k.start_mark.line + 1
+                if key in seen:  # PyYAML would silently keep the last one
+                    where = "/".join(str(x) for x in path + (key,))
+                    first = seen[key]
+                    raise BankError(f"{source}:{k.start_mark.line + 1}: {where}: duplicate key {key!r} (first at "
+                                    f"line {first})", line=k.start_mark.line + 1, key=path + (key,),
+                                    detail=f"duplicate key {key!r} (first at line {first})")
+                seen[key] = lines[path + (key,)] = k.start_mark.line + 1
                 walk(v, path + (key,))
         elif isinstance(n, yaml.SequenceNode):
             for i, v in enumerate(n.value):
@@ -152,7 +168,7 @@ class _Checker:
                 break
         where = f"{self.source}:{line}" if line else self.source
         key = "/".join(str(p) for p in path)
-        return BankError(f"{where}: {key + ': ' if key else ''}{message}")
+        return BankError(f"{where}: {key + ': ' if key else ''}{message}", line=line, key=path, detail=message)
 
     def mapping(self, value, path, required: set[str], optional: set[str]) -> dict:
         if not isinstance(value, dict):
@@ -198,6 +214,11 @@ def load_bank(path: str | Path) -> Bank:
 def parse_bank(text: str, source: str = "<bank>") -> Bank:
     """Validate bank YAML text (see :func:`load_bank`)."""
     data, lines = _compose_with_lines(text, source)
+    return _bank_from_data(data, lines, source)
+
+
+def _bank_from_data(data, lines: dict[tuple, int], source: str) -> Bank:
+    """The checks of :func:`parse_bank` on already-parsed YAML data (``lines``: key path -> line)."""
     c = _Checker(source, lines)
     top = c.mapping(data, (), {"format", "name", "patches", "classes"}, {"description", "soundfont_dirs"})
     if top["format"] != BANK_FORMAT:
