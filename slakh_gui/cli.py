@@ -225,20 +225,26 @@ def _run_render(args, midi_path: Path, out_dir: Path, assignment_in: Path | None
                             max_duration=args.max_duration, max_memory=int(args.max_memory * 2**30))
     result = _with_progress(lambda progress, token: render_track(song, bank, assignment, out_dir, options,
                                                                  progress=progress, cancel=token))
+    header = (f"Rendered {song.path.name} -> {result.path}/  ({result.duration:.1f} s, bank {bank.name!r}, "
+              f"seed {assignment.seed}{', Flakh' if args.flakh else ''})")
+    return _print_result(result, header, args.format, as_json)
+
+
+def _print_result(result, header: str, fmt: str, as_json: bool) -> int:
+    """The rendered track as JSON, or a header line, a line per stem and where the mix is."""
+    md = result.metadata
     if as_json:
         print(json.dumps({"track": str(result.path), "rendered": result.rendered, "skipped": result.skipped,
-                          "overall_gain": result.metadata["overall_gain"], "seconds": result.duration}, indent=2))
+                          "overall_gain": md["overall_gain"], "seconds": result.duration}, indent=2))
         return 0
-    md = result.metadata
-    print(f"Rendered {song.path.name} -> {result.path}/  ({result.duration:.1f} s, bank {bank.name!r}, "
-          f"seed {assignment.seed}{', Flakh' if args.flakh else ''})")
-    for t in song.tracks:
-        stem = md["stems"][t.key]
+    print(header)
+    for key, stem in md["stems"].items():
+        label = f"{stem['midi_program_name']:<26}"
         if stem["audio_rendered"]:
-            print(f"  {t.key}  {t.program_name:<26} {stem['plugin_name']:<44} {stem['integrated_loudness']:6.1f} LUFS")
+            print(f"  {key}  {label} {stem['plugin_name']:<44} {stem['integrated_loudness']:6.1f} LUFS")
         else:
-            print(f"  {t.key}  {t.program_name:<26} not rendered: {result.skipped.get(t.key, '')}")
-    print(f"  mix: {result.path / ('mix.' + args.format)}   overall_gain {md['overall_gain']:.4f}")
+            print(f"  {key}  {label} not rendered: {result.skipped.get(key, '')}")
+    print(f"  mix: {result.path / ('mix.' + fmt)}   overall_gain {md['overall_gain']:.4f}")
     return 0
 
 
@@ -278,22 +284,11 @@ def _run_session(args) -> int:
         threads=args.threads if "threads" in args.given else None, max_duration=args.max_duration,
         max_memory=int(args.max_memory * 2**30), progress=progress, cancel=token))
     md = result.metadata
-    if args.json:
-        print(json.dumps({"track": str(result.path), "rendered": result.rendered, "skipped": result.skipped,
-                          "overall_gain": md["overall_gain"], "seconds": result.duration}, indent=2))
-        return 0
     rng = f", range {session.range[0]:g}-{session.range[1]:g} s" if session.range else ""
-    print(f"Rendered session {args.session.name} ({session.song.name}) -> {result.path}/  ({result.duration:.1f} s, "
-          f"bank {md['slakh_studio']['bank']!r}, seed {session.seed}{', Flakh' if session.flakh else ''}"
-          f"{rng})")
-    for key, stem in md["stems"].items():
-        label = f"{stem['midi_program_name']:<26}"
-        if stem["audio_rendered"]:
-            print(f"  {key}  {label} {stem['plugin_name']:<44} {stem['integrated_loudness']:6.1f} LUFS")
-        else:
-            print(f"  {key}  {label} not rendered: {result.skipped.get(key, '')}")
-    print(f"  mix: {result.path / ('mix.' + session.options['format'])}   overall_gain {md['overall_gain']:.4f}")
-    return 0
+    header = (f"Rendered session {args.session.name} ({session.song.name}) -> {result.path}/  "
+              f"({result.duration:.1f} s, bank {md['slakh_studio']['bank']!r}, seed {session.seed}"
+              f"{', Flakh' if session.flakh else ''}{rng})")
+    return _print_result(result, header, session.options["format"], args.json)
 
 
 def cmd_demo(args) -> int:
