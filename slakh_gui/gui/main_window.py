@@ -37,6 +37,7 @@ from slakh_gui.core.jobs import Progress
 from slakh_gui.core.layout import track_name
 from slakh_gui.core.track_folder import load_track_folder
 from slakh_gui.gui.mixer_view import MixerView
+from slakh_gui.gui.patches_view import PatchesView
 from slakh_gui.gui.spectrogram_view import SpectrogramView
 from slakh_gui.gui.track_table import TrackModel, TrackTable
 from slakh_gui.gui.workers import Job
@@ -148,6 +149,7 @@ class MainWindow(QMainWindow):
         self._build_ui()
         self._build_actions()
         self._init_player()
+        self.patches_view.player, self.patches_view.player_note = self.player, self.player_note
         self.ui_timer = QTimer(self, interval=40)  # progress + playhead repaint, never per sample
         self.ui_timer.timeout.connect(self._tick)
         self.ui_timer.start()
@@ -200,6 +202,12 @@ class MainWindow(QMainWindow):
         tl.addLayout(row)
         tl.addWidget(self.table, 1)
         self.tracks_dock = self._dock("Tracks", tracks, Qt.DockWidgetArea.TopDockWidgetArea)
+        self.patches_view = PatchesView(settings=self.settings, autoload=False)
+        self.patches_view.bankSaved.connect(self._patches_bank_saved)
+        self.patches_dock = self._dock("Patches", self.patches_view, Qt.DockWidgetArea.TopDockWidgetArea)
+        self.patches_dock.visibilityChanged.connect(self._patches_shown)
+        self.tabifyDockWidget(self.tracks_dock, self.patches_dock)
+        self.tracks_dock.raise_()
 
         self.mixer_view = MixerView()
         self.mixer_view.stateChanged.connect(self._mixer_changed)
@@ -333,7 +341,7 @@ class MainWindow(QMainWindow):
         for a in (self.play_action, self.stop_action, self.loop_action):
             p.addAction(a)
         v = m.addMenu("&View")
-        for d in (self.tracks_dock, self.mixer_dock, self.render_dock):
+        for d in (self.tracks_dock, self.patches_dock, self.mixer_dock, self.render_dock):
             v.addAction(d.toggleViewAction())
         h = m.addMenu("&Help")
         h.addAction(act("&About Slakh Studio", self.about))
@@ -484,6 +492,15 @@ class MainWindow(QMainWindow):
         choices = [p for p in pool if p != current] or pool
         if choices:
             self._patch_edited(key, random.Random().choice(choices))
+
+    def _patches_shown(self, visible: bool) -> None:
+        if visible:  # SoundFonts and the default bank are read when the Patches tab is first shown
+            self.patches_view.ensure_loaded()
+
+    def _patches_bank_saved(self, path: Path) -> None:
+        """The Patches view saved the window's bank: load the song again with it."""
+        if self.song is not None and self.bank is not None and Path(path).resolve() == Path(self.bank_path).resolve():
+            self.open_path(self.song.path, Path(path))
 
     # ------------------------------------------------------------------------------------------ rendering
     def _choose_output(self) -> None:
@@ -717,6 +734,12 @@ class MainWindow(QMainWindow):
     def toggle_play(self) -> None:
         if self.player is None or (not self.stems and self.mix_audio is None):
             return
+        if self.patches_view.took_player:  # an audition played last: the song's audio again
+            self.patches_view.took_player = False
+            self.player.stop()
+            self.player.set_sources(self.stems or {"mix": self.mix_audio})
+            self._apply_gains()
+            self._loop_toggled(self.loop_action.isChecked())
         if self.player.playing:
             self.player.pause()
         else:
@@ -933,6 +956,7 @@ class MainWindow(QMainWindow):
                 return
         for job in list(self.jobs):
             job.cancel()
+        self.patches_view.cancel_jobs()
         self.pool.waitForDone(5000)
         if self.player is not None:
             self.player.close()
