@@ -555,8 +555,11 @@ class PatchesView(QWidget):
         self.rename_patch_button = QPushButton("Rename patch…")
         self.rename_patch_button.setAccessibleName("Give the selected patch a new id")
         self.rename_patch_button.clicked.connect(self._rename_dialog)
+        self.move_patch_button = QPushButton("Move to class…")
+        self.move_patch_button.setAccessibleName("Move the selected patch to another class")
+        self.move_patch_button.clicked.connect(self._move_dialog)
         for b in (self.new_class_button, self.delete_class_button, self.edit_programs_button,
-                  self.remove_from_class_button, self.rename_patch_button):
+                  self.remove_from_class_button, self.move_patch_button, self.rename_patch_button):
             r1.addWidget(b)
         r1.addStretch(1)
         v.addLayout(r1)
@@ -942,6 +945,7 @@ class PatchesView(QWidget):
         is_patch = bool(d and d[0] == "patch")
         self.remove_from_class_button.setEnabled(is_patch)
         self.rename_patch_button.setEnabled(is_patch)
+        self.move_patch_button.setEnabled(is_patch)
 
     def _tree_activated(self, item, _col) -> None:
         d = item.data(0, Qt.ItemDataRole.UserRole)
@@ -996,6 +1000,31 @@ class PatchesView(QWidget):
         d = self._tree_data()
         if d and d[0] == "patch":
             self.remove_from_class(d[1], d[2])
+
+    def move_patch(self, pid: str, from_class: str, to_class: str) -> bool:
+        """Take the patch out of one class and put it into another (both or neither)."""
+        try:
+            bank_edit.assign(self.bank, pid, to_class)
+            try:
+                bank_edit.unassign(self.bank, pid, from_class)
+            except BankError:
+                bank_edit.unassign(self.bank, pid, to_class)
+                raise
+        except BankError as exc:
+            self._edit_failed(exc)
+            return False
+        self.mark_modified(f"Moved {pid} from {from_class} to {to_class}")
+        self.select_patch(pid, to_class)
+        return True
+
+    def _move_dialog(self) -> None:
+        d = self._tree_data()
+        if not d or d[0] != "patch":
+            return
+        names = [n for n in self.bank.classes if n != d[2]]
+        target, ok = QInputDialog.getItem(self, "Move patch", f"Move {d[1]} from {d[2]} to:", names, 0, False)
+        if ok and target:
+            self.move_patch(d[1], d[2], target)
 
     def rename_patch(self, old: str, new: str) -> bool:
         try:

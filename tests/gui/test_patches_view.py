@@ -250,3 +250,18 @@ def test_patches_dock_audition_plays_and_saving_reloads_the_song(qtbot, window, 
     with qtbot.waitSignal(win.songLoaded, timeout=20000):
         assert pv.save() == bank
     assert "Organs" in win.bank.classes
+
+
+def test_move_patch_between_classes(qtbot, view, bank_copy):
+    assert view.move_patch("timgm6mb.strings", "Strings", "Piano")
+    assert "timgm6mb.strings" in view.bank.classes["Piano"].patches
+    assert "timgm6mb.strings" not in view.bank.classes["Strings"].patches
+    assert view.selected_patch() == "timgm6mb.strings" and view.modified
+    # a drum kit cannot move into a melodic class: nothing changes
+    assert not view.move_patch("timgm6mb.standard_kit", "Drums", "Bass")
+    assert "timgm6mb.standard_kit" in view.bank.classes["Drums"].patches
+    assert "timgm6mb.standard_kit" not in view.bank.classes["Bass"].patches
+    wait_checked(qtbot, view)
+    view.save()
+    saved = load_bank(bank_copy)
+    assert "timgm6mb.strings" in saved.classes["Piano"].patches and saved.classes["Strings"].patches == []
