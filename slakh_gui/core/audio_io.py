@@ -30,6 +30,18 @@ def atomic_path(path: Path) -> Iterator[Path]:
         raise
 
 
+def read_utf8(path: Path, error: type[Exception], cannot_read: str, not_text: str) -> str:
+    """A small text file's contents, or ``error("{path}: {cannot_read}: reason")`` / ``error("{path}: {not_text}")``."""
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise error(f"{path}: {cannot_read}: {exc.strerror or exc}") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise error(f"{path}: {not_text}") from None
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")

@@ -196,18 +196,13 @@ class _Checker:
 
 def load_bank(path: str | Path) -> Bank:
     """Read and validate a bank file; raise :class:`BankError` naming file, line and key on any fault."""
+    from slakh_gui.core.audio_io import read_utf8  # noqa: PLC0415
+
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise BankError(f"{path}: cannot read bank file: {exc.strerror or exc}") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise BankError(f"{path}: not a UTF-8 text file") from None
+    text = read_utf8(path, BankError, "cannot read bank file", "not a UTF-8 text file")
     bank = parse_bank(text, str(path))
     bank.path = path
-    bank.sha256 = hashlib.sha256(raw).hexdigest()
+    bank.sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()  # = the file's bytes (valid UTF-8 round-trips)
     return bank
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from slakh_gui import __version__, paths
 from slakh_gui.core import midi
-from slakh_gui.core.audio_io import FORMATS, atomic_write_text
+from slakh_gui.core.audio_io import FORMATS, atomic_write_text, read_utf8
 from slakh_gui.core.jobs import CancelToken, ProgressFn
 from slakh_gui.core.layout import track_name
 from slakh_gui.core.midi import Song
@@ -321,14 +321,7 @@ def load_session(path: str | Path, *, check_files: bool = True) -> Session:
     Raises :class:`SessionError` with one line naming the file and the reason.
     """
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise SessionError(f"{path}: cannot read session file: {exc.strerror or exc}") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise SessionError(f"{path}: not a session file (not UTF-8 text)") from None
+    text = read_utf8(path, SessionError, "cannot read session file", "not a session file (not UTF-8 text)")
     try:
         data = json.loads(text, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:

@@ -10,22 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from slakh_gui.cli import main
+from tests.cli.helpers import one_line_error, run
 
 SMALL_BANK = Path(__file__).resolve().parent.parent / "data" / "small_bank.yaml"
 
 
-def run(args, capsys):
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_line_error(err: str) -> str:
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("slakh-studio: error: "), err
-    assert "Traceback" not in err
-    return lines[0]
 
 
 def test_info_table_and_json(small_song_path, capsys):

@@ -9,7 +9,7 @@ import pytest
 import soundfile as sf
 
 from slakh_gui import paths
-from slakh_gui.cli import main
+from tests.cli.helpers import one_line_error, run
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 BANKS = DATA / "banks"
@@ -21,16 +21,6 @@ def cache(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("SLAKH_STUDIO_CACHE", str(tmp_path_factory.getbasetemp() / "sf-cache"))
 
 
-def run(args, capsys):
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_line_error(err: str) -> str:
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("slakh-studio: error: "), err
-    return lines[0]
 
 
 def test_list_all_and_given(capsys):

@@ -12,3 +12,25 @@ def _drain_thread_pool(qapp):
 
     QThreadPool.globalInstance().waitForDone(30_000)
     qapp.processEvents()
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    """The real main window with its own settings file and output folder; its jobs are stopped afterwards."""
+    from PySide6.QtCore import QSettings
+
+    from slakh_gui.gui.app import make_app
+    from slakh_gui.gui.main_window import MainWindow
+
+    make_app()
+    win = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat), confirm_on_close=False)
+    qtbot.addWidget(win)
+    win.out_edit.setText(str(tmp_path / "out"))
+    win.show()
+    yield win
+    if win.player is not None:
+        win.player.stop()
+    for job in list(win.jobs):
+        job.cancel()
+    win.patches_view.cancel_jobs()
+    win.pool.waitForDone(10000)

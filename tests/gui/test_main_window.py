@@ -13,7 +13,7 @@ import soundfile as sf
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QSettings, Qt  # noqa: E402
+from PySide6.QtCore import Qt  # noqa: E402
 
 from slakh_gui import paths  # noqa: E402
 from tests.conftest import SLAKH_SAMPLES  # noqa: E402
@@ -21,23 +21,6 @@ from tests.conftest import SLAKH_SAMPLES  # noqa: E402
 SMALL_BANK = Path(__file__).resolve().parent.parent / "data" / "small_bank.yaml"
 
 
-@pytest.fixture
-def window(qtbot, tmp_path):
-    from slakh_gui.gui.app import make_app
-    from slakh_gui.gui.main_window import MainWindow
-
-    make_app()
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    win = MainWindow(settings, confirm_on_close=False)
-    qtbot.addWidget(win)
-    win.out_edit.setText(str(tmp_path / "out"))
-    win.show()
-    yield win
-    if win.player is not None:
-        win.player.stop()
-    for job in list(win.jobs):
-        job.cancel()
-    win.pool.waitForDone(10000)
 
 
 def open_and_wait(qtbot, win, path, bank=None):

@@ -49,23 +49,6 @@ def view(qtbot, tmp_path, bank_copy):
     v.cancel_jobs()
 
 
-@pytest.fixture
-def window(qtbot, tmp_path):
-    from slakh_gui.gui.app import make_app
-    from slakh_gui.gui.main_window import MainWindow
-
-    make_app()
-    win = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat), confirm_on_close=False)
-    qtbot.addWidget(win)
-    win.out_edit.setText(str(tmp_path / "out"))
-    win.show()
-    yield win
-    if win.player is not None:
-        win.player.stop()
-    for job in list(win.jobs):
-        job.cancel()
-    win.patches_view.cancel_jobs()
-    win.pool.waitForDone(10000)
 
 
 def wait_checked(qtbot, v) -> None:
