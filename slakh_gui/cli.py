@@ -102,6 +102,27 @@ def _parser() -> argparse.ArgumentParser:
     ps = psub.add_parser("stats", help="a bank's counts, the Slakh way, per class")
     ps.add_argument("bank", type=Path, nargs="?", help="bank YAML (default patches/default.yaml)")
     ps.add_argument("--json", action="store_true")
+
+    md = sub.add_parser("midi", help="build a MIDI corpus: generate songs, select files the Slakh2100 way")
+    msub = md.add_subparsers(dest="midi_command", metavar="ACTION")
+    mg = msub.add_parser("generate", help="write N original band songs (song_00000.mid ...), deterministically")
+    mg.add_argument("-o", "--out", type=Path, required=True, help="output folder")
+    mg.add_argument("--count", type=int, required=True, help="how many songs")
+    mg.add_argument("--seed", type=int, default=0, help="corpus seed (default 0): same count and seed, same bytes")
+    mg.add_argument("--min-duration", type=float, default=60.0, metavar="S", help="shortest song (default 60 s)")
+    mg.add_argument("--max-duration", type=float, default=150.0, metavar="S", help="longest song (default 150 s)")
+    mg.add_argument("--json", action="store_true")
+    msel = msub.add_parser("select", help="scan a folder of MIDI files and choose songs that cover a band "
+                           "(Slakh's filter: MD5 de-duplication, 2+ instruments, one drum track, band families)")
+    msel.add_argument("midi_dir", type=Path)
+    msel.add_argument("--count", type=int, help="how many to choose (default: all that pass)")
+    msel.add_argument("--seed", type=int, default=0, help="seed of the shuffle (default 0)")
+    msel.add_argument("--band", default="piano,guitar,bass,drums",
+                      help="comma-separated GM families that must play (default piano,guitar,bass,drums)")
+    msel.add_argument("--min-notes", type=int, default=50, help="notes each band family must play (default 50)")
+    msel.add_argument("--allow-multiple-drums", action="store_true", help="keep files with several drum tracks")
+    msel.add_argument("--report", type=Path, metavar="FILE", help="write a YAML report (selected, rejects, dups)")
+    msel.add_argument("--json", action="store_true", help="print the whole selection as JSON")
     return p
 
 
@@ -123,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     from slakh_gui.core.session import SessionError  # noqa: PLC0415
 
     handler = {"info": cmd_info, "render": cmd_render, "demo": cmd_demo, "bank": cmd_bank, "gui": cmd_gui,
-               "patches": cmd_patches}[args.command]
+               "patches": cmd_patches, "midi": cmd_midi}[args.command]
     try:
         return handler(args)
     except Cancelled:
@@ -427,6 +448,98 @@ def _patches_stats(args) -> int:
         progs = c["programs"]
         shown = ", ".join(map(str, progs)) if len(progs) < 5 else f"{progs[0]}-{progs[-1]}"
         print(f"  {name:<26} {c['inst_class']:<21} [{shown}]  {c['patches']} patches")
+    return 0
+
+
+def _with_count_progress(call, desc: str):
+    """Run ``call(progress, cancel)`` with a progress bar counting files on stderr; Ctrl-C cancels it."""
+    from tqdm import tqdm  # noqa: PLC0415
+
+    from slakh_gui.core.jobs import CancelToken  # noqa: PLC0415
+
+    token = CancelToken()
+    previous = signal.signal(signal.SIGINT, lambda *_: token.cancel())
+    bar = tqdm(total=0, unit="file", disable=None, leave=False, desc=desc, file=sys.stderr)
+
+    def progress(p) -> None:
+        bar.total = int(p.total)
+        bar.n = int(p.done)
+        bar.refresh()
+
+    try:
+        return call(progress, token)
+    finally:
+        bar.close()
+        signal.signal(signal.SIGINT, previous)
+
+
+def cmd_midi(args) -> int:
+    action = getattr(args, "midi_command", None)
+    if not action:
+        raise CliError("midi needs an action: generate or select (see slakh-studio midi -h)")
+    return {"generate": _midi_generate, "select": _midi_select}[action](args)
+
+
+def _midi_generate(args) -> int:
+    from slakh_gui.core.corpus import generate_corpus  # noqa: PLC0415
+
+    if args.count < 1:
+        raise CliError(f"--count must be at least 1, not {args.count}")
+    if not 0 < args.min_duration <= args.max_duration:
+        raise CliError(f"durations must satisfy 0 < --min-duration ({args.min_duration:g}) <= --max-duration "
+                       f"({args.max_duration:g})")
+    if args.out.exists() and not args.out.is_dir():
+        raise CliError(f"{args.out}: exists and is not a folder")
+    files = _with_count_progress(lambda progress, token: generate_corpus(
+        args.out, args.count, args.seed, min_duration=args.min_duration, max_duration=args.max_duration,
+        progress=progress, cancel=token), "generate")
+    if args.json:
+        print(json.dumps({"folder": str(args.out), "count": len(files), "seed": args.seed,
+                          "files": [str(f) for f in files]}, indent=2))
+    else:
+        print(f"Generated {len(files)} songs in {args.out}/ (seed {args.seed}, "
+              f"{args.min_duration:g}-{args.max_duration:g} s)")
+    return 0
+
+
+def _midi_select(args) -> int:
+    from collections import Counter  # noqa: PLC0415
+
+    from slakh_gui.core.selection import parse_band, select_songs, write_report  # noqa: PLC0415
+
+    try:
+        band = parse_band(args.band)
+    except ValueError as exc:
+        raise CliError(f"--band: {exc}") from None
+    if args.count is not None and args.count < 0:
+        raise CliError(f"--count must be 0 or more, not {args.count}")
+    if args.min_notes < 0:
+        raise CliError(f"--min-notes must be 0 or more, not {args.min_notes}")
+    if not args.midi_dir.is_dir():
+        raise CliError(f"{args.midi_dir}: not a folder")
+    sel = _with_count_progress(lambda progress, token: select_songs(
+        args.midi_dir, count=args.count, seed=args.seed, band=band, min_notes=args.min_notes,
+        allow_multiple_drums=args.allow_multiple_drums, progress=progress, cancel=token), "scan")
+    if not sel.scanned:
+        raise CliError(f"{args.midi_dir}: no .mid or .midi files found")
+    if args.report:
+        write_report(sel, args.report)
+    if args.json:
+        print(json.dumps(sel.as_dict(), indent=2))
+        return 0
+    print(f"Scanned {sel.scanned} MIDI files in {args.midi_dir}/: {sel.eligible} pass, {len(sel.selected)} "
+          f"selected (seed {args.seed}), {len(sel.rejected)} rejected ({len(sel.duplicates)} duplicates); "
+          f"band {', '.join(band)}, {args.min_notes}+ notes each")
+    for c in sel.selected:
+        print(f"  {c.path}  {c.md5}  {c.duration:6.1f} s  {c.n_tracks} tracks")
+    kinds = Counter(r.reason.split(":")[0].split(" of ")[0] for r in sel.rejected)
+    for kind, n in kinds.most_common():
+        print(f"  rejected {n}: {kind}")
+    if args.count is not None and len(sel.selected) < args.count:
+        print(f"slakh-studio: warning: only {len(sel.selected)} of the {args.count} songs asked for pass",
+              file=sys.stderr)
+    if args.report:
+        print(f"  report: {args.report}")
     return 0
 
 
