@@ -90,14 +90,19 @@ class Song:
 def load_song(path: str | Path) -> Song:
     """Read a Standard MIDI File; raise :class:`MidiLoadError` if it cannot be used."""
     path = Path(path)
+    return load_song_bytes(read_midi_bytes(path), path)
+
+
+def read_midi_bytes(path: str | Path) -> bytes:
+    """The file's bytes; :class:`MidiLoadError` ("PATH: reason") if unreadable or over the 64 MB limit."""
+    path = Path(path)
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise MidiLoadError(f"{path}: {size / 2**20:.0f} MB is too large for a MIDI file (limit 64 MB)")
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise MidiLoadError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    return load_song_bytes(data, path)
 
 
 def load_song_bytes(data: bytes, path: str | Path = "<memory>") -> Song:

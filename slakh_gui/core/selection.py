@@ -25,7 +25,7 @@ import yaml
 from slakh_gui.core import gm
 from slakh_gui.core.audio_io import atomic_write_text
 from slakh_gui.core.jobs import CancelToken, ProgressFn, check, report
-from slakh_gui.core.midi import MAX_FILE_BYTES, MidiLoadError, Song, load_song_bytes
+from slakh_gui.core.midi import MidiLoadError, Song, load_song_bytes, read_midi_bytes
 
 DEFAULT_BAND = ("Piano", "Guitar", "Bass", "Drums")
 MIDI_SUFFIXES = (".mid", ".midi")
@@ -164,14 +164,9 @@ def select_songs(midi_dir: str | Path, *, count: int | None = None, seed: int = 
         check(cancel)
         reason = None
         try:
-            size = path.stat().st_size
-            if size > MAX_FILE_BYTES:
-                raise MidiLoadError(f"{size / 2**20:.0f} MB is too large for a MIDI file (limit 64 MB)")
-            data = path.read_bytes()
-        except OSError as exc:
-            reason = f"cannot read: {exc.strerror or exc}"
+            data = read_midi_bytes(path)
         except MidiLoadError as exc:
-            reason = str(exc)
+            reason = _load_error_text(exc, path)
         if reason is None:
             md5 = hashlib.md5(data).hexdigest()
             if md5 in first_by_md5:
