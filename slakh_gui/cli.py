@@ -13,13 +13,12 @@ import sys
 from pathlib import Path
 
 from slakh_gui import __version__, paths
+from slakh_gui.cli_support import CliError, with_count_progress
 
 EXIT_ERROR = 1
 EXIT_CANCELLED = 130
 
 
-class CliError(Exception):
-    """An error to print as one line."""
 
 
 # Defaults of the render options. The parser stores None for an option not given, so ``render --session`` can
@@ -123,6 +122,10 @@ def _parser() -> argparse.ArgumentParser:
     msel.add_argument("--allow-multiple-drums", action="store_true", help="keep files with several drum tracks")
     msel.add_argument("--report", type=Path, metavar="FILE", help="write a YAML report (selected, rejects, dups)")
     msel.add_argument("--json", action="store_true", help="print the whole selection as JSON")
+    from slakh_gui import commands  # noqa: PLC0415
+
+    for module in commands.modules():
+        module.register(sub)
     return p
 
 
@@ -135,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     for key, value in RENDER_DEFAULTS.items():
         if hasattr(args, key) and getattr(args, key) is None:
             setattr(args, key, value)
+    from slakh_gui import commands  # noqa: PLC0415
     from slakh_gui.core.fluid import FluidSynthMissing  # noqa: PLC0415
     from slakh_gui.core.jobs import Cancelled  # noqa: PLC0415
     from slakh_gui.core.midi import MidiLoadError  # noqa: PLC0415
@@ -143,7 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     from slakh_gui.core.render import RenderError  # noqa: PLC0415
     from slakh_gui.core.session import SessionError  # noqa: PLC0415
 
-    handler = {"info": cmd_info, "render": cmd_render, "demo": cmd_demo, "bank": cmd_bank, "gui": cmd_gui,
+    extra_errors = tuple(e for m in commands.modules() for e in getattr(m, "ERRORS", ()))
+    handler = getattr(args, "handler", None) or {"info": cmd_info, "render": cmd_render, "demo": cmd_demo, "bank": cmd_bank, "gui": cmd_gui,
                "patches": cmd_patches, "midi": cmd_midi}[args.command]
     try:
         return handler(args)
@@ -151,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         print("slakh-studio: cancelled; nothing was written", file=sys.stderr)
         return EXIT_CANCELLED
     except (CliError, MidiLoadError, BankError, SoundFontMissing, RenderLimitError, RenderError, NothingToRender,
-            FluidSynthMissing, SessionError, FileExistsError, PermissionError) as exc:
+            FluidSynthMissing, SessionError, FileExistsError, PermissionError, *extra_errors) as exc:
         print(f"slakh-studio: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except OSError as exc:
@@ -451,28 +456,6 @@ def _patches_stats(args) -> int:
     return 0
 
 
-def _with_count_progress(call, desc: str):
-    """Run ``call(progress, cancel)`` with a progress bar counting files on stderr; Ctrl-C cancels it."""
-    from tqdm import tqdm  # noqa: PLC0415
-
-    from slakh_gui.core.jobs import CancelToken  # noqa: PLC0415
-
-    token = CancelToken()
-    previous = signal.signal(signal.SIGINT, lambda *_: token.cancel())
-    bar = tqdm(total=0, unit="file", disable=None, leave=False, desc=desc, file=sys.stderr)
-
-    def progress(p) -> None:
-        bar.total = int(p.total)
-        bar.n = int(p.done)
-        bar.refresh()
-
-    try:
-        return call(progress, token)
-    finally:
-        bar.close()
-        signal.signal(signal.SIGINT, previous)
-
-
 def cmd_midi(args) -> int:
     action = getattr(args, "midi_command", None)
     if not action:
@@ -490,7 +473,7 @@ def _midi_generate(args) -> int:
                        f"({args.max_duration:g})")
     if args.out.exists() and not args.out.is_dir():
         raise CliError(f"{args.out}: exists and is not a folder")
-    files = _with_count_progress(lambda progress, token: generate_corpus(
+    files = with_count_progress(lambda progress, token: generate_corpus(
         args.out, args.count, args.seed, min_duration=args.min_duration, max_duration=args.max_duration,
         progress=progress, cancel=token), "generate")
     if args.json:
@@ -517,7 +500,7 @@ def _midi_select(args) -> int:
         raise CliError(f"--min-notes must be 0 or more, not {args.min_notes}")
     if not args.midi_dir.is_dir():
         raise CliError(f"{args.midi_dir}: not a folder")
-    sel = _with_count_progress(lambda progress, token: select_songs(
+    sel = with_count_progress(lambda progress, token: select_songs(
         args.midi_dir, count=args.count, seed=args.seed, band=band, min_notes=args.min_notes,
         allow_multiple_drums=args.allow_multiple_drums, progress=progress, cancel=token), "scan")
     if not sel.scanned:
