@@ -1,0 +1,224 @@
+"""The dataset runner: layout, manifest, splits, determinism across workers, kill -9 + resume, Dask, mirdata."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import yaml
+
+from slakh_gui.core import corpus, mixing
+from slakh_gui.core.dataset import (
+    DatasetError,
+    DatasetOptions,
+    load_manifest,
+    parse_split,
+    run_dataset,
+    split_counts,
+)
+from slakh_gui.core.dataset_exec import DaskUnavailable, run_dask
+from tests.conftest import DATA, REPO
+
+SONGS = 7
+OPTIONS = {"count": None, "seed": 3, "min_notes": 10, "split": (4.0, 2.0, 1.0)}
+
+
+def _options(**kw) -> DatasetOptions:
+    return DatasetOptions(bank=DATA / "small_bank.yaml", **{**OPTIONS, **kw})
+
+
+@pytest.fixture(scope="module")
+def midi_dir(tmp_path_factory) -> Path:
+    """Generated songs plus the usual dirt of a real collection: a duplicate and corrupt files."""
+    d = tmp_path_factory.mktemp("corpus")
+    files = corpus.generate_corpus(d, SONGS, seed=11, min_duration=8, max_duration=14)
+    shutil.copy(files[0], d / "again.mid")
+    (d / "broken.mid").write_bytes(b"MThd\x00\x00\x00\x06\x00\x01\x00")
+    (d / "sub").mkdir()
+    (d / "sub" / "text.mid").write_text("not midi at all")
+    return d
+
+
+@pytest.fixture(scope="module")
+def reference(midi_dir, tmp_path_factory):
+    """An uninterrupted run with 2 local workers."""
+    out = tmp_path_factory.mktemp("ref") / "ds"
+    return run_dataset(midi_dir, out, _options(), workers=2)
+
+
+def tree_bytes(root: Path) -> dict[str, bytes]:
+    """Every file of a dataset (links followed once, the run log left out) -> its bytes."""
+    out = {}
+    for p in sorted(root.rglob("*")):
+        rel = p.relative_to(root).as_posix()
+        if p.is_file() and not rel.startswith("slakh2100_flac_redux/") and p.name != "run-log.jsonl":
+            out[rel] = p.read_bytes()
+    return out
+
+
+def test_split_parsing_and_counts():
+    assert parse_split("1500:375:225") == (1500, 375, 225) and parse_split("0.8,0.1,0.1") == (0.8, 0.1, 0.1)
+    assert split_counts(2100, (1500, 375, 225)) == (1500, 375, 225)
+    assert split_counts(10, (1500, 375, 225)) == (7, 2, 1) and sum(split_counts(101, (1, 1, 1))) == 101
+    for bad in ("1:2", "a:b:c", "0:0:0", "-1:1:1"):
+        with pytest.raises(DatasetError):
+            parse_split(bad)
+
+
+def test_layout_metadata_loudness_and_splits(reference, midi_dir):
+    out = reference.out
+    m = load_manifest(out)
+    assert m["splits"] == {"train": 4, "validation": 2, "test": 1} and reference.counts == m["splits"]
+    assert not reference.failed and len(reference.rendered) == SONGS
+    names = [t["track"] for t in m["tracks"]]
+    assert names == [f"Track{i:05d}" for i in range(1, SONGS + 1)]
+    assert [t["split"] for t in m["tracks"]] == ["train"] * 4 + ["validation"] * 2 + ["test"]
+    md5s = [t["md5"] for t in m["tracks"]]
+    assert len(set(md5s)) == SONGS  # the duplicate file was not taken twice, so no MIDI crosses splits
+    sel = yaml.safe_load((out / "selection.yaml").read_text())
+    reasons = {Path(r["path"]).name: r["reason"] for r in sel["rejected"]}
+    assert set(reasons) == {"song_00000.mid", "broken.mid", "text.mid"}  # "again.mid" sorts first
+    assert reasons["song_00000.mid"].startswith("duplicate of") and "MIDI" in reasons["text.mid"]
+    for t in m["tracks"]:
+        d = out / t["split"] / t["track"]
+        meta = yaml.safe_load((d / "metadata.yaml").read_text())
+        assert meta["UUID"] == t["md5"] and meta["audio_dir"] == "stems" and meta["midi_dir"] == "MIDI"
+        assert meta["normalized"] is True and meta["slakh_studio"]["seed"] == t["seed"]
+        mix, sr = sf.read(d / "mix.flac", dtype="float64")
+        assert sr == 44100
+        total = np.zeros_like(mix)
+        for key, stem in meta["stems"].items():
+            assert (d / "MIDI" / f"{key}.mid").exists() == stem["midi_saved"]
+            assert set(stem) >= {"audio_rendered", "inst_class", "is_drum", "midi_program_name", "plugin_name",
+                                 "program_num"}
+            if not stem["audio_rendered"]:
+                continue
+            audio, sr2 = sf.read(d / "stems" / f"{key}.flac", dtype="float64")
+            assert sr2 == 44100 and len(audio) == len(mix)  # equal lengths
+            # Loudness rule: the stem as written is the -13 LUFS stem times the one uniform gain (within 0.25 LU:
+            # 16-bit rounding of quiet release tails moves a few blocks across BS.1770's -70 LUFS gate).
+            expected = mixing.NORMALIZATION_FACTOR + 20 * np.log10(meta["overall_gain"])
+            assert abs(mixing.integrated_loudness(audio, sr) - expected) < 0.25
+            total += audio
+        assert np.max(np.abs(mix - total)) < 1e-3  # mix = sum of stems, up to 16-bit rounding
+        assert np.max(np.abs(mix)) < 1.0
+    log = [json.loads(line) for line in (out / "run-log.jsonl").read_text().splitlines()]
+    assert sorted(r["name"] for r in log) == names and all(r["status"] == "done" for r in log)
+
+
+def test_mirdata_reads_every_track_through_the_index(reference):
+    mirdata = pytest.importorskip("mirdata")
+    out = reference.out
+    ds = mirdata.initialize("slakh", data_home=str(out), version="2100-redux")
+    ds.index_path = str(out / "index_slakh.json")
+    m = load_manifest(out)
+    assert sorted(ds.mtrack_ids) == [t["track"] for t in m["tracks"]]
+    for t in m["tracks"]:
+        mt = ds.multitrack(t["track"])
+        assert mt.split == t["split"] and mt.uuid == t["md5"]
+        mix, sr = mt.audio
+        assert sr == 44100 and mix.ndim == 1 and np.any(mix)
+        for tid in mt.track_ids:
+            track = ds.track(tid)
+            audio, _ = track.audio
+            assert track.split == t["split"] and audio.shape == mix.shape and track.midi is not None
+    missing, invalid = ds.validate(verbose=False)
+    assert missing == {"tracks": {}, "multitracks": {}} and invalid == {"tracks": {}, "multitracks": {}}
+
+
+def test_one_worker_gives_the_same_bytes(reference, midi_dir, tmp_path):
+    one = run_dataset(midi_dir, tmp_path / "ds", _options(), workers=1)
+    assert tree_bytes(one.out) == tree_bytes(reference.out)
+
+
+def test_resume_skips_finished_tracks_and_refuses_other_settings(reference, midi_dir, tmp_path):
+    out = tmp_path / "ds"
+    shutil.copytree(reference.out, out, symlinks=True)
+    shutil.rmtree(out / "train" / "Track00002")
+    again = run_dataset(midi_dir, out, _options(), workers=1)
+    assert again.rendered == ["Track00002"] and len(again.skipped) == SONGS - 1
+    assert tree_bytes(out) == tree_bytes(reference.out)
+    with pytest.raises(DatasetError, match="other settings: seed 3 .now 4"):
+        run_dataset(midi_dir, out, _options(seed=4), workers=1)
+
+
+def test_sigkill_then_resume_gives_the_same_bytes(reference, midi_dir, tmp_path):
+    out = tmp_path / "ds"
+    cmd = [sys.executable, "-m", "slakh_gui", "dataset", str(midi_dir), "-o", str(out), "--bank",
+           str(DATA / "small_bank.yaml"), "--seed", "3", "--min-notes", "10", "--split", "4:2:1", "--workers", "2"]
+    proc = subprocess.Popen(cmd, cwd=REPO, start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline:
+            m = (out / "dataset.yaml").is_file() and load_manifest(out)
+            if m and 2 <= sum(t["status"] == "done" for t in m["tracks"]) < SONGS:
+                break
+            assert proc.poll() is None, "the run ended before it could be killed"
+            time.sleep(0.05)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # the coordinator and its workers, mid-render
+        proc.wait()
+    m = load_manifest(out)
+    assert sum(t["status"] == "done" for t in m["tracks"]) < SONGS
+    result = subprocess.run(cmd + ["--json"], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["already_done"] >= 2 and not summary["failed"]
+    assert not list(out.rglob(".Track*"))  # no staging folder left
+    assert tree_bytes(out) == tree_bytes(reference.out)
+
+
+def test_dask_scheduler_and_two_workers(reference, midi_dir, tmp_path):
+    pytest.importorskip("distributed")
+    bindir = Path(sys.executable).parent
+    sched_file = tmp_path / "scheduler.json"
+    env = {**os.environ, "DASK_DISTRIBUTED__WORKER__DAEMON": "False"}
+    procs = [subprocess.Popen([bindir / "dask", "scheduler", "--host", "127.0.0.1", "--port", "0",
+                               "--no-dashboard", "--scheduler-file", sched_file], cwd=REPO, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)]
+    try:
+        deadline = time.monotonic() + 60
+        while not sched_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        address = json.loads(sched_file.read_text())["address"]
+        assert address.startswith("tcp://127.0.0.1:")
+        for _ in range(2):
+            procs.append(subprocess.Popen([bindir / "dask", "worker", address, "--nthreads", "1", "--nworkers", "1",
+                                           "--no-dashboard", "--host", "127.0.0.1"], cwd=REPO, env=env,
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                          start_new_session=True))
+        from distributed import Client
+
+        with Client(address, timeout=30) as client:
+            client.wait_for_workers(2, timeout=60)
+            assert len(client.scheduler_info()["workers"]) == 2
+        result = run_dataset(midi_dir, tmp_path / "ds", _options(), scheduler=address)
+        assert not result.failed and len(result.rendered) == SONGS
+        workers = {json.loads(line).get("worker") for line in (result.out / "run-log.jsonl").read_text().splitlines()}
+        assert len(workers) == 2  # both workers rendered tracks
+        assert tree_bytes(result.out) == tree_bytes(reference.out)
+    finally:
+        for p in reversed(procs):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(p.pid, signal.SIGTERM)
+        for p in procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+
+
+def test_unreachable_scheduler_is_one_clear_error(midi_dir, tmp_path):
+    with pytest.raises(DaskUnavailable, match="cannot reach the Dask scheduler"):
+        list(run_dask([{"name": "Track00001"}], "tcp://127.0.0.1:9", timeout=2))
