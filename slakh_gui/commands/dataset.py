@@ -43,6 +43,18 @@ def register(sub) -> None:
     d.add_argument("--json", action="store_true", help="print a JSON summary")
     d.set_defaults(handler=cmd_dataset)
 
+    f = sub.add_parser("fix", help="act on a lint finding: re-roll a stem's patch or drop the stem, re-render the track",
+                       description="Re-render one track of a dataset with another patch for one stem (--reroll) or "
+                       "without the stem (--drop). The choice is kept in dataset.yaml, so resuming or re-running "
+                       "the dataset keeps it.")
+    f.add_argument("out", type=Path, help="the dataset folder")
+    f.add_argument("track", help="TrackNNNNN")
+    f.add_argument("stem", help="stem key, e.g. S02")
+    what = f.add_mutually_exclusive_group(required=True)
+    what.add_argument("--reroll", action="store_const", dest="action", const="reroll", help="draw another patch")
+    what.add_argument("--drop", action="store_const", dest="action", const="drop", help="leave the stem out")
+    f.set_defaults(handler=cmd_fix)
+
 
 def options_from_args(args: argparse.Namespace):
     from slakh_gui.core.dataset import DatasetOptions, parse_split  # noqa: PLC0415
@@ -100,4 +112,20 @@ def cmd_dataset(args) -> int:
           f"({rate:.3f} h per minute)")
     print(f"  lint: {len(result.lint)} findings in {result.out / 'lint.yaml'}; mirdata index: "
           f"{result.out / 'index_slakh.json'}")
+    return 0
+
+
+def cmd_fix(args) -> int:
+    import yaml  # noqa: PLC0415
+
+    from slakh_gui.core.dataset import load_manifest, track_dir  # noqa: PLC0415
+    from slakh_gui.core.dataset_fix import fix_stem  # noqa: PLC0415
+
+    result = fix_stem(args.out, args.track, args.stem, args.action)
+    entry = next(t for t in load_manifest(args.out)["tracks"] if t["track"] == args.track)
+    meta = yaml.safe_load((track_dir(args.out, entry) / "metadata.yaml").read_text(encoding="utf-8"))
+    stem = meta["stems"][args.stem]
+    now = f"patch {stem['plugin_name']}" if stem["audio_rendered"] else "no audio (dropped)"
+    print(f"{args.track} {args.stem}: {now}; re-rendered in {result['seconds']:.1f} s, "
+          f"{len(result.get('lint', []))} lint findings left on the track")
     return 0

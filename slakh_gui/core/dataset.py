@@ -152,7 +152,8 @@ def plan_dataset(midi_dir: str | Path, out: str | Path, options: DatasetOptions,
     tracks = []
     for number, (cand, split) in enumerate(zip(sel.selected, splits, strict=True), start=1):
         tracks.append({"track": layout.track_name(number), "split": split, "midi": str(cand.path.resolve()),
-                       "md5": cand.md5, "seed": track_seed(options.seed, cand.md5), "status": "pending"})
+                       "md5": cand.md5, "seed": track_seed(options.seed, cand.md5),
+                       "midi_seconds": round(cand.duration, 3), "status": "pending"})
     return {
         "format": MANIFEST_FORMAT,
         "versions": _versions(),
@@ -238,8 +239,10 @@ def run_dataset(midi_dir: str | Path, out: str | Path, options: DatasetOptions, 
     total = len(manifest["tracks"])
     done_count = total - len(todo)
     report(progress, "render", done_count, total, f"{done_count} of {total} tracks already done")
+    # Longest songs first, so that the last songs in flight are short ones and no worker idles long at the end.
+    todo.sort(key=lambda t: -float(t.get("midi_seconds", 0.0)))
     tasks = [_task(out, t, options, bank.sha256, threads) for t in todo]
-    lint_found: dict[str, list[dict]] = _previous_lint(out)
+    lint_found: dict[str, list[dict]] = read_lint(out)
     if scheduler:
         results: Iterator[dict] = dataset_exec.run_dask(tasks, scheduler, cancel)
     else:
@@ -274,7 +277,7 @@ def run_dataset(midi_dir: str | Path, out: str | Path, options: DatasetOptions, 
             check(cancel)
     check(cancel)
     report(progress, "index", 0, 1, "writing the mirdata index and lint report")
-    result.lint = _write_lint(out, manifest, lint_found)
+    result.lint = write_lint(out, manifest, lint_found)
     write_index(out)
     result.seconds = time.perf_counter() - start
     return result
@@ -290,7 +293,7 @@ def _task(out: Path, t: dict, options: DatasetOptions, bank_sha: str, threads: i
     }
 
 
-def _previous_lint(out: Path) -> dict[str, list[dict]]:
+def read_lint(out: Path) -> dict[str, list[dict]]:
     path = out / LINT_REPORT
     if not path.is_file():
         return {}
@@ -305,7 +308,7 @@ def _previous_lint(out: Path) -> dict[str, list[dict]]:
     return found
 
 
-def _write_lint(out: Path, manifest: dict, per_track: dict[str, list[dict]]) -> list[dict]:
+def write_lint(out: Path, manifest: dict, per_track: dict[str, list[dict]]) -> list[dict]:
     """``lint.yaml``: per-track findings (in track order) plus the dataset-wide duplicate checks."""
     done = [t for t in manifest["tracks"] if t["status"] == "done"]
     findings = [f for t in done for f in per_track.get(t["track"], [])]

@@ -52,7 +52,9 @@ def render_task(task: dict) -> dict:
         assignment = patches.assign_patches(song, bank, task["seed"], fixed=task.get("fixed") or None)
         out = Path(task["out_dir"])
         opts = pipeline.RenderOptions(**task["render"], overwrite=out.exists())
+        t0 = time.perf_counter()
         rendered = pipeline.render_track(song, bank, assignment, out, opts)
+        result["render_seconds"] = round(time.perf_counter() - t0, 3)
         result.update(status="done", duration=round(rendered.duration, 3), stems=len(rendered.rendered),
                       skipped=dict(sorted(rendered.skipped.items())))
         if task.get("lint"):

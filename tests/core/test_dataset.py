@@ -222,3 +222,34 @@ def test_dask_scheduler_and_two_workers(reference, midi_dir, tmp_path):
 def test_unreachable_scheduler_is_one_clear_error(midi_dir, tmp_path):
     with pytest.raises(DaskUnavailable, match="cannot reach the Dask scheduler"):
         list(run_dask([{"name": "Track00001"}], "tcp://127.0.0.1:9", timeout=2))
+
+
+def test_fix_rerolls_or_drops_a_stem_and_resume_keeps_it(reference, midi_dir, tmp_path, capsys):
+    from tests.cli.helpers import one_line_error, run
+
+    out = tmp_path / "ds"
+    shutil.copytree(reference.out, out, symlinks=True)
+    d = out / "train" / "Track00001"
+    before = yaml.safe_load((d / "metadata.yaml").read_text())
+    keys = [k for k, s in before["stems"].items() if s["audio_rendered"]]
+    target, other = keys[0], keys[1]
+    code, text, err = run(["fix", out, "Track00001", target, "--reroll"], capsys)
+    assert code == 0, err
+    after = yaml.safe_load((d / "metadata.yaml").read_text())
+    assert after["stems"][target]["plugin_name"] != before["stems"][target]["plugin_name"]
+    assert after["stems"][other]["plugin_name"] == before["stems"][other]["plugin_name"]
+    assert f"{target}: patch {after['stems'][target]['plugin_name']}" in text
+    code, text, err = run(["fix", out, "Track00001", other, "--drop"], capsys)
+    assert code == 0 and "no audio (dropped)" in text
+    dropped = yaml.safe_load((d / "metadata.yaml").read_text())
+    assert dropped["stems"][other]["audio_rendered"] is False and not (d / "stems" / f"{other}.flac").exists()
+    entry = load_manifest(out)["tracks"][0]
+    assert entry["fixed"] == {target: after["stems"][target]["plugin_name"], other: None}
+    snapshot = tree_bytes(out)
+    again = run_dataset(midi_dir, out, _options(), workers=1)
+    assert again.rendered == [] and tree_bytes(out) == snapshot
+    shutil.rmtree(d)  # a resume re-renders the fixed track with the recorded choices
+    run_dataset(midi_dir, out, _options(), workers=1)
+    assert tree_bytes(out) == snapshot
+    code, _, err = run(["fix", out, "Track00001", "S99", "--drop"], capsys)
+    assert code == 1 and "has no stem S99" in one_line_error(err)

@@ -1,0 +1,73 @@
+"""Act on a lint finding: re-roll one stem's patch, or drop the stem, and re-render that track in place.
+
+The choice is recorded in the manifest (the track's ``fixed`` patches), so a later resume or a re-run from the
+manifest renders the same bytes. A re-roll draws from the stem's pool without the patches it had before, seeded
+by the track seed, the stem and the number of re-rolls.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+from slakh_gui.core import dataset
+from slakh_gui.core.dataset_task import render_task
+from slakh_gui.core.midi import load_song
+from slakh_gui.core.patches import assign_patches, load_bank
+
+
+def fix_stem(out: str | Path, track: str, stem: str, action: str) -> dict:
+    """``action`` = ``"reroll"`` or ``"drop"`` for ``stem`` of ``track`` in the dataset ``out``; re-renders the
+    track and updates ``dataset.yaml`` and ``lint.yaml``. Returns the render result (``status``, ``lint``, ...)."""
+    if action not in ("reroll", "drop"):
+        raise dataset.DatasetError(f"unknown action {action!r} (reroll or drop)")
+    out = Path(out)
+    manifest = dataset.load_manifest(out)
+    if manifest is None:
+        raise dataset.DatasetError(f"{out}: no {dataset.MANIFEST}: not a Slakh Studio dataset")
+    entry = next((t for t in manifest["tracks"] if t["track"] == track), None)
+    if entry is None:
+        raise dataset.DatasetError(f"{out}: no track {track} in the manifest")
+    bank = load_bank(manifest["bank"]["path"])
+    if bank.sha256 != manifest["bank"]["sha256"]:
+        raise dataset.DatasetError(f"bank {manifest['bank']['path']} changed since the dataset was made")
+    song = load_song(entry["midi"])
+    keys = [t.key for t in song.tracks]
+    if stem not in keys:
+        raise dataset.DatasetError(f"{track} has no stem {stem} (it has {', '.join(keys)})")
+    fixed = dict(entry.get("fixed") or {})
+    current = assign_patches(song, bank, entry["seed"], fixed=fixed or None)
+    pid = current.patch_id(stem)
+    if action == "drop":
+        if pid is None:
+            raise dataset.DatasetError(f"{track} {stem} has no audio to drop")
+        fixed[stem] = None
+    else:
+        program = song.track(stem).program
+        history = entry.setdefault("rerolled", {}).setdefault(stem, [])
+        tried = set(history) | ({pid} if pid else set())
+        pool = [p.id for p in bank.pool(program) if p.id not in tried]
+        if not pool:
+            raise dataset.DatasetError(f"{track} {stem}: every patch of its pool (program {program}) was tried")
+        if pid:
+            history.append(pid)
+        fixed[stem] = random.Random(f"{entry['seed']}:{stem}:reroll:{len(history)}").choice(pool)
+    entry["fixed"] = fixed
+    options = manifest["options"]
+    task = {
+        "name": track, "midi": entry["midi"], "md5": entry["md5"], "seed": entry["seed"],
+        "out_dir": str(dataset.track_dir(out, entry).resolve()), "bank": manifest["bank"]["path"],
+        "bank_sha256": bank.sha256, "fixed": fixed, "lint": options.get("lint", True),
+        "render": {"fmt": options["fmt"], "tail": options["tail"], "fluid_effects": options["fluid_effects"],
+                   "flakh": options["flakh"], "threads": 2},
+    }
+    result = render_task(task)
+    if result["status"] != "done":
+        raise dataset.DatasetError(f"{track}: re-render failed: {result.get('reason')}")
+    entry["status"] = "done"
+    dataset.write_manifest(out, manifest)
+    lint = dataset.read_lint(out)
+    lint[track] = result.get("lint", [])
+    dataset.write_lint(out, manifest, lint)
+    dataset.write_index(out)
+    return result
