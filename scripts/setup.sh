@@ -27,7 +27,7 @@ PKG_FILE="$ROOT/scripts/apt-packages.txt"
 PY="${PYTHON:-python3}"
 MIN_PY=(3 10)
 # Bump when the pip command line below changes, so existing stamps are invalidated.
-PIP_STEP_REV=1
+PIP_STEP_REV=2
 
 say() { printf 'setup: %s\n' "$*" >&2; }
 die() {
@@ -202,6 +202,19 @@ run_pip() {
         die "pip install $* failed (full log: $log)"
     fi
 }
+
+# PyTorch: PyPI's Linux x86_64 wheel of torch is the CUDA build (several GB with its nvidia-* packages). Take the
+# CPU build from PyTorch's own index first when it can be reached (a GPU user sets SLAKH_TORCH_INDEX= to skip
+# this and get PyPI's CUDA build); pip's find-links (a local wheel) still apply. On failure, the requirements
+# install below takes torch from wherever pip is configured to look.
+TORCH_PIN="$(grep -hoE '^torch==[^ #]+' requirements*.txt 2>/dev/null | head -n 1 || true)"
+TORCH_INDEX="${SLAKH_TORCH_INDEX-https://download.pytorch.org/whl/cpu}"
+if [[ -n $TORCH_PIN && -n $TORCH_INDEX && $(uname -m) == x86_64 ]] &&
+    ! "$VENV/bin/python" -c "import sys, importlib.metadata as m; sys.exit(m.version('torch').split('+')[0] != '${TORCH_PIN#torch==}')" 2>/dev/null; then
+    say "installing $TORCH_PIN (CPU build) from $TORCH_INDEX"
+    "${PIP[@]}" install -q --only-binary=:all: --timeout 20 --retries 1 --index-url "$TORCH_INDEX" "$TORCH_PIN" \
+        >>"$log" 2>&1 || say "could not get $TORCH_PIN from $TORCH_INDEX; pip will take it from its usual index"
+fi
 
 if [[ -n $REQ ]]; then
     if [[ -n $have ]]; then

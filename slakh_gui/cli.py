@@ -17,6 +17,7 @@ from slakh_gui.cli_support import CliError, with_count_progress
 
 EXIT_ERROR = 1
 EXIT_CANCELLED = 130
+EXIT_INTERNAL = 2
 
 
 
@@ -35,6 +36,8 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="slakh-studio", description="Build and audition Slakh2100-style multitrack "
                                 "data from MIDI: per-instrument stems, a loudness-normalized mix, Slakh's layout.")
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    p.add_argument("-v", "--verbose", action="store_true", help="log everything to the terminal too "
+                   "(the log file is always written: see 'slakh-studio diagnostics')")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     info = sub.add_parser("info", help="list a MIDI file's tracks the Slakh way")
@@ -122,6 +125,10 @@ def _parser() -> argparse.ArgumentParser:
     msel.add_argument("--allow-multiple-drums", action="store_true", help="keep files with several drum tracks")
     msel.add_argument("--report", type=Path, metavar="FILE", help="write a YAML report (selected, rejects, dups)")
     msel.add_argument("--json", action="store_true", help="print the whole selection as JSON")
+    dg = sub.add_parser("diagnostics", help="versions, SoundFonts, audio devices, GPU and paths (for bug reports)")
+    dg.add_argument("--json", action="store_true")
+    dg.add_argument("--no-audio", action="store_true", help="skip the audio device listing")
+
     from slakh_gui import commands  # noqa: PLC0415
 
     for module in commands.modules():
@@ -131,6 +138,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    from slakh_gui import logs  # noqa: PLC0415
+
+    logs.setup(verbose=args.verbose)
+    log = logs.get("cli")
+    log.info("slakh-studio %s: %s", __version__, " ".join(sys.argv[1:] if argv is None else map(str, argv)))
     if not args.command:
         _parser().print_help()
         return 0
@@ -148,21 +160,38 @@ def main(argv: list[str] | None = None) -> int:
     from slakh_gui.core.session import SessionError  # noqa: PLC0415
 
     extra_errors = tuple(e for m in commands.modules() for e in getattr(m, "ERRORS", ()))
-    handler = getattr(args, "handler", None) or {"info": cmd_info, "render": cmd_render, "demo": cmd_demo, "bank": cmd_bank, "gui": cmd_gui,
-               "patches": cmd_patches, "midi": cmd_midi}[args.command]
+    handler = getattr(args, "handler", None) or {
+        "info": cmd_info, "render": cmd_render, "demo": cmd_demo, "bank": cmd_bank, "gui": cmd_gui,
+        "patches": cmd_patches, "midi": cmd_midi, "diagnostics": cmd_diagnostics}[args.command]
     try:
         return handler(args)
     except Cancelled:
+        log.info("cancelled")
         print("slakh-studio: cancelled; nothing was written", file=sys.stderr)
         return EXIT_CANCELLED
     except (CliError, MidiLoadError, BankError, SoundFontMissing, RenderLimitError, RenderError, NothingToRender,
             FluidSynthMissing, SessionError, FileExistsError, PermissionError, *extra_errors) as exc:
+        log.info("error: %s", exc)
         print(f"slakh-studio: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except OSError as exc:
+        log.info("error: %s", exc, exc_info=True)
         print(f"slakh-studio: error: {exc.strerror or exc}{f': {exc.filename}' if exc.filename else ''}",
               file=sys.stderr)
         return EXIT_ERROR
+    except Exception as exc:  # a bug: one line for the user, the traceback in the log file
+        log.exception("internal error")
+        print(f"slakh-studio: internal error: {type(exc).__name__}: {exc} (traceback in {logs.log_path()}; "
+              "please report it with the output of 'slakh-studio diagnostics')", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def cmd_diagnostics(args) -> int:
+    from slakh_gui.core import diagnostics  # noqa: PLC0415
+
+    info = diagnostics.collect(with_devices=not args.no_audio)
+    print(json.dumps(info, indent=2) if args.json else diagnostics.as_text(info), end="" if not args.json else "\n")
+    return 0
 
 
 def cmd_info(args) -> int:
