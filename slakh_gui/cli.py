@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return EXIT_ERROR
     except Exception as exc:  # a bug: one line for the user, the traceback in the log file
-        log.exception("internal error")
+        log.exception("internal error", extra=logs.FILE_ONLY)
         print(f"slakh-studio: internal error: {type(exc).__name__}: {exc} (traceback in {logs.log_path()}; "
               "please report it with the output of 'slakh-studio diagnostics')", file=sys.stderr)
         return EXIT_INTERNAL

@@ -49,10 +49,14 @@ def setup(verbose: bool = False, console: bool = True) -> Path | None:
         ch = logging.StreamHandler()
         ch.setFormatter(logging.Formatter("slakh-studio: %(levelname)s: %(message)s"))
         ch.setLevel(logging.DEBUG if verbose else logging.WARNING)
+        ch.addFilter(lambda record: verbose or not getattr(record, "file_only", False))
         _configured.append(ch)
     for h in _configured:
         logger.addHandler(h)
     return path
+
+
+FILE_ONLY = {"file_only": True}  # extra= for records the caller already told the user about
 
 
 def get(name: str) -> logging.Logger:
