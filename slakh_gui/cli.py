@@ -36,6 +36,8 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="slakh-studio", description="Build and audition Slakh2100-style multitrack "
                                 "data from MIDI: per-instrument stems, a loudness-normalized mix, Slakh's layout.")
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    p.add_argument("--smoke", nargs="?", const="", metavar="DIR", help="check the whole app: open the window "
+                   "(offscreen without a display), render the demo song, save a screenshot (in DIR), exit 0")
     p.add_argument("-v", "--verbose", action="store_true", help="log everything to the terminal too "
                    "(the log file is always written: see 'slakh-studio diagnostics')")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
@@ -143,6 +145,10 @@ def main(argv: list[str] | None = None) -> int:
     logs.setup(verbose=args.verbose)
     log = logs.get("cli")
     log.info("slakh-studio %s: %s", __version__, " ".join(sys.argv[1:] if argv is None else map(str, argv)))
+    if args.smoke is not None:
+        from slakh_gui.gui import smoke  # noqa: PLC0415
+
+        return smoke.run(args.smoke or None)
     if not args.command:
         _parser().print_help()
         return 0
