@@ -152,10 +152,11 @@ def main(argv: list[str] | None = None) -> int:
     if not args.command:
         _parser().print_help()
         return 0
-    args.given = {k for k in RENDER_DEFAULTS if getattr(args, k, None) is not None}
-    for key, value in RENDER_DEFAULTS.items():
-        if hasattr(args, key) and getattr(args, key) is None:
-            setattr(args, key, value)
+    if getattr(args, "handler", None) is None:  # the render options' defaults (commands/ modules set their own)
+        args.given = {k for k in RENDER_DEFAULTS if getattr(args, k, None) is not None}
+        for key, value in RENDER_DEFAULTS.items():
+            if hasattr(args, key) and getattr(args, key) is None:
+                setattr(args, key, value)
     from slakh_gui import commands  # noqa: PLC0415
     from slakh_gui.core.fluid import FluidSynthMissing  # noqa: PLC0415
     from slakh_gui.core.jobs import Cancelled  # noqa: PLC0415

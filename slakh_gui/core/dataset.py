@@ -242,7 +242,7 @@ def run_dataset(midi_dir: str | Path, out: str | Path, options: DatasetOptions, 
     # Longest songs first, so that the last songs in flight are short ones and no worker idles long at the end.
     todo.sort(key=lambda t: -float(t.get("midi_seconds", 0.0)))
     tasks = [_task(out, t, options, bank.sha256, threads) for t in todo]
-    lint_found: dict[str, list[dict]] = read_lint(out)
+    lint_found = read_lint(out)
     if scheduler:
         results: Iterator[dict] = dataset_exec.run_dask(tasks, scheduler, cancel)
     else:
@@ -293,34 +293,33 @@ def _task(out: Path, t: dict, options: DatasetOptions, bank_sha: str, threads: i
     }
 
 
+DATASET_KINDS = ("duplicate_midi", "cross_split_duplicate")  # found across tracks: recomputed on every write
+
+
 def read_lint(out: Path) -> dict[str, list[dict]]:
-    path = out / LINT_REPORT
-    if not path.is_file():
-        return {}
+    """The per-track findings of ``OUT/lint.yaml``: track name (``Track00001``) -> finding dicts."""
+    from slakh_gui.core import lint  # noqa: PLC0415
+
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        findings = lint.read_lint(Path(out) / LINT_REPORT)
+    except lint.LintError:
         return {}
     found: dict[str, list[dict]] = {}
-    for f in data.get("findings") or []:
-        if isinstance(f, dict) and f.get("scope") != "dataset":
-            found.setdefault(str(f.get("track")), []).append(f)
+    for f in findings:
+        if f.kind not in DATASET_KINDS:
+            found.setdefault(Path(f.track).name, []).append(f.as_dict())
     return found
 
 
 def write_lint(out: Path, manifest: dict, per_track: dict[str, list[dict]]) -> list[dict]:
     """``lint.yaml``: per-track findings (in track order) plus the dataset-wide duplicate checks."""
+    from slakh_gui.core import lint  # noqa: PLC0415
+
     done = [t for t in manifest["tracks"] if t["status"] == "done"]
-    findings = [f for t in done for f in per_track.get(t["track"], [])]
-    try:
-        from slakh_gui.core.lint import lint_dataset  # noqa: PLC0415
-    except ImportError:
-        lint_dataset = None
-    if lint_dataset is not None:
-        for f in lint_dataset([(t["split"], track_dir(out, t)) for t in done]):
-            findings.append({**f.as_dict(), "scope": "dataset"})
-    atomic_write_text(out / LINT_REPORT, yaml.safe_dump({"findings": findings}, sort_keys=False, allow_unicode=True))
-    return findings
+    findings = [lint.Finding.from_dict(f) for t in done for f in per_track.get(t["track"], [])]
+    findings += lint.lint_dataset([(t["split"], track_dir(out, t)) for t in done])
+    lint.write_lint(out / LINT_REPORT, findings)
+    return [f.as_dict() for f in findings]
 
 
 def write_index(out: Path) -> Path:

@@ -53,23 +53,17 @@ def render_task(task: dict) -> dict:
         out = Path(task["out_dir"])
         opts = pipeline.RenderOptions(**task["render"], overwrite=out.exists())
         t0 = time.perf_counter()
-        rendered = pipeline.render_track(song, bank, assignment, out, opts)
+        rendered = pipeline.render_track(song, bank, assignment, out, opts, keep_audio=bool(task.get("lint")))
         result["render_seconds"] = round(time.perf_counter() - t0, 3)
         result.update(status="done", duration=round(rendered.duration, 3), stems=len(rendered.rendered),
                       skipped=dict(sorted(rendered.skipped.items())))
         if task.get("lint"):
-            result["lint"] = _lint(out, bank)
+            from slakh_gui.core.lint import lint_track  # noqa: PLC0415
+
+            result["lint"] = [f.as_dict() for f in lint_track(out, bank, audio=rendered.stems)]
     except Exception as exc:  # noqa: BLE001 - a bad song is recorded, never fatal
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         result.update(status="failed", reason=f"{type(exc).__name__}: {reason}",
                       traceback=traceback.format_exc(limit=6))
     result["seconds"] = round(time.perf_counter() - start, 3)
     return result
-
-
-def _lint(track_dir: Path, bank) -> list[dict]:
-    try:
-        from slakh_gui.core.lint import lint_track  # noqa: PLC0415
-    except ImportError:
-        return []
-    return [f.as_dict() for f in lint_track(track_dir, bank)]

@@ -253,3 +253,38 @@ def test_fix_rerolls_or_drops_a_stem_and_resume_keeps_it(reference, midi_dir, tm
     assert tree_bytes(out) == snapshot
     code, _, err = run(["fix", out, "Track00001", "S99", "--drop"], capsys)
     assert code == 1 and "has no stem S99" in one_line_error(err)
+
+
+def test_lint_findings_are_written_and_kept_across_a_resume(midi_dir, tmp_path):
+    """Pianos played by FluidR3's Contrabass (samples up to key 57 only): piano stems with higher notes are flagged."""
+    import pretty_midi
+
+    text = (DATA / "small_bank.yaml").read_text()
+    for sf_name in ("TimGM6mb.sf2", "FluidR3_GM.sf2"):
+        text = text.replace(f"soundfont: {sf_name}\n    bank: 0\n    preset: 0\n",
+                            "soundfont: FluidR3_GM.sf2\n    bank: 0\n    preset: 43\n")
+    bank = tmp_path / "contrabass_pianos.yaml"
+    bank.write_text(text)
+    out = tmp_path / "ds"
+    opts = DatasetOptions(bank=bank, seed=3, min_notes=10, split=(1.0, 0.0, 1.0))
+    run_dataset(midi_dir, out, opts, workers=2)
+    lint = yaml.safe_load((out / "lint.yaml").read_text())
+    assert lint["format"] == "slakh-studio-lint/1"
+    ranges = [f for f in lint["findings"] if f["kind"] == "out_of_range"]
+    expected = set()
+    for d in sorted(out.glob("*/Track*")):
+        meta = yaml.safe_load((d / "metadata.yaml").read_text())
+        for key, stem in meta["stems"].items():
+            if stem["inst_class"] == "Piano" and (d / "MIDI" / f"{key}.mid").exists():
+                pm = pretty_midi.PrettyMIDI(str(d / "MIDI" / f"{key}.mid"))
+                if max(n.pitch for i in pm.instruments for n in i.notes) > 57:
+                    expected.add((f"{d.parent.name}/{d.name}", key))
+    assert expected and {(f["track"], f["stem"]) for f in ranges} == expected
+    for f in ranges:
+        meta = yaml.safe_load((out / f["track"] / "metadata.yaml").read_text())
+        assert meta["stems"][f["stem"]]["inst_class"] == "Piano" and "57" in f["message"]
+    before = (out / "lint.yaml").read_bytes()
+    redo = sorted(out.glob("*/Track*"))[-1]
+    shutil.rmtree(redo)
+    again = run_dataset(midi_dir, out, opts, workers=1)
+    assert again.rendered == [redo.name] and (out / "lint.yaml").read_bytes() == before
