@@ -1,0 +1,186 @@
+"""``slakh-studio train | evaluate | separate``: the separation models of the paper's §3 (see
+:mod:`slakh_gui.separation`). torch is imported inside the handlers so ``slakh-studio --help`` stays fast."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from slakh_gui.cli_support import CliError, with_count_progress
+from slakh_gui.core.recipes import RecipeError
+from slakh_gui.core.track_folder import TrackFolderError
+from slakh_gui.separation.errors import SeparationError
+
+ERRORS = (SeparationError, RecipeError, TrackFolderError)
+PRESETS = ("paper", "small", "tiny")  # slakh_gui.separation.model.PRESETS, without importing torch
+
+
+def register(sub) -> None:
+    t = sub.add_parser("train", help="train a separation model (BLSTM, tPSA loss) on a Slakh-layout dataset")
+    t.add_argument("--target", required=True, help="group to separate: bass, drums, guitar, piano (band recipe)")
+    t.add_argument("--data", required=True, type=Path, help="dataset root (train/ validation/ test/, or a mirdata "
+                   "data_home with slakh2100_flac_redux/)")
+    t.add_argument("--recipe", default="band", help="submix recipe name or .yaml (default band)")
+    t.add_argument("--preset", choices=PRESETS, default="tiny", help="network size (default tiny: 2x256; "
+                   "paper: 4x600)")
+    t.add_argument("--epochs", type=int, default=100, help="at most this many epochs (default 100)")
+    t.add_argument("--steps", type=int, default=200, help="steps per epoch (default 200)")
+    t.add_argument("--batch-size", type=int, default=4)
+    t.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
+    t.add_argument("--patience", type=int, default=15, help="stop after this many epochs without improvement "
+                   "(default 15; 0: never)")
+    t.add_argument("--val-clips", type=int, default=64, help="validation clips of 10 s (default 64)")
+    t.add_argument("--incoherent", type=float, default=0.0, metavar="FRACTION",
+                   help="fraction of incoherent training mixtures (default 0)")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--threads", type=int, default=2, help="CPU threads (default 2)")
+    t.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
+    t.add_argument("--max-tracks", type=int, help="use only the first N tracks of each split")
+    t.add_argument("--cache", type=Path, help="folder for the 16-kHz audio cache (default: user cache)")
+    t.add_argument("--resume", action="store_true", help="continue the run in -o from its checkpoint")
+    t.add_argument("-o", "--out", type=Path, help="run folder (default runs/<target>-<preset>)")
+    t.add_argument("--json", action="store_true", help="print the result as JSON")
+    t.set_defaults(handler=cmd_train)
+
+    e = sub.add_parser("evaluate", help="SI-SDR of a model, the mixture and the oracle masks over a split")
+    e.add_argument("--model", help="shipped model name (bass, drums, guitar, piano) or a model file; without it, "
+                   "only the mixture and the oracles (give --target)")
+    e.add_argument("--target", help="group to score when no --model is given")
+    e.add_argument("--recipe", default="band", help="recipe of --target (default band)")
+    e.add_argument("--data", required=True, type=Path, help="dataset root")
+    e.add_argument("--split", default="test", help="train, validation, test or all (default test)")
+    mode = e.add_mutually_exclusive_group()
+    mode.add_argument("--clips", dest="mode", action="store_const", const="clips",
+                      help="score seeded 10-s coherent clips (default)")
+    mode.add_argument("--whole", dest="mode", action="store_const", const="whole", help="score whole tracks")
+    e.add_argument("--clips-per-track", type=int, default=1)
+    e.add_argument("--seed", type=int, default=0, help="seed of the clip offsets (default 0)")
+    e.add_argument("--max-tracks", type=int, help="only the first N tracks of the split")
+    e.add_argument("--threads", type=int, default=2, help="CPU threads (default 2)")
+    e.add_argument("--device", default="auto")
+    e.add_argument("--cache", type=Path, help="folder for the 16-kHz audio cache")
+    e.add_argument("-o", "--out", type=Path, help="also write evaluation.md, .csv and .json into this folder")
+    e.add_argument("--json", action="store_true", help="print JSON (per-track and mean) instead of the table")
+    e.set_defaults(handler=cmd_evaluate, mode="clips")
+
+    s = sub.add_parser("separate", help="separate a model's target from an audio file")
+    s.add_argument("input", type=Path, help="audio file (wav, flac, ...; mono or stereo, any sample rate)")
+    s.add_argument("--model", required=True, help="shipped model name or model file")
+    s.add_argument("-o", "--out", required=True, type=Path, help="estimate file (.wav or .flac)")
+    s.add_argument("--residual", type=Path, metavar="FILE", help="also write input − estimate")
+    s.add_argument("--chunk", type=float, default=30.0, metavar="S", help="seconds per chunk (default 30)")
+    s.add_argument("--threads", type=int, default=2, help="CPU threads (default 2)")
+    s.add_argument("--device", default="auto")
+    s.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    s.set_defaults(handler=cmd_separate)
+
+
+def _threads(n: int) -> None:
+    import torch  # noqa: PLC0415
+
+    if n and n > 0:
+        torch.set_num_threads(n)
+
+
+def _load(name: str, device: str):
+    from slakh_gui.separation.inference import resolve_device  # noqa: PLC0415
+    from slakh_gui.separation.model import load_model  # noqa: PLC0415
+
+    return load_model(name).to(resolve_device(device))
+
+
+def _positive(value, option: str) -> None:
+    if value is not None and value <= 0:
+        raise CliError(f"{option} must be positive")
+
+
+def cmd_train(args) -> int:
+    from slakh_gui.separation.train import TrainConfig, train  # noqa: PLC0415
+
+    for v, o in ((args.epochs, "--epochs"), (args.steps, "--steps"), (args.batch_size, "--batch-size"),
+                 (args.val_clips, "--val-clips"), (args.lr, "--lr"), (args.max_tracks, "--max-tracks")):
+        _positive(v, o)
+    if not 0.0 <= args.incoherent <= 1.0:
+        raise CliError("--incoherent must be between 0 and 1")
+    out = args.out or Path("runs") / f"{args.target.lower()}-{args.preset}"
+    config = TrainConfig(target=args.target, data=str(args.data), recipe=args.recipe, preset=args.preset,
+                         epochs=args.epochs, batch_size=args.batch_size, steps_per_epoch=args.steps, lr=args.lr,
+                         val_clips=args.val_clips, early_stop=args.patience, incoherent=args.incoherent,
+                         seed=args.seed, threads=args.threads, device=args.device,
+                         cache_dir=str(args.cache) if args.cache else None, max_tracks=args.max_tracks)
+    result = with_count_progress(lambda p, c: train(config, out, resume=args.resume, progress=p, cancel=c),
+                                 "train", "step")
+    info = {"model": str(result.model_path), "run_dir": str(result.run_dir), "best_val_loss": result.best_val_loss,
+            "best_epoch": result.best_epoch, "epochs": result.epochs_run, "stopped_early": result.stopped_early,
+            "train_seconds": round(result.seconds, 1), "log": str(result.run_dir / "log.jsonl")}
+    if args.json:
+        print(json.dumps(info, indent=2))
+    else:
+        print(f"{result.model_path}: best validation loss {result.best_val_loss:.5f} at epoch {result.best_epoch} "
+              f"of {result.epochs_run}{' (stopped early)' if result.stopped_early else ''}, "
+              f"{result.seconds / 60:.1f} min of training; log {info['log']}")
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from slakh_gui.separation.evaluate import evaluate  # noqa: PLC0415
+
+    _positive(args.clips_per_track, "--clips-per-track")
+    _positive(args.max_tracks, "--max-tracks")
+    if not args.model and not args.target:
+        raise CliError("evaluate needs --model, or --target to score only the mixture and the oracles")
+    _threads(args.threads)
+    model = _load(args.model, args.device) if args.model else None
+    rep = with_count_progress(lambda p, c: evaluate(
+        args.data, args.split, model=model, target=None if model else args.target, recipe=args.recipe,
+        mode=args.mode, clips_per_track=args.clips_per_track, seed=args.seed, max_tracks=args.max_tracks,
+        cache_dir=args.cache, progress=p, cancel=c), "evaluate", "clip" if args.mode == "clips" else "track")
+    if args.out:
+        rep.write(args.out)
+    print(rep.to_json() if args.json else rep.to_markdown(), end="")
+    return 0
+
+
+def cmd_separate(args) -> int:
+    from slakh_gui.core.audio_io import to_int16, write_audio  # noqa: PLC0415
+    from slakh_gui.separation.inference import separate  # noqa: PLC0415
+
+    _positive(args.chunk, "--chunk")
+    outs = [args.out] + ([args.residual] if args.residual else [])
+    for f in outs:
+        if f.suffix.lower() not in (".wav", ".flac"):
+            raise CliError(f"{f}: the output must end in .wav or .flac")
+        if f.exists() and not args.overwrite:
+            raise CliError(f"{f}: exists (use --overwrite to replace it)")
+    if args.residual and args.residual.resolve() == args.out.resolve():
+        raise CliError("--residual must differ from -o")
+    audio, sr = _read_input(args.input)
+    _threads(args.threads)
+    model = _load(args.model, args.device)
+    est = with_count_progress(lambda p, c: separate(audio, sr, model, p, c, chunk_seconds=args.chunk),
+                              "separate", "chunk")
+    write_audio(args.out, to_int16(est), sr)
+    if args.residual:
+        write_audio(args.residual, to_int16(audio - est), sr)
+    print(f"{args.out}: {model.target} estimate ({len(audio) / sr:.1f} s, {sr} Hz"
+          + (f"; residual {args.residual}" if args.residual else "") + ")", file=sys.stdout)
+    return 0
+
+
+def _read_input(path: Path):
+    import soundfile as sf  # noqa: PLC0415
+
+    from slakh_gui.separation.errors import AudioInputError  # noqa: PLC0415
+
+    if not path.is_file():
+        raise AudioInputError(f"{path}: no such audio file")
+    try:
+        audio, sr = sf.read(path, dtype="float32", always_2d=False)
+    except (RuntimeError, sf.LibsndfileError) as exc:
+        raise AudioInputError(f"{path}: not a readable audio file ({str(exc).splitlines()[0][:100]})") from None
+    if len(audio) == 0:
+        raise AudioInputError(f"{path}: has no samples")
+    return audio, sr
+
+

@@ -1,0 +1,270 @@
+"""Training and evaluation audio from any Slakh-layout dataset (ours, Slakh2100 / redux, BabySlakh, a mirdata
+data_home): per track, the target (a recipe group's submix) and the interference (the sum of all other stems) at
+16 kHz mono, cached on disk; seeded coherent and incoherent 10-s clips (paper §3.2).
+
+Level reference of the −30 dB rule: the RMS of the target over the 10-s clip in dB relative to full scale,
+``20·log10(rms)`` with 0 dB = RMS 1.0 (a full-scale square wave; a full-scale sine is −3 dB), measured at 16 kHz.
+Clips are ``mixture = target + interference`` (the stems' sum: Slakh's mix equals it up to rounding).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from slakh_gui.core.jobs import CancelToken, ProgressFn, check, report
+from slakh_gui.core.recipes import Recipe
+from slakh_gui.separation.errors import DatasetError
+from slakh_gui.separation.resample import resample
+from slakh_gui.separation.stft import HOP, SAMPLE_RATE
+
+SPLITS = ("train", "validation", "test")
+TOPDIRS = ("slakh2100_flac_redux", "slakh2100_flac", "slakh2100_wav_redux", "babyslakh_16k")
+CLIP_SECONDS = 10.0
+THRESHOLD_DB = -30.0
+CACHE_VERSION = 1
+
+
+def default_cache_dir() -> Path:
+    import platformdirs  # noqa: PLC0415
+
+    return Path(platformdirs.user_cache_dir("slakh-studio", appauthor=False)) / "separation"
+
+
+def _tracks_in(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_dir() and (p / "metadata.yaml").is_file())
+
+
+def find_tracks(root: str | Path, split: str) -> list[Path]:
+    """The track folders of ``split`` (``train``, ``validation``, ``test``, or ``all``) under a dataset ``root``.
+
+    ``root`` holds ``train/ validation/ test/`` (ours, Slakh2100), or is a mirdata data_home holding
+    ``slakh2100_flac_redux/``; a folder of tracks without splits (BabySlakh) is read with split ``all``."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DatasetError(f"{root}: no such dataset folder")
+    bases = [root] + [root / t for t in TOPDIRS if (root / t).is_dir()]
+    flat: list[Path] = []
+    for base in bases:
+        if split == "all":
+            found = [t for s in SPLITS if (base / s).is_dir() for t in _tracks_in(base / s)] + _tracks_in(base)
+            if found:
+                return found
+        elif (base / split).is_dir():
+            found = _tracks_in(base / split)
+            if not found:
+                raise DatasetError(f"{base / split}: no TrackNNNNN folders")
+            return found
+        flat = flat or _tracks_in(base)
+    if flat:
+        raise DatasetError(f"{root}: has tracks but no '{split}' split folder (a folder without splits, like "
+                           "BabySlakh, is read with split 'all')")
+    raise DatasetError(f"{root}: not a Slakh-layout dataset (no train/ validation/ test/ with TrackNNNNN folders, "
+                       f"nor {TOPDIRS[0]}/)")
+
+
+@dataclass
+class TrackAudio:
+    """One track's target and interference at 16 kHz: ``audio[0]`` target, ``audio[1]`` interference."""
+
+    name: str
+    path: Path
+    audio: np.ndarray  # (2, samples) float32, may be a read-only memory map
+
+    @property
+    def target(self) -> np.ndarray:
+        return self.audio[0]
+
+    @property
+    def interference(self) -> np.ndarray:
+        return self.audio[1]
+
+    @property
+    def samples(self) -> int:
+        return self.audio.shape[1]
+
+    @property
+    def seconds(self) -> float:
+        return self.samples / SAMPLE_RATE
+
+
+def _cache_key(track: Path, recipe: Recipe, group: str) -> str:
+    files = []
+    for f in sorted([track / "metadata.yaml", *track.glob("mix.*"), *track.glob("*/S*.*")]):
+        if f.suffix in (".yaml", ".flac", ".wav"):
+            st = f.stat()
+            files.append([f.relative_to(track).as_posix(), st.st_size, st.st_mtime_ns])
+    key = [CACHE_VERSION, str(track.resolve()), files, recipe.name,
+           sorted((g, sorted(p)) for g, p in recipe.groups.items()), group, SAMPLE_RATE]
+    return hashlib.sha1(json.dumps(key).encode()).hexdigest()[:20]
+
+
+def load_track_audio(track: str | Path, recipe: Recipe, group: str, cache_dir: str | Path | None = None,
+                     name: str | None = None) -> TrackAudio:
+    """Target (``recipe``'s ``group``) and interference of one track folder at 16 kHz mono, from the cache when
+    the track's files have not changed (``cache_dir`` None: the user cache folder)."""
+    from slakh_gui.core.track_folder import load_track_folder  # noqa: PLC0415
+
+    track = Path(track)
+    name = name or f"{track.parent.name}/{track.name}"
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    f = cache / f"{track.name}-{group.lower()}-{_cache_key(track, recipe, group)}.npy"
+    if f.is_file():
+        try:
+            return TrackAudio(name, track, np.load(f, mmap_mode="r"))
+        except (OSError, ValueError):
+            f.unlink(missing_ok=True)
+    folder = load_track_folder(track)
+    sub = recipe.submix(folder.stems, folder.metadata)
+    target = sub.pop(group)
+    interference = np.sum(list(sub.values()), axis=0, dtype=np.float32) if sub else np.zeros_like(target)
+    audio = np.stack([resample(target, folder.sample_rate, SAMPLE_RATE),
+                      resample(interference, folder.sample_rate, SAMPLE_RATE)]).astype(np.float32)
+    cache.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{f.name}.", suffix=".part", dir=cache)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.save(fh, audio)
+        os.replace(tmp, f)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return TrackAudio(name, track, np.load(f, mmap_mode="r"))
+
+
+def load_split(root: str | Path, split: str, recipe: Recipe, group: str, *, cache_dir: str | Path | None = None,
+               max_tracks: int | None = None, progress: ProgressFn | None = None,
+               cancel: CancelToken | None = None) -> list[TrackAudio]:
+    """:func:`load_track_audio` for every track of ``split`` (the first ``max_tracks`` if given)."""
+    tracks = find_tracks(root, split)[:max_tracks]
+    out = []
+    for i, t in enumerate(tracks):
+        check(cancel)
+        report(progress, f"load {split}", i, len(tracks), item=t.name)
+        out.append(load_track_audio(t, recipe, group, cache_dir))
+    report(progress, f"load {split}", len(tracks), len(tracks))
+    return out
+
+
+def rms_db(x: np.ndarray, length: int | None = None) -> float:
+    """RMS level of ``x`` in dBFS (0 dB = RMS 1.0); over ``length`` samples when given (zeros beyond ``x``)."""
+    x = np.asarray(x, dtype=np.float64)
+    n = length or len(x)
+    energy = float(x @ x) / max(n, 1)
+    return float(10 * np.log10(energy)) if energy > 0 else float("-inf")
+
+
+def qualifying_offsets(target: np.ndarray, clip: int, threshold_db: float = THRESHOLD_DB,
+                       step: int = HOP) -> np.ndarray:
+    """Clip starts (multiples of ``step``) where the ``clip``-sample window of ``target`` has RMS ≥ ``threshold_db``.
+
+    A track shorter than a clip has the one start 0 (the clip is zero-padded; its RMS counts the padding)."""
+    n = len(target)
+    if n <= clip:
+        return np.array([0] if rms_db(target, clip) >= threshold_db else [], dtype=np.int64)
+    sq = np.empty(n + 1)
+    sq[0] = 0.0
+    np.cumsum(np.square(target, dtype=np.float64), out=sq[1:])
+    starts = np.arange(0, n - clip + 1, step, dtype=np.int64)
+    energy = (sq[starts + clip] - sq[starts]) / clip
+    with np.errstate(divide="ignore"):
+        level = 10 * np.log10(np.maximum(energy, 0.0))
+    return starts[level >= threshold_db]
+
+
+def _cut(x: np.ndarray, start: int, length: int) -> np.ndarray:
+    out = np.zeros(length, dtype=np.float32)
+    part = np.asarray(x[start : start + length], dtype=np.float32)
+    out[: len(part)] = part
+    return out
+
+
+@dataclass
+class Clip:
+    """A training or evaluation example at 16 kHz; ``kind`` ``coherent`` or ``incoherent``."""
+
+    target: np.ndarray
+    interference: np.ndarray
+    track: str
+    offset: float  # seconds into the target's track
+    kind: str = "coherent"
+    interference_track: str = ""
+
+    @property
+    def mixture(self) -> np.ndarray:
+        return self.target + self.interference
+
+
+class ClipSampler:
+    """Seeded 10-s clips from ``tracks``: coherent (paper §3.2: target RMS ≥ ``threshold_db`` in the clip, the
+    other stems of the same interval as interference) or incoherent (target and interference from different
+    random songs and offsets, both passing the threshold, the interference scaled to the target's integrated
+    loudness, ITU-R BS.1770). Tracks where the target never qualifies are skipped (``skipped``)."""
+
+    def __init__(self, tracks: list[TrackAudio], clip_seconds: float = CLIP_SECONDS,
+                 threshold_db: float = THRESHOLD_DB) -> None:
+        self.tracks = tracks
+        self.clip = int(round(clip_seconds * SAMPLE_RATE))
+        self.threshold_db = threshold_db
+        self.offsets = [qualifying_offsets(t.target, self.clip, threshold_db) for t in tracks]
+        self.eligible = [i for i, o in enumerate(self.offsets) if len(o)]
+        self.skipped = [t.name for t, o in zip(tracks, self.offsets, strict=True) if not len(o)]
+        if not self.eligible:
+            raise DatasetError(f"no track has a {clip_seconds:g}-s clip where the target is at or above "
+                               f"{threshold_db:g} dBFS RMS ({len(tracks)} tracks read)")
+        self._interference_offsets: dict[int, np.ndarray] = {}
+
+    def coherent_at(self, index: int, start: int) -> Clip:
+        t = self.tracks[index]
+        return Clip(_cut(t.target, start, self.clip), _cut(t.interference, start, self.clip), t.name,
+                    start / SAMPLE_RATE)
+
+    def coherent(self, rng: np.random.Generator) -> Clip:
+        i = self.eligible[int(rng.integers(len(self.eligible)))]
+        return self.coherent_at(i, int(rng.choice(self.offsets[i])))
+
+    def incoherent(self, rng: np.random.Generator) -> Clip:
+        from slakh_gui.core.mixing import integrated_loudness  # noqa: PLC0415
+
+        clip = self.coherent(rng)
+        choices = [i for i in range(len(self.tracks)) if self.tracks[i].name != clip.track] or list(
+            range(len(self.tracks)))
+        j = choices[int(rng.integers(len(choices)))]
+        if j not in self._interference_offsets:
+            self._interference_offsets[j] = qualifying_offsets(self.tracks[j].interference, self.clip,
+                                                               self.threshold_db)
+        offs = self._interference_offsets[j]
+        start = int(rng.choice(offs)) if len(offs) else 0
+        inter = _cut(self.tracks[j].interference, start, self.clip)
+        lt, li = integrated_loudness(clip.target, SAMPLE_RATE), integrated_loudness(inter, SAMPLE_RATE)
+        if not (np.isfinite(lt) and np.isfinite(li)):  # too short or gated out: fall back to RMS
+            lt, li = rms_db(clip.target), rms_db(inter)
+        gain = 10 ** ((lt - li) / 20) if np.isfinite(lt) and np.isfinite(li) else 1.0
+        return Clip(clip.target, (inter * gain).astype(np.float32), clip.track, clip.offset, "incoherent",
+                    self.tracks[j].name)
+
+    def sample(self, rng: np.random.Generator, incoherent_fraction: float = 0.0) -> Clip:
+        """One clip; incoherent with probability ``incoherent_fraction``."""
+        if incoherent_fraction > 0 and rng.random() < incoherent_fraction:
+            return self.incoherent(rng)
+        return self.coherent(rng)
+
+    def clips(self, n: int, seed: int, incoherent_fraction: float = 0.0) -> list[Clip]:
+        """``n`` clips drawn with ``seed`` (same seed, same clips)."""
+        rng = np.random.default_rng(seed)
+        return [self.sample(rng, incoherent_fraction) for _ in range(n)]
+
+    def per_track(self, per_track: int, seed: int) -> list[Clip]:
+        """``per_track`` coherent clips of every eligible track (seeded per track: the evaluation clips)."""
+        out = []
+        for i in self.eligible:
+            rng = np.random.default_rng([seed, i])
+            starts = rng.choice(self.offsets[i], size=min(per_track, len(self.offsets[i])), replace=False)
+            out.extend(self.coherent_at(i, int(s)) for s in sorted(starts))
+        return out
