@@ -319,6 +319,15 @@ class MainWindow(QMainWindow):
         for a in (self.open_action, self.open_track_action):
             f.addAction(a)
         f.insertMenu(self.open_track_action, self.recent_menu)
+        from slakh_gui.gui import dataset_dialog  # noqa: PLC0415  (it imports this module)
+
+        f.addSeparator()
+        self.dataset_action = act("Build &Dataset…", lambda: dataset_dialog.show_dataset_dialog(self), "Ctrl+Shift+D",
+                                  "Render a MIDI folder into a Slakh2100-layout dataset")
+        self.open_dataset_action = act("Open Dataset &Folder…", lambda: dataset_dialog.open_dataset_folder(self),
+                                       tip="Lint findings and statistics of a dataset folder")
+        f.addAction(self.dataset_action)
+        f.addAction(self.open_dataset_action)
         f.addSeparator()
         for a in (self.open_session_action, self.save_session_action, self.save_session_as_action):
             f.addAction(a)

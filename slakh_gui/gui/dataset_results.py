@@ -1,0 +1,563 @@
+"""The Dataset dialog's result tabs: the lint findings of a dataset (with re-roll / drop fixes) and its statistics
+(the Slakh paper's Table 1 row, Fig. 1 and Fig. 2).
+
+Both panels only show and start background jobs; the work is in :mod:`slakh_gui.core.lint`,
+:mod:`slakh_gui.core.dataset_fix` and :mod:`slakh_gui.core.dataset_stats`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from PySide6.QtCore import Qt, QThreadPool, Signal
+from PySide6.QtGui import QKeySequence, QPixmap, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from slakh_gui.core.jobs import Progress
+from slakh_gui.gui.workers import Job
+
+LINT_FILE = "lint.yaml"
+MANIFEST_FILE = "dataset.yaml"
+KIND_TEXT = {"silent": "silent", "noise": "noise only", "out_of_range": "notes out of range",
+             "unmeasured_loudness": "loudness unmeasured", "missing_audio": "missing audio",
+             "duplicate_midi": "duplicate MIDI", "cross_split_duplicate": "duplicate across splits",
+             "unreadable": "unreadable track"}
+
+
+def _hours_text(seconds: float) -> str:
+    hours = seconds / 3600.0
+    return f"{hours:.2f}" if hours >= 1 else f"{hours:.3f} ({seconds / 60:.1f} min)"
+
+
+# ---------------------------------------------------------------------------------------------- worker side
+def load_findings(root: Path) -> list[tuple[object, str]]:
+    """The findings of ``root/lint.yaml``, each with the patch its stem has now (from the track's metadata)."""
+    from slakh_gui.core.lint import read_lint  # noqa: PLC0415
+
+    findings = read_lint(root / LINT_FILE)
+    meta: dict[str, dict] = {}
+    out = []
+    for f in findings:
+        if f.track not in meta:
+            try:
+                data = yaml.safe_load((root / f.track / "metadata.yaml").read_text(encoding="utf-8"))
+                meta[f.track] = data.get("stems", {}) if isinstance(data, dict) else {}
+            except (OSError, UnicodeDecodeError, yaml.YAMLError):
+                meta[f.track] = {}
+        entry = meta[f.track].get(f.stem) if f.stem else None
+        patch = ""
+        if isinstance(entry, dict):
+            patch = str(entry.get("plugin_name") or "") if entry.get("audio_rendered", True) else "(dropped)"
+        out.append((f, patch or str(f.details.get("patch") or "")))
+    return out
+
+
+def check_folder(root: Path, progress=None, cancel=None) -> list[tuple[object, str]]:
+    """Lint every track under ``root`` (any Slakh-layout folder) and write ``root/lint.yaml``."""
+    from slakh_gui.core.lint import lint_tree, write_lint  # noqa: PLC0415
+
+    write_lint(root / LINT_FILE, lint_tree(root, progress=progress, cancel=cancel))
+    return load_findings(root)
+
+
+def stats_with_figures(path: Path, progress=None, cancel=None):
+    """:func:`compute_stats` plus Fig. 1 and Fig. 2 as PNG bytes (nothing is written)."""
+    from slakh_gui.core import stats_plots  # noqa: PLC0415
+    from slakh_gui.core.dataset_stats import compute_stats  # noqa: PLC0415
+
+    stats = compute_stats(path, progress=progress, cancel=cancel)
+    return (stats, stats_plots.figure_png(stats_plots.fig1_classes(stats)),
+            stats_plots.figure_png(stats_plots.fig2_spectra(stats)))
+
+
+def _fix(root: Path, track: str, stem: str, action: str) -> dict:
+    from slakh_gui.core.dataset_fix import fix_stem  # noqa: PLC0415
+
+    result = fix_stem(root, track, stem, action)
+    return {**result, "track": track, "stem": stem, "action": action}
+
+
+def _details_text(finding) -> str:
+    """A finding's machine-readable details as one readable line."""
+    parts = []
+    for key, value in (finding.details or {}).items():
+        if value is None or value == "":
+            continue
+        if isinstance(value, list):
+            value = ", ".join("–".join(map(str, v)) if isinstance(v, list) else str(v) for v in value[:12]) + (
+                " …" if len(value) > 12 else "")
+        parts.append(f"{key.replace('_', ' ')}: {value}")
+    where = f"{finding.track} {finding.stem or ''}".strip()
+    return f"<b>{where}</b> — " + (" · ".join(parts) if parts else "no details")
+
+
+# ---------------------------------------------------------------------------------------------- widgets
+class ScaledImage(QLabel):
+    """A picture that keeps its aspect ratio at any size of the label."""
+
+    def __init__(self, placeholder: str = "", parent=None):
+        super().__init__(placeholder, parent)
+        self._pixmap = QPixmap()
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        self.setMinimumSize(160, 120)
+
+    def set_png(self, data: bytes) -> bool:
+        pm = QPixmap()
+        ok = pm.loadFromData(data, "PNG")
+        self._pixmap = pm if ok else QPixmap()
+        self._rescale()
+        return ok
+
+    def has_image(self) -> bool:
+        return not self._pixmap.isNull()
+
+    def clear_image(self, text: str = "") -> None:
+        self._pixmap = QPixmap()
+        self.clear()
+        self.setText(text)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        self._rescale()
+
+    def _rescale(self) -> None:
+        if self._pixmap.isNull():
+            return
+        self.setPixmap(self._pixmap.scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio,
+                                           Qt.TransformationMode.SmoothTransformation))
+
+
+class _Panel(QWidget):
+    """Job bookkeeping shared by the panels: a private pool, errors to the dialog's message bar."""
+
+    message = Signal(str, bool)  # text, is_error
+
+    def __init__(self, pool: QThreadPool, parent=None):
+        super().__init__(parent)
+        self.pool = pool
+        self.jobs: set[Job] = set()
+
+    def _start(self, job: Job, on_result, on_finished=None) -> Job:
+        self.jobs.add(job)
+        job.signals.result.connect(on_result)
+        job.signals.error.connect(lambda exc: self.message.emit(str(exc), True))
+        job.signals.finished.connect(lambda: self._job_finished(job))
+        if on_finished:
+            job.signals.finished.connect(on_finished)
+        return job.start(self.pool)
+
+    def _job_finished(self, job: Job) -> None:
+        self.jobs.discard(job)
+        self._jobs_changed()
+
+    def _jobs_changed(self) -> None:
+        """A job ended (buttons that wait for idle may enable)."""
+
+    def busy(self) -> bool:
+        return bool(self.jobs)
+
+    def cancel_jobs(self) -> None:
+        for job in list(self.jobs):
+            job.cancel()
+
+
+class LintPanel(_Panel):
+    """``lint.yaml`` of a dataset as a table; re-roll the patch of a finding's stem or drop the stem."""
+
+    lintLoaded = Signal(int)  # number of findings shown
+    fixFinished = Signal(object)  # the fix result dict, or None when it failed
+    openTrackRequested = Signal(Path, str)  # track folder, stem key ("" for a whole-track finding)
+
+    COLUMNS = ("Track", "Stem", "Kind", "Patch now", "Message")
+
+    def __init__(self, pool: QThreadPool, parent=None):
+        super().__init__(pool, parent)
+        self.root: Path | None = None
+        self.managed = False  # a Slakh Studio dataset (has dataset.yaml): fixes are possible
+        self.findings: list[tuple[object, str]] = []
+        lay = QVBoxLayout(self)
+        self.summary = QLabel("No dataset yet: build one, or open a dataset folder.")
+        self.summary.setWordWrap(True)
+        self.summary.setAccessibleName("Lint summary")
+        lay.addWidget(self.summary)
+        self.table = QTableWidget(0, len(self.COLUMNS))
+        self.table.setHorizontalHeaderLabels(self.COLUMNS)
+        self.table.setAccessibleName("Lint findings")
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().hide()
+        h = self.table.horizontalHeader()
+        for col, width in enumerate((150, 50, 150, 190)):
+            h.resizeSection(col, width)
+        h.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+        self.table.itemSelectionChanged.connect(self._update_buttons)
+        self.table.itemDoubleClicked.connect(lambda _item: self.open_selected_track())
+        lay.addWidget(self.table, 1)
+        self.details = QLabel("")
+        self.details.setWordWrap(True)
+        self.details.setAccessibleName("Details of the selected finding")
+        self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.details.setStyleSheet("color: #c8c8c8;")
+        lay.addWidget(self.details)
+        row = QHBoxLayout()
+        self.reroll_button = QPushButton("&Re-roll patch")
+        self.reroll_button.setAccessibleName("Re-roll the patch of the selected finding's stem")
+        self.reroll_button.setToolTip("Draw another patch from the stem's pool and re-render the track")
+        self.reroll_button.clicked.connect(lambda: self.fix_selected("reroll"))
+        self.drop_button = QPushButton("&Drop stem")
+        self.drop_button.setAccessibleName("Drop the selected finding's stem from its track")
+        self.drop_button.setToolTip("Leave the stem out of the track (no audio, not in the mix) and re-render")
+        self.drop_button.clicked.connect(lambda: self.fix_selected("drop"))
+        self.open_button = QPushButton("&Open track in main window")
+        self.open_button.setAccessibleName("Open the selected finding's track in the main window")
+        self.open_button.clicked.connect(self.open_selected_track)
+        self.check_button = QPushButton("&Check folder")
+        self.check_button.setAccessibleName("Run the lint checks on every track of the folder")
+        self.check_button.setToolTip("Check the tracks of this folder again and rewrite its lint.yaml")
+        self.check_button.clicked.connect(self.check)
+        for b in (self.reroll_button, self.drop_button, self.open_button):
+            row.addWidget(b)
+        row.addStretch(1)
+        row.addWidget(self.check_button)
+        lay.addLayout(row)
+        QShortcut(QKeySequence("Ctrl+Shift+R"), self, activated=lambda: self.fix_selected("reroll"))
+        QShortcut(QKeySequence("Ctrl+Shift+X"), self, activated=lambda: self.fix_selected("drop"))
+        self._update_buttons()
+
+    # -------------------------------------------------------------------------------------- loading
+    def set_root(self, root: Path | None, then=None) -> Job | None:
+        """Show the lint report of ``root`` (read in the background; ``then()`` after); None when it has none."""
+        self.root = Path(root) if root else None
+        self.managed = bool(self.root and (self.root / MANIFEST_FILE).is_file())
+        self.findings = []
+        self.table.setRowCount(0)
+        if self.root is None or not (self.root / LINT_FILE).is_file():
+            self.summary.setText(f"No {LINT_FILE} in {self.root}: build the dataset with lint on, or Check folder."
+                                 if self.root else "No dataset yet: build one, or open a dataset folder.")
+            self._update_buttons()
+            return None
+        self.summary.setText(f"Reading {self.root / LINT_FILE} …")
+        return self._start(Job(load_findings, self.root, with_hooks=False), self._show, then)
+
+    def check(self) -> Job | None:
+        if self.root is None or self.busy():
+            return None
+        self.summary.setText(f"Checking the tracks of {self.root} …")
+        self._update_buttons(force_off=True)
+        return self._start(Job(check_folder, self.root), self._show, self._update_buttons)
+
+    def _show(self, findings: list) -> None:
+        self.findings = list(findings)
+        selected = self.selected()
+        key = (selected[0].track, selected[0].stem, selected[0].kind) if selected else None
+        self.table.setRowCount(len(self.findings))
+        for r, (f, patch) in enumerate(self.findings):
+            values = (f.track, f.stem or "—", KIND_TEXT.get(f.kind, f.kind), patch, f.message)
+            for c, text in enumerate(values):
+                item = QTableWidgetItem(text)
+                item.setToolTip(f.message if c == 4 else text)
+                self.table.setItem(r, c, item)
+            if key == (f.track, f.stem, f.kind):
+                self.table.selectRow(r)
+        kinds: dict[str, int] = {}
+        for f, _ in self.findings:
+            kinds[f.kind] = kinds.get(f.kind, 0) + 1
+        what = ", ".join(f"{n} {KIND_TEXT.get(k, k)}" for k, n in kinds.items())
+        where = self.root / LINT_FILE if self.root else LINT_FILE
+        if self.findings:
+            fix = "Select one and re-roll its patch or drop the stem." if self.managed else (
+                "Re-roll and drop need a Slakh Studio dataset (dataset.yaml).")
+            self.summary.setText(f"{len(self.findings)} finding{'s' if len(self.findings) != 1 else ''} in "
+                                 f"{where}: {what}. {fix}")
+        else:
+            self.summary.setText(f"No findings in {where}: every stem passed the checks.")
+        if self.table.currentRow() < 0 and self.findings:
+            self.table.selectRow(0)
+        self._update_buttons()
+        self.lintLoaded.emit(len(self.findings))
+
+    # -------------------------------------------------------------------------------------- actions
+    def selected(self) -> tuple | None:
+        rows = {i.row() for i in self.table.selectionModel().selectedRows()}
+        if not rows:
+            return None
+        return self.findings[min(rows)] if min(rows) < len(self.findings) else None
+
+    def select_row(self, row: int) -> None:
+        self.table.selectRow(row)
+
+    def _jobs_changed(self) -> None:
+        self._update_buttons()
+
+    def _update_buttons(self, force_off: bool = False) -> None:
+        sel = self.selected()
+        finding = sel[0] if sel else None
+        idle = not force_off and not self.busy()
+        actions = finding.actions if finding else ()
+        self.reroll_button.setEnabled(idle and self.managed and "reroll_patch" in actions and bool(finding.stem))
+        self.drop_button.setEnabled(idle and self.managed and "drop_stem" in actions and bool(finding.stem))
+        self.open_button.setEnabled(finding is not None and self.root is not None)
+        self.check_button.setEnabled(idle and self.root is not None)
+        self.details.setText(_details_text(finding) if finding is not None else "")
+        if finding is not None and not finding.stem:
+            tip = "A whole-track finding (duplicate MIDI): remove the track from the dataset by hand for now"
+            self.reroll_button.setToolTip(tip)
+            self.drop_button.setToolTip(tip)
+
+    def fix_selected(self, action: str) -> Job | None:
+        """Re-roll (``"reroll"``) or drop (``"drop"``) the stem of the selected finding, in the background."""
+        sel = self.selected()
+        if sel is None or self.root is None:
+            self.message.emit("Select a lint finding first.", True)
+            return None
+        finding = sel[0]
+        if not self.managed:
+            self.message.emit(f"{self.root} has no {MANIFEST_FILE}: re-roll and drop work on Slakh Studio "
+                              "datasets only.", True)
+            return None
+        if not finding.stem or self.busy():
+            return None
+        track = Path(finding.track).name
+        verb = "Re-rolling the patch of" if action == "reroll" else "Dropping"
+        self.summary.setText(f"{verb} {track} {finding.stem} and rendering the track again …")
+        self._update_buttons(force_off=True)
+        job = Job(_fix, self.root, track, finding.stem, action, with_hooks=False)
+        return self._start(job, self._fixed, self._after_fix)
+
+    def _fixed(self, result: dict) -> None:
+        left = len(result.get("lint", []))
+        what = "patch re-rolled" if result["action"] == "reroll" else "stem dropped"
+        self.message.emit(f"{result['track']} {result['stem']}: {what}, track re-rendered in "
+                          f"{result.get('seconds', 0):.1f} s; {left} finding{'s' if left != 1 else ''} left on the "
+                          "track.", False)
+        self._pending_fix = result
+
+    def _after_fix(self) -> None:
+        result, self._pending_fix = getattr(self, "_pending_fix", None), None
+        if result is None:  # failed: the error is in the message bar already
+            self._update_buttons()
+            self.fixFinished.emit(None)
+            return
+        if self.set_root(self.root, lambda: self.fixFinished.emit(result)) is None:
+            self.fixFinished.emit(result)
+
+    def open_selected_track(self) -> None:
+        sel = self.selected()
+        if sel is None or self.root is None:
+            return
+        self.openTrackRequested.emit(self.root / sel[0].track, sel[0].stem or "")
+
+
+class StatsPanel(_Panel):
+    """Table 1's row, the splits and Fig. 1 / Fig. 2 of any Slakh-layout folder."""
+
+    statsReady = Signal(object)  # DatasetStats, or None when it failed or was cancelled
+
+    TABLE1 = ("Dataset", "# Songs", "Size (h)", "# Tracks (min–max)", "Median tracks", "# Instr. cat.")
+
+    def __init__(self, pool: QThreadPool, settings=None, parent=None):
+        super().__init__(pool, parent)
+        self.settings = settings
+        self.stats = None
+        self.shown_for: Path | None = None
+        self.job: Job | None = None
+        self.figures: dict[str, bytes] = {}
+        lay = QVBoxLayout(self)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Folder"))
+        self.folder_edit = QLineEdit()
+        self.folder_edit.setAccessibleName("Dataset folder for statistics")
+        self.folder_edit.setPlaceholderText("a dataset root, a split folder, BabySlakh, or one TrackNNNNN folder")
+        self.folder_edit.returnPressed.connect(self.compute)
+        row.addWidget(self.folder_edit, 1)
+        browse = QPushButton("…")
+        browse.setFixedWidth(30)
+        browse.setAccessibleName("Choose the folder for statistics")
+        browse.clicked.connect(self._browse)
+        row.addWidget(browse)
+        self.compute_button = QPushButton("&Compute")
+        self.compute_button.setAccessibleName("Compute the statistics")
+        self.compute_button.clicked.connect(self.compute)
+        row.addWidget(self.compute_button)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setAccessibleName("Cancel the statistics")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel_jobs)
+        row.addWidget(self.cancel_button)
+        self.save_button = QPushButton("&Save report…")
+        self.save_button.setAccessibleName("Save stats.md, stats.json and the figures")
+        self.save_button.setEnabled(False)
+        self.save_button.clicked.connect(self._save_dialog)
+        row.addWidget(self.save_button)
+        lay.addLayout(row)
+        self.progress = QProgressBar()
+        self.progress.setAccessibleName("Statistics progress")
+        self.progress.setFormat("%v of %m tracks read")
+        self.progress.setMaximumHeight(18)
+        self.progress.hide()
+        lay.addWidget(self.progress)
+        self.table1 = QTableWidget(1, len(self.TABLE1))
+        self.table1.setAccessibleName("Table 1: the dataset's row")
+        self.table1.setHorizontalHeaderLabels(self.TABLE1)
+        self.table1.verticalHeader().hide()
+        self.table1.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table1.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table1.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table1.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.splits = QTableWidget(0, 4)
+        self.splits.setAccessibleName("Songs, hours and stems per split")
+        self.splits.setHorizontalHeaderLabels(("Split", "Songs", "Hours", "Stems"))
+        self.splits.verticalHeader().hide()
+        self.splits.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.splits.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.splits.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        tables = QHBoxLayout()
+        t1 = QVBoxLayout()
+        t1.addWidget(QLabel("<b>Table 1</b> (Manilow et al. 2019) for this folder"))
+        t1.addWidget(self.table1)
+        t1.addStretch(1)
+        tables.addLayout(t1, 3)
+        t2 = QVBoxLayout()
+        t2.addWidget(QLabel("<b>Splits</b>"))
+        t2.addWidget(self.splits)
+        tables.addLayout(t2, 2)
+        self._fit_height(self.table1, 1)
+        self._fit_height(self.splits, 4)
+        lay.addLayout(tables)
+        self.note = QLabel("")
+        self.note.setWordWrap(True)
+        self.note.setAccessibleName("Statistics notes")
+        self.note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        lay.addWidget(self.note)
+        figs = QSplitter(Qt.Orientation.Horizontal)
+        self.fig1 = ScaledImage("Fig. 1: mixtures containing each instrument class")
+        self.fig1.setAccessibleName("Figure 1: mixtures containing each instrument class")
+        self.fig2 = ScaledImage("Fig. 2: normalized log-magnitude mixture spectra")
+        self.fig2.setAccessibleName("Figure 2: mixture spectra, mean and standard deviation")
+        for f in (self.fig1, self.fig2):
+            f.setStyleSheet("QLabel { background: white; color: #555; }")
+            figs.addWidget(f)
+        lay.addWidget(figs, 1)
+
+    @staticmethod
+    def _fit_height(table: QTableWidget, rows: int) -> None:
+        table.verticalHeader().setDefaultSectionSize(24)
+        table.setFixedHeight(table.horizontalHeader().sizeHint().height() + rows * 24 + 2 * table.frameWidth())
+
+    def set_folder(self, path: Path | None) -> None:
+        self.folder_edit.setText(str(path) if path else "")
+
+    def stale(self) -> bool:
+        text = self.folder_edit.text().strip()
+        return bool(text) and self.shown_for != Path(text).expanduser() and self.job is None
+
+    def _browse(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Statistics of a Slakh-layout folder", self.folder_edit.text())
+        if path:
+            self.folder_edit.setText(path)
+            self.compute()
+
+    def compute(self) -> Job | None:
+        text = self.folder_edit.text().strip()
+        if not text:
+            self.message.emit("Choose a dataset folder first.", True)
+            return None
+        if self.job is not None:
+            return None
+        path = Path(text).expanduser()
+        self.note.setText(f"Reading the tracks of {path} …")
+        self.progress.setRange(0, 0)
+        self.progress.show()
+        self.compute_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        job = Job(stats_with_figures, path)
+        job.signals.progress.connect(self._progress)
+        job.signals.error.connect(lambda exc: self.note.setText(f"<span style='color:#ff8a7a'>{exc}</span>"))
+        job.signals.cancelled.connect(lambda: self.note.setText("Statistics cancelled."))
+        self.job = job
+        self._pending = None
+        return self._start(job, lambda r: self._show(path, *r), self._finished)
+
+    def _progress(self, p: Progress) -> None:
+        if p.total > 0:
+            self.progress.setRange(0, int(p.total))
+            self.progress.setValue(int(p.done))
+
+    def _finished(self) -> None:
+        self.job = None
+        self.progress.hide()
+        self.compute_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+        stats, self._pending = getattr(self, "_pending", None), None
+        self.statsReady.emit(stats)
+
+    def _show(self, path: Path, stats, fig1: bytes, fig2: bytes) -> None:
+        self.stats, self.shown_for, self._pending = stats, path, stats
+        self.figures = {"fig1_classes.png": fig1, "fig2_spectra.png": fig2}
+        lo, hi, med = stats.tracks_per_song
+        rates = ", ".join(f"{sr / 1000:g} kHz ({n})" for sr, n in stats.sample_rates.items()) or "—"
+        values = (path.name or str(path), str(stats.songs), _hours_text(stats.seconds), f"{lo}–{hi}", f"{med:g}",
+                  str(stats.instrument_classes))
+        for c, text in enumerate(values):
+            item = QTableWidgetItem(text)
+            if c:
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            self.table1.setItem(0, c, item)
+        splits = stats.splits
+        self.splits.setRowCount(len(splits))
+        for r, (name, s) in enumerate(splits.items()):
+            for c, text in enumerate((name, str(s.songs), _hours_text(s.seconds), str(s.stems))):
+                item = QTableWidgetItem(text)
+                if c:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.splits.setItem(r, c, item)
+        notes = [f"{stats.songs} song{'s' if stats.songs != 1 else ''} read in {stats.elapsed:.1f} s · sample "
+                 f"rates {rates} · {stats.patches} distinct patches. Tracks = stems with audio; instrument "
+                 "categories = distinct inst_class (GM family)."]
+        if stats.skipped:
+            shown = "; ".join(f"{s['track']}: {s['reason']}" for s in stats.skipped[:3])
+            more = f" (and {len(stats.skipped) - 3} more)" if len(stats.skipped) > 3 else ""
+            notes.append(f"Skipped {len(stats.skipped)}: {shown}{more}.")
+        self.note.setText(" ".join(notes))
+        self.fig1.set_png(fig1)
+        self.fig2.set_png(fig2)
+        self.save_button.setEnabled(True)
+
+    def _save_dialog(self) -> None:
+        start = self.shown_for / "stats" if self.shown_for else Path.home()
+        folder = QFileDialog.getExistingDirectory(self, "Save the statistics report to", str(start))
+        if folder:
+            self.save_report(Path(folder))
+
+    def save_report(self, folder: Path) -> dict | None:
+        """``stats.md``, ``stats.json`` and both PNGs into ``folder``."""
+        from slakh_gui.core.dataset_stats import write_report  # noqa: PLC0415
+
+        if self.stats is None:
+            return None
+        try:
+            written = write_report(self.stats, folder)
+        except (OSError, ValueError) as exc:
+            self.message.emit(f"Could not save the report: {exc}", True)
+            return None
+        self.message.emit(f"Saved {', '.join(written)} to {folder}", False)
+        return written
