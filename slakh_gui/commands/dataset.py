@@ -49,8 +49,10 @@ def register(sub) -> None:
                        "the dataset keeps it.")
     f.add_argument("out", type=Path, help="the dataset folder")
     f.add_argument("track", help="TrackNNNNN")
-    f.add_argument("stem", help="stem key, e.g. S02")
+    f.add_argument("stem", nargs="?", help="stem key, e.g. S02 (not with --drop-track)")
     what = f.add_mutually_exclusive_group(required=True)
+    what.add_argument("--drop-track", action="store_const", dest="action", const="drop_track",
+                      help="take the whole track out (e.g. a duplicate); resuming never renders it again")
     what.add_argument("--reroll", action="store_const", dest="action", const="reroll", help="draw another patch")
     what.add_argument("--drop", action="store_const", dest="action", const="drop", help="leave the stem out")
     f.set_defaults(handler=cmd_fix)
@@ -121,6 +123,16 @@ def cmd_fix(args) -> int:
     from slakh_gui.core.dataset import load_manifest, track_dir  # noqa: PLC0415
     from slakh_gui.core.dataset_fix import fix_stem  # noqa: PLC0415
 
+    if args.action == "drop_track":
+        from slakh_gui.core.dataset_fix import drop_track  # noqa: PLC0415
+
+        if args.stem:
+            raise CliError("--drop-track takes no stem")
+        drop_track(args.out, args.track)
+        print(f"{args.track}: dropped from {args.out} (kept as 'dropped' in dataset.yaml)")
+        return 0
+    if not args.stem:
+        raise CliError(f"--{args.action} needs a stem key, e.g. S02")
     result = fix_stem(args.out, args.track, args.stem, args.action)
     entry = next(t for t in load_manifest(args.out)["tracks"] if t["track"] == args.track)
     meta = yaml.safe_load((track_dir(args.out, entry) / "metadata.yaml").read_text(encoding="utf-8"))

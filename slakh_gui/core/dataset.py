@@ -227,6 +227,8 @@ def run_dataset(midi_dir: str | Path, out: str | Path, options: DatasetOptions, 
     result = DatasetResult(out, manifest)
     todo = []
     for t in manifest["tracks"]:
+        if t["status"] == "dropped":  # taken out by the user (slakh-studio fix --drop-track)
+            continue
         final = track_dir(out, t)
         if final.is_dir() and (final / "metadata.yaml").is_file() and not t.get("redo"):
             if t["status"] != "done":  # rendered, then the run stopped before the manifest was written

@@ -96,7 +96,7 @@ def run_local(tasks: list[dict], workers: int, cancel: CancelToken | None = None
 
 
 def run_dask(tasks: list[dict], scheduler: str, cancel: CancelToken | None = None,
-             timeout: float = 30.0) -> Iterator[dict]:
+             timeout: float = 15.0) -> Iterator[dict]:
     """Render ``tasks`` on the Dask cluster at ``scheduler`` (``tcp://host:port`` or a scheduler JSON file).
 
     Every worker must run the same Slakh Studio version and see the output folder and MIDI files at the same
@@ -108,8 +108,8 @@ def run_dask(tasks: list[dict], scheduler: str, cancel: CancelToken | None = Non
     kwargs = {"scheduler_file": scheduler} if os.path.isfile(scheduler) else {"address": scheduler}
     try:
         client = Client(timeout=timeout, set_as_default=False, **kwargs)
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise DaskUnavailable(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - distributed raises OSError, TimeoutError, ValueError, AssertionError...
+        raise DaskUnavailable(f"cannot reach the Dask scheduler at {scheduler}: {type(exc).__name__}: {exc}") from None
     futures: list = []
     try:
         futures = [client.submit(render_task, t, key=f"slakh-studio-{t['name']}-{os.getpid()}", pure=False)

@@ -41,6 +41,9 @@ def fix_stem(out: str | Path, track: str, stem: str, action: str) -> dict:
     if action == "drop":
         if pid is None:
             raise dataset.DatasetError(f"{track} {stem} has no audio to drop")
+        if not any(current.patch_id(k) for k in keys if k != stem):
+            raise dataset.DatasetError(f"{stem} is the only stem of {track} with audio: drop the track instead "
+                                       "(slakh-studio fix OUT TRACK --drop-track)")
         fixed[stem] = None
     else:
         program = song.track(stem).program
@@ -71,3 +74,29 @@ def fix_stem(out: str | Path, track: str, stem: str, action: str) -> dict:
     dataset.write_lint(out, manifest, lint)
     dataset.write_index(out)
     return result
+
+
+def drop_track(out: str | Path, track: str) -> None:
+    """Take ``track`` out of the dataset (e.g. a duplicate): its folder is removed and the manifest marks it
+    ``dropped``, so resuming never renders it again. Its number stays unused."""
+    import shutil  # noqa: PLC0415
+
+    out = Path(out)
+    manifest = dataset.load_manifest(out)
+    if manifest is None:
+        raise dataset.DatasetError(f"{out}: no {dataset.MANIFEST}: not a Slakh Studio dataset")
+    entry = next((t for t in manifest["tracks"] if t["track"] == track), None)
+    if entry is None:
+        raise dataset.DatasetError(f"{out}: no track {track} in the manifest")
+    entry["status"] = "dropped"
+    entry.pop("reason", None)
+    dataset.write_manifest(out, manifest)  # first: a kill between the two steps leaves it dropped, not re-rendered
+    folder = dataset.track_dir(out, entry)
+    if folder.exists():
+        staged = folder.with_name(f".{folder.name}.dropped")
+        folder.rename(staged)
+        shutil.rmtree(staged)
+    lint = dataset.read_lint(out)
+    lint.pop(track, None)
+    dataset.write_lint(out, manifest, lint)
+    dataset.write_index(out)

@@ -86,9 +86,12 @@ def stats_with_figures(path: Path, progress=None, cancel=None):
             stats_plots.figure_png(stats_plots.fig2_spectra(stats)))
 
 
-def _fix(root: Path, track: str, stem: str, action: str) -> dict:
-    from slakh_gui.core.dataset_fix import fix_stem  # noqa: PLC0415
+def _fix(root: Path, track: str, stem: str | None, action: str) -> dict:
+    from slakh_gui.core.dataset_fix import drop_track, fix_stem  # noqa: PLC0415
 
+    if action == "drop_track":
+        drop_track(root, track)
+        return {"track": track, "stem": None, "action": action, "lint": [], "seconds": 0.0}
     result = fix_stem(root, track, stem, action)
     return {**result, "track": track, "stem": stem, "action": action}
 
@@ -227,6 +230,10 @@ class LintPanel(_Panel):
         self.drop_button.setAccessibleName("Drop the selected finding's stem from its track")
         self.drop_button.setToolTip("Leave the stem out of the track (no audio, not in the mix) and re-render")
         self.drop_button.clicked.connect(lambda: self.fix_selected("drop"))
+        self.drop_track_button = QPushButton("Drop &track")
+        self.drop_track_button.setAccessibleName("Drop the selected finding's whole track from the dataset")
+        self.drop_track_button.setToolTip("Remove the track (e.g. a duplicate MIDI file); resuming never renders it")
+        self.drop_track_button.clicked.connect(lambda: self.fix_selected("drop_track"))
         self.open_button = QPushButton("&Open track in main window")
         self.open_button.setAccessibleName("Open the selected finding's track in the main window")
         self.open_button.clicked.connect(self.open_selected_track)
@@ -234,7 +241,7 @@ class LintPanel(_Panel):
         self.check_button.setAccessibleName("Run the lint checks on every track of the folder")
         self.check_button.setToolTip("Check the tracks of this folder again and rewrite its lint.yaml")
         self.check_button.clicked.connect(self.check)
-        for b in (self.reroll_button, self.drop_button, self.open_button):
+        for b in (self.reroll_button, self.drop_button, self.drop_track_button, self.open_button):
             row.addWidget(b)
         row.addStretch(1)
         row.addWidget(self.check_button)
@@ -315,11 +322,12 @@ class LintPanel(_Panel):
         actions = finding.actions if finding else ()
         self.reroll_button.setEnabled(idle and self.managed and "reroll_patch" in actions and bool(finding.stem))
         self.drop_button.setEnabled(idle and self.managed and "drop_stem" in actions and bool(finding.stem))
+        self.drop_track_button.setEnabled(idle and self.managed and "drop_track" in actions)
         self.open_button.setEnabled(finding is not None and self.root is not None)
         self.check_button.setEnabled(idle and self.root is not None)
         self.details.setText(_details_text(finding) if finding is not None else "")
         if finding is not None and not finding.stem:
-            tip = "A whole-track finding (duplicate MIDI): remove the track from the dataset by hand for now"
+            tip = "A whole-track finding (duplicate MIDI): use Drop track"
             self.reroll_button.setToolTip(tip)
             self.drop_button.setToolTip(tip)
 
@@ -334,16 +342,24 @@ class LintPanel(_Panel):
             self.message.emit(f"{self.root} has no {MANIFEST_FILE}: re-roll and drop work on Slakh Studio "
                               "datasets only.", True)
             return None
-        if not finding.stem or self.busy():
+        if (not finding.stem and action != "drop_track") or self.busy():
             return None
         track = Path(finding.track).name
-        verb = "Re-rolling the patch of" if action == "reroll" else "Dropping"
-        self.summary.setText(f"{verb} {track} {finding.stem} and rendering the track again …")
+        if action == "drop_track":
+            self.summary.setText(f"Dropping {track} from the dataset …")
+        else:
+            verb = "Re-rolling the patch of" if action == "reroll" else "Dropping"
+            self.summary.setText(f"{verb} {track} {finding.stem} and rendering the track again …")
         self._update_buttons(force_off=True)
         job = Job(_fix, self.root, track, finding.stem, action, with_hooks=False)
         return self._start(job, self._fixed, self._after_fix)
 
     def _fixed(self, result: dict) -> None:
+        if result["action"] == "drop_track":
+            self.message.emit(f"{result['track']} dropped from the dataset (kept as 'dropped' in the manifest).",
+                              False)
+            self._pending_fix = result
+            return
         left = len(result.get("lint", []))
         what = "patch re-rolled" if result["action"] == "reroll" else "stem dropped"
         self.message.emit(f"{result['track']} {result['stem']}: {what}, track re-rendered in "

@@ -253,6 +253,13 @@ def test_fix_rerolls_or_drops_a_stem_and_resume_keeps_it(reference, midi_dir, tm
     assert tree_bytes(out) == snapshot
     code, _, err = run(["fix", out, "Track00001", "S99", "--drop"], capsys)
     assert code == 1 and "has no stem S99" in one_line_error(err)
+    code, text, err = run(["fix", out, "Track00002", "--drop-track"], capsys)
+    assert code == 0 and not (out / "train" / "Track00002").exists(), err
+    assert load_manifest(out)["tracks"][1]["status"] == "dropped"
+    again = run_dataset(midi_dir, out, _options(), workers=1)
+    assert again.rendered == [] and not (out / "train" / "Track00002").exists()
+    index = json.loads((out / "index_slakh.json").read_text())
+    assert "Track00002" not in index["multitracks"] and "Track00001" in index["multitracks"]
 
 
 def test_lint_findings_are_written_and_kept_across_a_resume(midi_dir, tmp_path):
