@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
@@ -70,7 +71,22 @@ def write_audio(path: Path, pcm16: np.ndarray, sample_rate: int = SAMPLE_RATE, f
     if fmt not in FORMATS:
         raise ValueError(f"unknown audio format {fmt!r} (use flac or wav)")
     with atomic_path(Path(path)) as tmp:
-        sf.write(tmp, pcm16, sample_rate, subtype="PCM_16", format=FORMATS[fmt])
+        try:
+            sf.write(tmp, pcm16, sample_rate, subtype="PCM_16", format=FORMATS[fmt])
+        except sf.LibsndfileError as exc:
+            raise _write_error(Path(path), exc) from None
+
+
+def _write_error(path: Path, exc: Exception) -> OSError:
+    """libsndfile reports any failed write as "System error.": tell a full disk from other I/O errors."""
+    try:
+        st = os.statvfs(path.parent)
+        full = st.f_bavail * st.f_frsize < 1 << 20
+    except OSError:
+        full = False
+    if full:
+        return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+    return OSError(errno.EIO, f"cannot write audio ({exc})", str(path))
 
 
 def read_audio(path: Path, dtype: str = "float32") -> tuple[np.ndarray, int]:

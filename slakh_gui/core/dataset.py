@@ -14,6 +14,8 @@ in any way (even ``kill -9``) and resumed gives the same bytes as one that never
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import shutil
@@ -38,6 +40,7 @@ LINT_REPORT = "lint.yaml"
 RUN_LOG = "run-log.jsonl"
 SPLITS = ("train", "validation", "test")
 SLAKH_SPLIT = (1500.0, 375.0, 225.0)
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 REDUX_DIR = "slakh2100_flac_redux"
 
 
@@ -252,6 +255,13 @@ def run_dataset(midi_dir: str | Path, out: str | Path, options: DatasetOptions, 
     with open(out / RUN_LOG, "a", encoding="utf-8") as run_log:
         for res in results:
             t = tracks[res["name"]]
+            if res.get("errno") in DISK_FULL:
+                t["status"] = "pending"
+                with contextlib.suppress(OSError):  # the disk is full: the previous manifest stays as it was
+                    write_manifest(out, manifest)
+                clean_partials(out)
+                raise DatasetError(f"the disk holding {out} is full ({res.get('reason')}); free some space and run "
+                                   "the same command again to resume")
             if res.get("status") == "done" and res.get("version", __version__) != __version__:
                 res = {**res, "status": "failed",
                        "reason": f"the worker runs Slakh Studio {res['version']}, this run {__version__}"}

@@ -65,5 +65,7 @@ def render_task(task: dict) -> dict:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         result.update(status="failed", reason=f"{type(exc).__name__}: {reason}",
                       traceback=traceback.format_exc(limit=6))
+        if isinstance(exc, OSError) and exc.errno is not None:
+            result["errno"] = exc.errno  # the coordinator stops the run on a full disk instead of failing songs
     result["seconds"] = round(time.perf_counter() - start, 3)
     return result
