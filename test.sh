@@ -4,6 +4,8 @@
 #   .venv/bin/python -m pytest ARGS...   (defaults from pyproject.toml; extra ARGS are passed through,
 #                                         e.g. ./test.sh -x tests/core -k render)
 # Both always run; exits non-zero if either fails. pytest collecting no tests (exit 5) counts as a failure.
+# With no ARGS (what CI runs), it then builds the packaged app and runs its --smoke (packaging/build.sh);
+# SLAKH_SKIP_BUNDLE=1 skips that step. `make help`-style single steps: see the Makefile.
 # (ruff runs first so that pytest's summary is the last line printed on success.)
 set -uo pipefail
 
@@ -25,3 +27,13 @@ if [[ $tests_rc -ne 0 || $lint_rc -ne 0 ]]; then
     [[ $tests_rc -ne 0 ]] && exit "$tests_rc"
     exit "$lint_rc"
 fi
+
+if [[ $# -eq 0 && ${SLAKH_SKIP_BUNDLE:-} != 1 ]]; then
+    echo "test.sh: packaging/build.sh (bundle + --smoke)"
+    packaging/build.sh || {
+        rc=$?
+        echo "test.sh: FAILED (bundle build or its --smoke, exit $rc)" >&2
+        exit "$rc"
+    }
+fi
+echo "test.sh: all passed"

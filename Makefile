@@ -1,0 +1,41 @@
+# One target per CI step, so a developer can run any of them alone. `make ci` is what ./test.sh (and .ci/run) run.
+# Every target sets up first (scripts/setup.sh: apt packages when missing, .venv, pinned wheels).
+
+PY := .venv/bin/python
+export QT_QPA_PLATFORM ?= offscreen
+
+.PHONY: setup lint test fuzz-smoke fuzz bundle bundle-smoke smoke bench screenshots ci
+
+setup:
+	scripts/setup.sh
+
+lint: setup
+	.venv/bin/ruff check .
+
+test: setup  ## unit, GUI and CLI tests (the fuzz smoke and regressions included)
+	$(PY) -m pytest
+
+fuzz-smoke: setup  ## a bounded number of fuzz cases per parser plus every saved regression input
+	$(PY) -m pytest tests/fuzz
+
+fuzz: setup  ## the full campaign (see fuzz/run.py --help)
+	$(PY) fuzz/run.py
+
+bundle: setup  ## PyInstaller onedir bundle in dist/slakh-studio/, then its --smoke run
+	packaging/build.sh
+
+bundle-smoke:
+	env -u DISPLAY -u WAYLAND_DISPLAY dist/slakh-studio/slakh-studio --smoke build/smoke
+
+smoke: setup  ## the whole app from the source tree: window, demo render, screenshot
+	$(PY) -m slakh_gui --smoke build/smoke-src
+
+bench: setup
+	$(PY) benchmarks/render.py
+	$(PY) benchmarks/dataset.py
+	$(PY) benchmarks/separation.py
+
+screenshots: setup
+	xvfb-run -a -s "-screen 0 1600x1000x24" $(PY) scripts/screenshot.py
+
+ci: lint test bundle
