@@ -38,6 +38,7 @@ from slakh_gui.core.layout import track_name
 from slakh_gui.core.track_folder import load_track_folder
 from slakh_gui.gui.mixer_view import MixerView
 from slakh_gui.gui.patches_view import PatchesView
+from slakh_gui.gui.separate_view import SeparateView
 from slakh_gui.gui.spectrogram_view import SpectrogramView
 from slakh_gui.gui.track_table import TrackModel, TrackTable
 from slakh_gui.gui.workers import Job
@@ -150,6 +151,7 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._init_player()
         self.patches_view.player, self.patches_view.player_note = self.player, self.player_note
+        self.separate_view.set_player(lambda: self.player, self.player_note)
         self.ui_timer = QTimer(self, interval=40)  # progress + playhead repaint, never per sample
         self.ui_timer.timeout.connect(self._tick)
         self.ui_timer.start()
@@ -213,6 +215,14 @@ class MainWindow(QMainWindow):
         self.mixer_view.stateChanged.connect(self._mixer_changed)
         self.mixer_view.stemSelected.connect(self.select_stem)
         self.mixer_dock = self._dock("Mixer", self.mixer_view, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.separate_view = SeparateView(settings=self.settings)
+        self.separate_view.errorRaised.connect(self.show_error)
+        self.separate_view.statusMessage.connect(lambda text: self.status_label.setText(text))
+        self.spectrograms.regionChanged.connect(self.separate_view.set_region)
+        self.spectrograms.regionCleared.connect(lambda: self.separate_view.set_region(0.0, 0.0))
+        self.separate_dock = self._dock("Separate", self.separate_view, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.tabifyDockWidget(self.mixer_dock, self.separate_dock)
+        self.mixer_dock.raise_()
 
         self.render_panel = self._build_render_panel()
         self.render_dock = self._dock("Render", self.render_panel, Qt.DockWidgetArea.RightDockWidgetArea)
@@ -350,9 +360,11 @@ class MainWindow(QMainWindow):
         for a in (self.play_action, self.stop_action, self.loop_action):
             p.addAction(a)
         v = m.addMenu("&View")
-        for d in (self.tracks_dock, self.patches_dock, self.mixer_dock, self.render_dock):
+        for d in (self.tracks_dock, self.patches_dock, self.mixer_dock, self.separate_dock, self.render_dock):
             v.addAction(d.toggleViewAction())
         h = m.addMenu("&Help")
+        h.addAction(act("&Diagnostics…", self.show_diagnostics, tip="Versions, SoundFonts, audio devices and paths "
+                        "for a bug report"))
         h.addAction(act("&About Slakh Studio", self.about))
 
         tb = self.addToolBar("Main")
@@ -444,7 +456,7 @@ class MainWindow(QMainWindow):
         else:
             self.model.set_song(None, None, None)
         lufs = {k: v.get("integrated_loudness") for k, v in md["stems"].items() if isinstance(v, dict)}
-        self._set_audio(folder.stems, folder.mix, folder.sample_rate, lufs, peaks)
+        self._set_audio(folder.stems, folder.mix, folder.sample_rate, lufs, peaks, md, folder.path.name)
         for k in folder.stems:
             self.model.set_status(k, "audio")
         self.song_label.setText(f"{folder.path.name} — {len(folder.stems)} stems, {folder.sample_rate} Hz "
@@ -581,7 +593,8 @@ class MainWindow(QMainWindow):
         md = result.metadata
         # every written stem sits at the normalization target, scaled by the uniform no-clip gain
         level = md["normalization_factor"] + 20 * math.log10(md["overall_gain"])
-        self._set_audio(result.stems or {}, result.mix, 44100, {k: level for k in result.stems or {}}, peaks)
+        self._set_audio(result.stems or {}, result.mix, 44100, {k: level for k in result.stems or {}}, peaks,
+                        md, result.path.name)
         if self.pending_mixer:
             self.mixer_view.apply_state(self.pending_mixer)
             self.pending_mixer = None
@@ -619,7 +632,8 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------------------------------ audio
     def _set_audio(self, stems: dict[str, np.ndarray], mix: np.ndarray | None, sr: int,
-                   lufs: dict[str, float | None], peaks: dict[str, float]) -> None:
+                   lufs: dict[str, float | None], peaks: dict[str, float], metadata: dict | None = None,
+                   name: str = "") -> None:
         self.stems, self.mix_audio, self.sample_rate = dict(stems), mix, sr
         titles = {}
         if self.song is not None:
@@ -636,6 +650,7 @@ class MainWindow(QMainWindow):
             self.spectrograms.clear()
         if self.selected_key in self.stems:
             self.spectrograms.set_stem(self.selected_key, self.stems[self.selected_key], sr)
+        self.separate_view.set_track(mix, self.stems, sr, metadata, name)
         self._update_mix_levels_soon()
         self._update_transport()
 
@@ -743,8 +758,8 @@ class MainWindow(QMainWindow):
     def toggle_play(self) -> None:
         if self.player is None or (not self.stems and self.mix_audio is None):
             return
-        if self.patches_view.took_player:  # an audition played last: the song's audio again
-            self.patches_view.took_player = False
+        if self.patches_view.took_player or self.separate_view.took_player:  # the song's audio again
+            self.patches_view.took_player = self.separate_view.took_player = False
             self.player.stop()
             self.player.set_sources(self.stems or {"mix": self.mix_audio})
             self._apply_gains()
@@ -953,6 +968,13 @@ class MainWindow(QMainWindow):
     def about(self) -> None:
         QMessageBox.about(self, "About Slakh Studio", about_text())
 
+    def show_diagnostics(self):
+        from slakh_gui.gui.diagnostics_dialog import DiagnosticsDialog  # noqa: PLC0415
+
+        self._diagnostics = DiagnosticsDialog(self)
+        self._diagnostics.show()
+        return self._diagnostics
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
         if self.dirty and self.confirm_on_close and self.song is not None:
             answer = QMessageBox.question(
@@ -966,6 +988,7 @@ class MainWindow(QMainWindow):
         for job in list(self.jobs):
             job.cancel()
         self.patches_view.cancel_jobs()
+        self.separate_view.cancel_jobs()
         self.pool.waitForDone(5000)
         if self.player is not None:
             self.player.close()

@@ -1,0 +1,250 @@
+"""The Separate panel in the real main window: a real model (the shipped bass model, or one trained here with the
+library's training API on a rendered track), real audio (a rendered track folder, real BabySlakh), real widgets,
+playback through the live audio callback on the null ALSA device."""
+
+from __future__ import annotations
+
+import math
+import shutil
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+pytest.importorskip("pytestqt")
+
+from slakh_gui import paths  # noqa: E402
+from tests.conftest import SLAKH_SAMPLES  # noqa: E402
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="session")
+def bass_model_path(rendered, tmp_path_factory) -> Path:
+    """The shipped bass model when it is installed and loads; else a tiny real one: 2 short epochs of the library's
+    training on the small rendered song (train and validation splits hold the same track)."""
+    from slakh_gui.separation.errors import ModelLoadError
+    from slakh_gui.separation.model import load_model
+    from slakh_gui.separation.train import TrainConfig, train
+
+    shipped = paths.resources_dir() / "models" / "bass.pt"
+    if shipped.is_file():
+        try:
+            load_model(shipped)
+            return shipped
+        except ModelLoadError:
+            pass
+    result, _song, _bank = rendered
+    root = tmp_path_factory.mktemp("sepgui")
+    for split in ("train", "validation"):
+        shutil.copytree(result.path, root / "data" / split / "Track00001")
+    config = TrainConfig(target="bass", data=str(root / "data"), preset="tiny", epochs=2, batch_size=4,
+                         segment_frames=200, steps_per_epoch=5, val_clips=4, lr=3e-3, early_stop=0, threads=1,
+                         device="cpu", cache_dir=str(root / "cache"), norm_clips=8)
+    return train(config, root / "run").model_path
+
+
+@pytest.fixture
+def track_dir(rendered, tmp_path) -> Path:
+    """A copy of the small song rendered (piano, bass, guitar, drums, strings; 12 s + tail at 44.1 kHz)."""
+    result, _song, _bank = rendered
+    return Path(shutil.copytree(result.path, tmp_path / "Track00001"))
+
+
+def open_and_wait(qtbot, win, path):
+    with qtbot.waitSignal(win.songLoaded, timeout=20000):
+        win.open_path(path)
+
+
+def load_and_wait(qtbot, panel, path):
+    with qtbot.waitSignal(panel.modelLoaded, timeout=30000):
+        panel.load_model(path)
+
+
+def separate_and_wait(qtbot, panel, timeout=60000):
+    with qtbot.waitSignal(panel.separationFinished, timeout=timeout) as blocker:
+        assert panel.start() is not None
+    return blocker.args[0]
+
+
+def cell(panel, key: str, col: int) -> str:
+    from slakh_gui.gui.separate_view import ROWS
+
+    return panel.table.item([k for k, _, _ in ROWS].index(key), col).text()
+
+
+def test_separate_score_oracles_ab_and_export(qtbot, window, track_dir, bass_model_path, tmp_path):
+    panel = window.separate_view
+    window.separate_dock.show()
+    window.separate_dock.raise_()
+    open_and_wait(qtbot, window, track_dir)
+    assert panel.mix is not None and panel.stems and panel.metadata["stems"]
+    assert not panel.run_button.isEnabled()  # no model yet
+    load_and_wait(qtbot, panel, bass_model_path)
+    assert "Bass" in panel.model_label.text() and "parameters" in panel.model_label.text()
+    assert panel.run_button.isEnabled()
+    run = separate_and_wait(qtbot, panel)
+    assert run is not None and panel.run is run and run.offset == 0.0
+    est = run.estimates["model"]
+    assert est.audio.shape == panel.mix.shape and run.sample_rate == 44100
+    # the truth is the bass group of the loaded stems (program 33 = S01)
+    assert np.allclose(run.truth, window.stems["S01"][: len(run.truth)], atol=1e-7)
+    for key in ("model", "ibm", "irm", "wiener", "tpsf", "mixture"):
+        e = run.estimates[key]
+        assert math.isfinite(e.si_sdr) and math.isfinite(e.si_sdri), key
+        assert cell(panel, key, 1) == f"{e.si_sdr:+.1f}" and cell(panel, key, 2) == f"{e.si_sdri:+.1f}"
+    assert run.estimates["mixture"].si_sdri == 0.0
+    assert run.estimates["tpsf"].si_sdr > run.estimates["mixture"].si_sdr + 3.0
+    assert "SI-SDR" in panel.info_label.text() and "tPSF oracle" in panel.gap_label.text()
+    qtbot.waitUntil(lambda: all(panel.plots.spectrogram(n) is not None for n in ("mix", "estimate", "truth")),
+                    timeout=20000)
+    assert panel.plots.title("estimate").startswith("Estimate: model")
+
+    # an oracle row: shown in the middle plot
+    panel.select_estimate("tpsf")
+    assert panel.plots.title("estimate") == "Estimate: tPSF"
+    panel.select_estimate("model")
+
+    # export writes a readable file of the estimate
+    out = panel.export_estimate(tmp_path / "bass_est.flac")
+    data, sr = sf.read(out, dtype="float32")
+    assert sr == 44100 and len(data) == len(est.audio)
+    assert np.max(np.abs(data - np.clip(est.audio, -1, 32767 / 32768))) < 1.5 / 32768
+
+    # A/B through the player's callback
+    player = window.player
+    if player is None:
+        pytest.skip(window.player_note)
+    blocks, lock = [], threading.Lock()
+
+    def tap(start, block):
+        with lock:
+            blocks.append((start, block[:, 0].copy()))
+
+    def matches(audio, start, block):
+        return np.allclose(block, np.take(audio, np.arange(start, start + len(block)) % len(audio)), atol=1e-6)
+
+    player.tap = tap
+    panel.listen("estimate")  # one click: plays
+    assert player.playing and panel.took_player
+    panel.pause()
+    panel.seek(3.0)  # seconds of the song (the song's first notes start at 0.5 s)
+    with lock:
+        blocks[:] = []
+    panel.listen("estimate")
+    qtbot.waitUntil(lambda: len(blocks) >= 20, timeout=10000)
+    panel.pause()
+    with lock:
+        got, blocks[:] = list(blocks), []
+    assert got[0][0] == 3 * 44100
+    assert all(matches(est.audio, s, b) for s, b in got)
+    assert not all(matches(run.truth, s, b) for s, b in got)
+    pos = player.position
+    panel.listen("truth")  # from where the estimate stopped
+    qtbot.waitUntil(lambda: len(blocks) >= 20, timeout=10000)
+    with lock:
+        got = list(blocks)
+    assert got[0][0] == pos
+    assert all(matches(run.truth, s, b) for s, b in got)
+    assert not all(matches(est.audio, s, b) for s, b in got)
+    # switch while playing: from the next block on it is the residual, and the position runs on
+    panel.listen("residual")
+    with lock:
+        n = len(blocks)  # blocks made before the switch landed are at most the one under way
+    qtbot.waitUntil(lambda: len(blocks) >= n + 20, timeout=10000)
+    panel.pause()
+    with lock:
+        after = list(blocks[n + 1:])
+    residual = run.mix - est.audio
+    assert after and all(matches(residual, s, b) for s, b in after)
+    assert panel.plots.title("estimate").startswith("Residual")
+    # the window's Play gives the player the song back
+    window.toggle_play()
+    assert not panel.took_player
+    window.player.pause()
+
+
+def test_cancel_and_corrupt_model(qtbot, window, track_dir, bass_model_path, tmp_path):
+    panel = window.separate_view
+    open_and_wait(qtbot, window, track_dir)
+    load_and_wait(qtbot, panel, bass_model_path)
+    with qtbot.waitSignal(panel.separationFinished, timeout=60000) as blocker:
+        assert panel.start() is not None
+        assert panel.cancel_button.isEnabled() and not panel.run_button.isEnabled()
+        panel.cancel()
+    assert blocker.args[0] is None and panel.run is None
+    qtbot.waitUntil(lambda: panel.job is None, timeout=10000)
+    assert "cancelled" in panel.info_label.text() and panel.run_button.isEnabled()
+
+    bad = tmp_path / "broken.pt"
+    bad.write_bytes(bass_model_path.read_bytes()[:5000])  # a truncated model file
+    job = panel.load_model(bad)
+    qtbot.waitUntil(lambda: job.done, timeout=20000)
+    qtbot.waitUntil(lambda: window.message.isVisible(), timeout=5000)
+    text = window.message.label.text()
+    assert text.startswith("Cannot use this model:") and "broken.pt" in text and "\n" not in text
+    assert panel.model is not None and panel.model.path == bass_model_path  # the loaded model stays
+    (tmp_path / "notes.pt").write_text("hello")
+    job = panel.load_model(tmp_path / "notes.pt")
+    qtbot.waitUntil(lambda: job.done, timeout=20000)
+    qtbot.waitUntil(lambda: "notes.pt" in window.message.label.text(), timeout=5000)
+
+
+def test_range_mode_separates_only_the_region(qtbot, window, track_dir, bass_model_path):
+    panel = window.separate_view
+    open_and_wait(qtbot, window, track_dir)
+    load_and_wait(qtbot, panel, bass_model_path)
+    panel.range_check.setChecked(True)
+    panel.set_region(0.0, 0.0)
+    assert panel.start() is None and "Shift+drag" in window.message.label.text()
+    window.spectrograms.set_region(2.0, 5.0)  # what a Shift+drag on the mix does
+    assert panel.region == (2.0, 5.0) and "3.0 s" in panel.region_label.text()
+    run = separate_and_wait(qtbot, panel)
+    assert run.offset == 2.0 and len(run.mix) == 3 * 44100
+    assert len(run.estimates["model"].audio) == 3 * 44100 and len(run.truth) == 3 * 44100
+    assert np.array_equal(run.mix, window.mix_audio[2 * 44100 : 5 * 44100])
+    assert math.isfinite(run.estimates["model"].si_sdr)
+    assert "0:02.0 – 0:05.0" in panel.info_label.text()
+    qtbot.waitUntil(lambda: panel.plots.spectrogram("estimate") is not None, timeout=20000)
+    assert abs(panel.plots.spectrogram("estimate").duration - 3.0) < 0.05
+
+
+def test_real_babyslakh_track_at_16khz(qtbot, window, bass_model_path, tmp_path):
+    src = SLAKH_SAMPLES / "babyslakh_16k" / "Track00001"
+    if not src.exists():
+        pytest.skip("shared Slakh samples not present")
+    shutil.copytree(src, tmp_path / "Track00001")
+    panel = window.separate_view
+    open_and_wait(qtbot, window, tmp_path / "Track00001")
+    assert window.sample_rate == 16000
+    load_and_wait(qtbot, panel, bass_model_path)
+    panel.oracle_check.setChecked(False)
+    run = separate_and_wait(qtbot, panel)
+    assert run.sample_rate == 16000 and len(run.estimates["model"].audio) == len(window.mix_audio)
+    assert set(run.estimates) == {"model", "mixture"} and cell(panel, "ibm", 1) == "—"
+    # the truth is the real bass stem (S03, program 33), silent in this 2-s excerpt: scores are undefined, said so
+    assert run.truth is not None and run.truth_silent and np.array_equal(run.truth, window.stems["S03"])
+    assert math.isnan(run.estimates["model"].si_sdr) and cell(panel, "model", 1) == "n/a"
+    assert "truth is silent" in panel.info_label.text()
+    if window.player is not None:  # the 44.1-kHz player gets the 16-kHz audio resampled
+        panel.listen("mix")
+        assert window.player.length == round(len(run.mix) * window.player.sample_rate / 16000)
+        panel.stop_playback()
+
+
+def test_shipped_models_are_listed(qtbot, window):
+    panel = window.separate_view
+    with qtbot.waitSignal(panel.modelsListed, timeout=30000) as blocker:
+        panel.refresh_models()
+    models = blocker.args[0]
+    assert set(models) == {"bass", "drums", "guitar", "piano"}
+    combo = panel.model_combo
+    for name, path in models.items():
+        i = combo.findData(f"shipped:{name}")
+        assert i >= 0
+        enabled = combo.model().item(i).isEnabled()
+        assert enabled == (path is not None)
+        assert ("not installed" in combo.itemText(i)) == (path is None)
