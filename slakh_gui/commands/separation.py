@@ -175,7 +175,14 @@ def _read_input(path: Path):
 
     if not path.is_file():
         raise AudioInputError(f"{path}: no such audio file")
+    from slakh_gui.core.track_folder import MAX_AUDIO_SAMPLES  # noqa: PLC0415
+
     try:
+        info = sf.info(str(path))
+        if info.frames * info.channels > MAX_AUDIO_SAMPLES or info.samplerate <= 0 or info.channels <= 0:
+            raise AudioInputError(
+                f"{path}: {info.frames} frames x {info.channels} channels at {info.samplerate} Hz is over the "
+                f"limit of {MAX_AUDIO_SAMPLES} samples (50 min of 44.1 kHz stereo): cut it into parts")
         audio, sr = sf.read(path, dtype="float32", always_2d=False)
     except (RuntimeError, sf.LibsndfileError) as exc:
         raise AudioInputError(f"{path}: not a readable audio file ({str(exc).splitlines()[0][:100]})") from None

@@ -26,7 +26,7 @@ import yaml
 
 from slakh_gui.core import gm
 from slakh_gui.core.jobs import CancelToken, check
-from slakh_gui.core.patches import Bank, BankError, SoundFontMissing, _bank_from_data
+from slakh_gui.core.patches import Bank, BankError, SoundFontMissing, _bank_from_data, load_yaml_limited, show
 
 SILENT_PEAK_DBFS = -60.0  # a phrase whose peak stays below this is silent (build_banks.py: 1e-3 of full scale)
 LOUDNESS_SPREAD_LU = 12.0  # audition loudness further than this from the bank's median: a warning
@@ -94,11 +94,11 @@ def _walk_nodes(node, report: _Report) -> None:
         if isinstance(n, yaml.MappingNode):
             first: dict = {}
             for k, v in n.value:
-                key = k.value
+                key = k.value if isinstance(k, yaml.ScalarNode) else show(k.value)
                 line = k.start_mark.line + 1
                 if key in first:
                     what = {(): "top-level key", ("patches",): "patch id", ("classes",): "class name"}.get(path, "key")
-                    report.add("error", path + (key,), f"duplicate {what} {key!r} (first at line {first[key]}); "
+                    report.add("error", path + (key,), f"duplicate {what} {show(key)} (first at line {first[key]}); "
                                f"YAML keeps only the last one", line)
                 else:
                     first[key] = line
@@ -119,7 +119,7 @@ def effect_problems(kind: str, params: dict, sample_rate: int = 44100) -> list[t
         if name not in ranges:
             continue  # unknown parameters are the parser's business
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            out.append((name, f"{kind} {name} must be a finite number, got {value!r}"))
+            out.append((name, f"{kind} {name} must be a finite number, got {show(value)}"))
             continue
         lo, hi = ranges[name]
         hi = sample_rate / 2 if hi == "nyquist" else hi
@@ -184,7 +184,7 @@ def _parse_tolerant(work, report: _Report, fixed: set) -> tuple[Bank | None, set
                 cname, i = key[1], key[3]
                 original = ("classes", cname, "patches", members[cname][i])
                 member = work["classes"][cname]["patches"][i]
-                if member not in invalid:
+                if not isinstance(member, str) or member not in invalid:
                     report.add("error", original, detail)
                 del work["classes"][cname]["patches"][i]
                 del members[cname][i]
@@ -212,13 +212,10 @@ def validate_bank(path: str | Path, *, render_check: bool = True, soundfont_dirs
     except UnicodeDecodeError:
         report.add("error", (), "not a UTF-8 text file")
         return report.findings
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        report.add("error", (), f"YAML syntax error: {problem}", mark.line + 1 if mark else None)
+    try:  # syntax errors, too deep nesting and aliases that expand too far ("billion laughs") are one finding
+        node, data = load_yaml_limited(text, str(path))
+    except BankError as exc:
+        report.add("error", (), exc.detail, exc.line)
         return report.findings
     if node is not None:
         _walk_nodes(node, report)
@@ -248,7 +245,7 @@ def _check_bank(bank: Bank, invalid: set[str], report: _Report, soundfont_dirs) 
         try:
             sf = bank.resolve_soundfont(patch)
         except SoundFontMissing as exc:
-            report.add("error", ("patches", pid, "soundfont"), str(exc).replace(f" (patch {pid!r} of {bank.path})", ""))
+            report.add("error", ("patches", pid, "soundfont"), str(exc).replace(f" (patch {show(pid)} of {bank.path})", ""))
             continue
         if sf not in tables:
             try:

@@ -11,6 +11,7 @@ import difflib
 import hashlib
 import random
 import re
+import reprlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +25,16 @@ from slakh_gui.core.midi import Song
 BANK_FORMAT = "slakh-studio-bank/1"
 ASSIGNMENT_FORMAT = "slakh-studio-assignment/1"
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+MAX_YAML_NODES = 100_000  # a bank has a few thousand; aliases that expand past this are a "billion laughs"
+MAX_YAML_DEPTH = 50  # a bank nests 6 deep
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother, _REPR.maxlong = 3, 80, 80, 40
+
+
+def show(value) -> str:
+    """``repr(value)`` cut to a short line (for messages about values read from a file)."""
+    return _REPR.repr(value)
 
 
 class BankError(ValueError):
@@ -103,34 +114,85 @@ class Bank:
 def find_soundfont(name: str, extra_dirs: list[Path] | None = None, *, patch_id: str = "",
                    bank_path: Path | None = None) -> Path:
     """Locate a SoundFont by absolute path or file name on the search path."""
-    p = Path(name).expanduser()
     folders = paths.soundfont_search_path(extra_dirs)
-    if p.is_absolute():
-        if p.is_file():
-            return p
-    else:
-        for folder in folders:
-            if (folder / p).is_file():
-                return folder / p
-    where = f" (patch {patch_id!r} of {bank_path})" if patch_id else ""
+    try:  # a name no file can have ("~nobody/x", too long, a NUL) is a SoundFont not found, not a crash
+        p = Path(name).expanduser()
+        if p.is_absolute():
+            if p.is_file():
+                return p
+        else:
+            for folder in folders:
+                if (folder / p).is_file():
+                    return folder / p
+    except (OSError, RuntimeError, ValueError):
+        p = Path(name)
+    where = f" (patch {show(patch_id)} of {bank_path})" if patch_id else ""
     searched = str(p) if p.is_absolute() else ", ".join(str(f) for f in folders)
-    raise SoundFontMissing(f"SoundFont {name!r}{where} not found; searched: {searched}")
+    raise SoundFontMissing(f"SoundFont {show(name)}{where} not found; searched: {searched}")
 
 
 # ---------------------------------------------------------------------------------------------- loading
 
 
-def _compose_with_lines(text: str, source: str):
-    """PyYAML data plus a map from key paths to line numbers (1-based), for error messages."""
+def load_yaml_limited(text: str, source: str):
+    """``(node, data)`` of YAML text: :class:`BankError` on a syntax error, nesting deeper than
+    :data:`MAX_YAML_DEPTH` or aliases expanding to more than :data:`MAX_YAML_NODES` nodes ("billion laughs")."""
+    if _flow_depth(text) > MAX_YAML_DEPTH:  # before PyYAML, whose scanner is slow on deep [[[[ and recurses
+        detail = f"YAML nested more than {MAX_YAML_DEPTH} levels deep"
+        raise BankError(f"{source}: {detail}", detail=detail)
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+        if node is not None:
+            _check_size(node, source)
         data = yaml.safe_load(text)
+    except BankError:
+        raise
+    except (ValueError, TypeError, OverflowError) as exc:  # a tagged value PyYAML cannot build: !!float x
+        detail = f"invalid YAML value: {_short(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)}"
+        raise BankError(f"{source}: {detail}", detail=detail) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise BankError(f"{source}{line}: YAML syntax error: {problem}", line=mark.line + 1 if mark else None,
                         detail=f"YAML syntax error: {problem}") from None
+    except RecursionError:
+        detail = f"YAML nested more than {MAX_YAML_DEPTH} levels deep"
+        raise BankError(f"{source}: {detail}", detail=detail) from None
+    return node, data
+
+
+def _flow_depth(text: str) -> int:
+    """How deep ``[`` and ``{`` nest in the text (brackets inside strings count too: an upper bound)."""
+    depth = deepest = 0
+    for ch in re.sub(r"[^\[\]{}]+", "", text):
+        depth = depth + 1 if ch in "[{" else max(0, depth - 1)
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def _check_size(node, source: str) -> None:
+    """Walk the node graph as a reader would (an alias is expanded each time it is used), without recursion."""
+    stack, count = [(node, 1)], 0
+    while stack:
+        n, depth = stack.pop()
+        count += 1
+        line = n.start_mark.line + 1
+        if count > MAX_YAML_NODES:
+            detail = f"YAML expands to more than {MAX_YAML_NODES} values (anchors and aliases nested too far)"
+            raise BankError(f"{source}:{line}: {detail}", line=line, detail=detail)
+        if depth > MAX_YAML_DEPTH:
+            detail = f"YAML nested more than {MAX_YAML_DEPTH} levels deep"
+            raise BankError(f"{source}:{line}: {detail}", line=line, detail=detail)
+        if isinstance(n, yaml.MappingNode):
+            stack.extend((x, depth + 1) for kv in n.value for x in kv)
+        elif isinstance(n, yaml.SequenceNode):
+            stack.extend((x, depth + 1) for x in n.value)
+
+
+def _compose_with_lines(text: str, source: str):
+    """PyYAML data plus a map from key paths to line numbers (1-based), for error messages."""
+    node, data = load_yaml_limited(text, source)
     lines: dict[tuple, int] = {}
 
     def walk(n, path):
@@ -138,13 +200,13 @@ def _compose_with_lines(text: str, source: str):
         if isinstance(n, yaml.MappingNode):
             seen: dict[str, int] = {}
             for k, v in n.value:
-                key = k.value
+                key = k.value if isinstance(k, yaml.ScalarNode) else show(k.value)
                 if key in seen:  # PyYAML would silently keep the last one
                     where = "/".join(str(x) for x in path + (key,))
                     first = seen[key]
-                    raise BankError(f"{source}:{k.start_mark.line + 1}: {where}: duplicate key {key!r} (first at "
-                                    f"line {first})", line=k.start_mark.line + 1, key=path + (key,),
-                                    detail=f"duplicate key {key!r} (first at line {first})")
+                    raise BankError(f"{source}:{k.start_mark.line + 1}: {_short(where)}: duplicate key {show(key)} "
+                                    f"(first at line {first})", line=k.start_mark.line + 1, key=path + (key,),
+                                    detail=f"duplicate key {show(key)} (first at line {first})")
                 seen[key] = lines[path + (key,)] = k.start_mark.line + 1
                 walk(v, path + (key,))
         elif isinstance(n, yaml.SequenceNode):
@@ -154,6 +216,10 @@ def _compose_with_lines(text: str, source: str):
     if node is not None:
         walk(node, ())
     return data, lines
+
+
+def _short(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class _Checker:
@@ -167,7 +233,7 @@ class _Checker:
                 line = self.lines[path[:i]]
                 break
         where = f"{self.source}:{line}" if line else self.source
-        key = "/".join(str(p) for p in path)
+        key = _short("/".join(str(p) for p in path))
         return BankError(f"{where}: {key + ': ' if key else ''}{message}", line=line, key=path, detail=message)
 
     def mapping(self, value, path, required: set[str], optional: set[str]) -> dict:
@@ -185,12 +251,18 @@ class _Checker:
 
     def integer(self, value, path, lo: int, hi: int) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-            raise self.fail(path, f"expected an integer {lo}..{hi}, got {value!r}")
+            raise self.fail(path, f"expected an integer {lo}..{hi}, got {show(value)}")
         return value
+
+    def text(self, value, path) -> str:
+        """An optional free text (a name, a description): a string, a number, or nothing."""
+        if value is None or isinstance(value, (str, int, float)):
+            return "" if value is None else str(value)
+        raise self.fail(path, f"expected a text, got {show(value)}")
 
     def string(self, value, path) -> str:
         if not isinstance(value, str) or not value.strip():
-            raise self.fail(path, f"expected a non-empty string, got {value!r}")
+            raise self.fail(path, f"expected a non-empty string, got {show(value)}")
         return value
 
 
@@ -217,12 +289,15 @@ def _bank_from_data(data, lines: dict[tuple, int], source: str) -> Bank:
     c = _Checker(source, lines)
     top = c.mapping(data, (), {"format", "name", "patches", "classes"}, {"description", "soundfont_dirs"})
     if top["format"] != BANK_FORMAT:
-        raise c.fail(("format",), f"expected {BANK_FORMAT!r}, got {top['format']!r}")
+        raise c.fail(("format",), f"expected {BANK_FORMAT!r}, got {show(top['format'])}")
     name = c.string(top["name"], ("name",))
-    description = str(top.get("description") or "")
+    description = c.text(top.get("description"), ("description",))
     dirs = top.get("soundfont_dirs") or []
     if not isinstance(dirs, list):
         raise c.fail(("soundfont_dirs",), "expected a list of folders")
+    for i, d in enumerate(dirs):
+        if not isinstance(d, str) or not d.strip() or "\0" in d:
+            raise c.fail(("soundfont_dirs", i), f"expected a folder path, got {show(d)}")
     if not isinstance(top["patches"], dict) or not top["patches"]:
         raise c.fail(("patches",), "expected a non-empty mapping of patch id -> patch")
     patches: dict[str, Patch] = {}
@@ -234,27 +309,30 @@ def _bank_from_data(data, lines: dict[tuple, int], source: str) -> Bank:
         bank_no = c.integer(spec["bank"], p + ("bank",), 0, 16383)
         drum = spec.get("drum", bank_no == 128)
         if not isinstance(drum, bool):
-            raise c.fail(p + ("drum",), f"expected true or false, got {drum!r}")
+            raise c.fail(p + ("drum",), f"expected true or false, got {show(drum)}")
         effects = []
         chain = spec.get("effects") or []
         if not isinstance(chain, list):
             raise c.fail(p + ("effects",), "expected a list of effects")
         for i, fx in enumerate(chain):
             fp = p + ("effects", i)
-            if not isinstance(fx, dict) or "type" not in fx:
+            if not isinstance(fx, dict) or not isinstance(fx.get("type"), str):
                 raise c.fail(fp, "each effect is a mapping with a 'type'")
             params = {k: v for k, v in fx.items() if k != "type"}
+            odd = [k for k in params if not isinstance(k, str)]
+            if odd:
+                raise c.fail(fp + (odd[0],), "effect parameter names are words (e.g. gain_db)")
             try:
                 make_plugin(fx["type"], params)
             except ValueError as exc:
-                raise c.fail(fp, str(exc)) from None
+                raise c.fail(fp, _short(str(exc))) from None
             effects.append((fx["type"], tuple(sorted((k, float(v)) for k, v in params.items()))))
         patches[pid] = Patch(
             id=pid,
             soundfont=c.string(spec["soundfont"], p + ("soundfont",)),
             bank=bank_no,
             preset=c.integer(spec["preset"], p + ("preset",), 0, 127),
-            name=str(spec.get("name") or ""),
+            name=c.text(spec.get("name"), p + ("name",)),
             drum=drum,
             effects=tuple(effects),
         )
@@ -268,7 +346,7 @@ def _bank_from_data(data, lines: dict[tuple, int], source: str) -> Bank:
         if inst_class not in gm.FAMILIES:
             guess = difflib.get_close_matches(inst_class, gm.FAMILIES, n=1)
             hint = f" (did you mean {guess[0]!r}?)" if guess else ""
-            raise c.fail(p + ("inst_class",), f"unknown GM family {inst_class!r}{hint}")
+            raise c.fail(p + ("inst_class",), f"unknown GM family {show(inst_class)}{hint}")
         progs = spec["programs"]
         if not isinstance(progs, list):
             raise c.fail(p + ("programs",), "expected a list of 0-based programs (128 = drums)")
@@ -277,13 +355,13 @@ def _bank_from_data(data, lines: dict[tuple, int], source: str) -> Bank:
         if not isinstance(members, list):
             raise c.fail(p + ("patches",), "expected a list of patch ids")
         for i, pid in enumerate(members):
-            if pid not in patches:
-                guess = difflib.get_close_matches(str(pid), list(patches), n=1)
+            if not isinstance(pid, str) or pid not in patches:
+                guess = difflib.get_close_matches(pid, list(patches), n=1) if isinstance(pid, str) else []
                 hint = f" (did you mean {guess[0]!r}?)" if guess else ""
-                raise c.fail(p + ("patches", i), f"no patch {pid!r} in 'patches'{hint}")
+                raise c.fail(p + ("patches", i), f"no patch {show(pid)} in 'patches'{hint}")
             if (128 in programs) != patches[pid].drum:
                 kind = "a drum class" if 128 in programs else "a melodic class"
-                raise c.fail(p + ("patches", i), f"patch {pid!r} ({'drum' if patches[pid].drum else 'melodic'}) in {kind}")
+                raise c.fail(p + ("patches", i), f"patch {show(pid)} ({'drum' if patches[pid].drum else 'melodic'}) in {kind}")
         classes[str(cname)] = PatchClass(str(cname), inst_class, programs, list(members))
     return Bank(None, name, description, patches, classes, soundfont_dirs=[Path(d) for d in dirs])
 
@@ -331,7 +409,7 @@ def assign_patches(song: Song, bank: Bank, seed: int, *, fixed: dict[str, str | 
     fixed = dict(fixed or {})
     for key, pid in fixed.items():
         if pid is not None and pid not in bank.patches:
-            raise BankError(f"track {key}: patch {pid!r} is not in bank {bank.name!r}")
+            raise BankError(f"track {key}: patch {show(pid)} is not in bank {show(bank.name)}")
     first: dict[int, str] = {}
     for t in song.tracks:
         pid = fixed.get(t.key)
@@ -344,7 +422,7 @@ def assign_patches(song: Song, bank: Bank, seed: int, *, fixed: dict[str, str | 
         if t.note_count == 0:
             reason = "the track has no notes"
         elif not pool:
-            reason = f"program {t.program} ({t.program_name}) is not covered by bank {bank.name!r}"
+            reason = f"program {t.program} ({t.program_name}) is not covered by bank {show(bank.name)}"
         else:
             reason = ""
         if t.key in fixed:
@@ -369,22 +447,29 @@ def save_assignment(assignment: Assignment, path: str | Path) -> None:
 def load_assignment(path: str | Path, song: Song, bank: Bank) -> Assignment:
     """Read an assignment file and re-apply it to ``song`` (its patches fixed and its locks kept)."""
     try:
-        data = yaml.safe_load(Path(path).read_text())
-    except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise BankError(f"{path}: cannot read assignment: {exc}") from None
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BankError(f"{path}: cannot read assignment: {getattr(exc, 'strerror', None) or exc}") from None
+    _, data = load_yaml_limited(text, str(path))
     if not isinstance(data, dict) or data.get("format") != ASSIGNMENT_FORMAT or not isinstance(data.get("tracks"), dict):
         raise BankError(f"{path}: not a Slakh Studio assignment file ({ASSIGNMENT_FORMAT})")
     fixed, locked = {}, set()
     for key, spec in data["tracks"].items():
         if not isinstance(spec, dict):
-            raise BankError(f"{path}: track {key}: expected a mapping")
-        fixed[str(key)] = spec.get("patch")
+            raise BankError(f"{path}: track {_short(str(key))}: expected a mapping")
+        pid = spec.get("patch")
+        if pid is not None and not isinstance(pid, str):
+            raise BankError(f"{path}: track {_short(str(key))}: patch must be a patch id or null, got {show(pid)}")
+        fixed[str(key)] = pid
         if spec.get("locked"):
             locked.add(str(key))
     unknown = set(fixed) - {t.key for t in song.tracks}
     if unknown:
-        raise BankError(f"{path}: tracks {sorted(unknown)} are not in {song.path.name}")
+        raise BankError(f"{path}: tracks {show(sorted(unknown))} are not in {song.path.name}")
     seed = data.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise BankError(f"{path}: seed must be an integer")
-    return assign_patches(song, bank, seed, fixed=fixed, locked=locked)
+    try:
+        return assign_patches(song, bank, seed, fixed=fixed, locked=locked)
+    except BankError as exc:
+        raise BankError(f"{path}: {exc}") from None

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from slakh_gui.core.audio_io import read_utf8
 
@@ -47,7 +46,10 @@ class Recipe:
 
     def group_of(self, stem: dict) -> str | None:
         """The group of one ``metadata.yaml`` stem entry, or None (residual)."""
-        program = DRUMS if stem.get("is_drum") else int(stem.get("program_num", -1))
+        try:  # metadata of a foreign folder may say anything
+            program = DRUMS if stem.get("is_drum") else int(stem.get("program_num", -1))
+        except (TypeError, ValueError, OverflowError, AttributeError):
+            return None
         return next((g for g, programs in self.groups.items() if program in programs), None)
 
     def stem_groups(self, metadata: dict) -> dict[str, list[str]]:
@@ -80,27 +82,29 @@ def shipped_recipes() -> list[str]:
 
 def parse_recipe(text: str, name: str = "recipe") -> Recipe:
     """A :class:`Recipe` from slakh-utils YAML text; :class:`RecipeError` with the reason otherwise."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise RecipeError(f"{name}: not YAML: {str(exc).splitlines()[0]}") from None
+    from slakh_gui.core.patches import BankError, load_yaml_limited, show  # noqa: PLC0415
+
+    try:  # also refuses too deep nesting, "billion laughs" aliases and tagged values PyYAML cannot build
+        _, data = load_yaml_limited(text, name)
+    except BankError as exc:
+        raise RecipeError(f"{name}: not YAML: {exc.detail}") from None
     if not isinstance(data, dict) or not isinstance(data.get("Recipes"), dict) or not data["Recipes"]:
         raise RecipeError(f"{name}: needs a 'Recipes' mapping of group name -> list of programs")
     key = data.get("Mixing key", "program_num")
     if key not in ("program_num", "program_number"):
-        raise RecipeError(f"{name}: only 'Mixing key: program_num' is supported, not {key!r}")
+        raise RecipeError(f"{name}: only 'Mixing key: program_num' is supported, not {show(key)}")
     groups: dict[str, frozenset[int]] = {}
     seen: dict[int, str] = {}
     for group, programs in data["Recipes"].items():
         if isinstance(programs, int):
             programs = [programs]
         if not isinstance(programs, list) or not all(isinstance(p, int) and 0 <= p <= DRUMS for p in programs):
-            raise RecipeError(f"{name}: group {group!r} must list programs 0-127 (or 128 for drums)")
+            raise RecipeError(f"{name}: group {show(group)} must list programs 0-127 (or 128 for drums)")
         if str(group).lower() == RESIDUAL:
             raise RecipeError(f"{name}: {RESIDUAL!r} is reserved for the stems in no group")
         for p in programs:
             if p in seen:
-                raise RecipeError(f"{name}: program {p} is in both {seen[p]!r} and {group!r}")
+                raise RecipeError(f"{name}: program {p} is in both {show(seen[p])} and {show(group)}")
             seen[p] = str(group)
         groups[str(group)] = frozenset(programs)
     return Recipe(name, groups)

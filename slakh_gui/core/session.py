@@ -27,7 +27,7 @@ from slakh_gui.core.audio_io import FORMATS, atomic_write_text, read_utf8
 from slakh_gui.core.jobs import CancelToken, ProgressFn
 from slakh_gui.core.layout import track_name
 from slakh_gui.core.midi import Song
-from slakh_gui.core.patches import Assignment, Bank, assign_patches, load_bank
+from slakh_gui.core.patches import Assignment, Bank, assign_patches, load_bank, show
 from slakh_gui.core.pipeline import (
     DEFAULT_TAIL,
     MAX_DURATION,
@@ -45,6 +45,7 @@ _TOP_KEYS = {"format", "version", "song", "seed", "bank", "patches", "locked", "
              "range", "track_number"}
 _REQUIRED = {"format", "song"}
 MAX_TRACK_NUMBER = 99999
+MAX_JSON_DEPTH = 64  # a session nests 4 deep; the mixer state is opaque but not arbitrarily deep
 
 
 class SessionError(ValueError):
@@ -183,10 +184,10 @@ def _check_keys(value: dict, allowed: set[str], required: set[str], source: str,
         if key not in allowed:
             guess = difflib.get_close_matches(str(key), sorted(allowed), n=1)
             hint = f" (did you mean {guess[0]!r}?)" if guess else ""
-            raise _fail(source, where, f"unknown {what} {key!r}{hint}; expected {', '.join(sorted(allowed))}")
+            raise _fail(source, where, f"unknown {what} {show(key)}{hint}; expected {', '.join(sorted(allowed))}")
     for key in sorted(required):
         if key not in value:
-            raise _fail(source, where, f"missing key {key!r}")
+            raise _fail(source, where, f"missing key {show(key)}")
 
 
 def _is_int(v) -> bool:
@@ -204,7 +205,13 @@ def _path(value, source: str, key: str, optional: bool) -> Path | None:
         value = str(value)
     if not isinstance(value, str) or not value.strip():
         need = "a path or null" if optional else "a path"
-        raise _fail(source, key, f"expected {need}, got {value!r}")
+        raise _fail(source, key, f"expected {need}, got {show(value)}")
+    if "\0" in value:
+        raise _fail(source, key, f"a path cannot contain a NUL character: {show(value)}")
+    try:
+        Path(value).expanduser()
+    except RuntimeError:  # "~nobody/x" with no user nobody
+        raise _fail(source, key, f"cannot expand the user's home folder in {show(value)}") from None
     return Path(value)
 
 
@@ -214,37 +221,37 @@ def _parse(data, source: str) -> Session:
     fmt = data.get("format")
     if fmt != SESSION_FORMAT:
         if isinstance(fmt, str) and fmt.startswith(_FORMAT_PREFIX):
-            raise _fail(source, "format", f"{fmt!r} is not supported by Slakh Studio {__version__} "
-                        f"(it reads {SESSION_FORMAT!r}); written by a newer version?")
-        raise _fail(source, "", f"not a Slakh Studio session file (format {fmt!r}, expected {SESSION_FORMAT!r})")
+            raise _fail(source, "format", f"{show(fmt)} is not supported by Slakh Studio {__version__} "
+                        f"(it reads {show(SESSION_FORMAT)}); written by a newer version?")
+        raise _fail(source, "", f"not a Slakh Studio session file (format {show(fmt)}, expected {show(SESSION_FORMAT)})")
     _check_keys(data, _TOP_KEYS, _REQUIRED, source, "", "key")
 
     version = data.get("version", "")
     if not isinstance(version, str):
-        raise _fail(source, "version", f"expected a string, got {version!r}")
+        raise _fail(source, "version", f"expected a string, got {show(version)}")
     song = _path(data["song"], source, "song", optional=False)
     bank = _path(data.get("bank"), source, "bank", optional=True)
     output_dir = _path(data.get("output_dir"), source, "output_dir", optional=True)
 
     seed = data.get("seed", 0)
     if not _is_int(seed):
-        raise _fail(source, "seed", f"expected an integer, got {seed!r}")
+        raise _fail(source, "seed", f"expected an integer, got {show(seed)}")
 
     patches = data.get("patches", {})
     if not isinstance(patches, dict):
-        raise _fail(source, "patches", f"expected an object of stem key -> patch id or null, got {patches!r}")
+        raise _fail(source, "patches", f"expected an object of stem key -> patch id or null, got {show(patches)}")
     for key, pid in patches.items():
         if not isinstance(key, str) or not _STEM_KEY.match(key):
-            raise _fail(source, "patches", f"{key!r} is not a stem key (S00, S01, ...)")
+            raise _fail(source, "patches", f"{show(key)} is not a stem key (S00, S01, ...)")
         if pid is not None and (not isinstance(pid, str) or not pid):
-            raise _fail(source, f"patches/{key}", f"expected a patch id or null, got {pid!r}")
+            raise _fail(source, f"patches/{key}", f"expected a patch id or null, got {show(pid)}")
 
     locked = data.get("locked", [])
     if not isinstance(locked, list):
-        raise _fail(source, "locked", f"expected a list of stem keys, got {locked!r}")
+        raise _fail(source, "locked", f"expected a list of stem keys, got {show(locked)}")
     for key in locked:
         if not isinstance(key, str) or not _STEM_KEY.match(key):
-            raise _fail(source, "locked", f"{key!r} is not a stem key (S00, S01, ...)")
+            raise _fail(source, "locked", f"{show(key)} is not a stem key (S00, S01, ...)")
 
     mixer = data.get("mixer", {})
     if not isinstance(mixer, dict):
@@ -257,14 +264,14 @@ def _parse(data, source: str) -> Session:
         if isinstance(rng, tuple):
             rng = list(rng)
         if not (isinstance(rng, list) and len(rng) == 2 and all(_is_number(v) for v in rng)):
-            raise _fail(source, "range", f"expected [start, end] in seconds or null, got {rng!r}")
+            raise _fail(source, "range", f"expected [start, end] in seconds or null, got {show(rng)}")
         if not 0 <= rng[0] < rng[1]:
-            raise _fail(source, "range", f"expected 0 <= start < end, got {rng!r}")
+            raise _fail(source, "range", f"expected 0 <= start < end, got {show(rng)}")
         rng = (float(rng[0]), float(rng[1]))
 
     number = data.get("track_number", 1)
     if not _is_int(number) or not 1 <= number <= MAX_TRACK_NUMBER:
-        raise _fail(source, "track_number", f"expected an integer 1..{MAX_TRACK_NUMBER}, got {number!r}")
+        raise _fail(source, "track_number", f"expected an integer 1..{MAX_TRACK_NUMBER}, got {show(number)}")
 
     return Session(song=song, seed=seed, bank=bank, patches=dict(patches), locked=list(locked), mixer=mixer,
                    output_dir=output_dir, options=options, range=rng, track_number=number,
@@ -273,23 +280,23 @@ def _parse(data, source: str) -> Session:
 
 def _parse_options(value, source: str) -> dict:
     if not isinstance(value, dict):
-        raise _fail(source, "options", f"expected an object, got {value!r}")
+        raise _fail(source, "options", f"expected an object, got {show(value)}")
     _check_keys(value, set(DEFAULT_OPTIONS), set(), source, "options", "option")
     opt = DEFAULT_OPTIONS
     fmt = value.get("format", opt["format"])
-    if fmt not in FORMATS:
-        raise _fail(source, "options/format", f"expected one of {', '.join(FORMATS)}, got {fmt!r}")
+    if not isinstance(fmt, str) or fmt not in FORMATS:
+        raise _fail(source, "options/format", f"expected one of {', '.join(FORMATS)}, got {show(fmt)}")
     tail = value.get("tail", opt["tail"])
     if not _is_number(tail) or tail < 0:
-        raise _fail(source, "options/tail", f"expected seconds >= 0, got {tail!r}")
+        raise _fail(source, "options/tail", f"expected seconds >= 0, got {show(tail)}")
     flags = {}
     for name in ("fx", "flakh"):
         flags[name] = value.get(name, opt[name])
         if not isinstance(flags[name], bool):
-            raise _fail(source, f"options/{name}", f"expected true or false, got {flags[name]!r}")
+            raise _fail(source, f"options/{name}", f"expected true or false, got {show(flags[name])}")
     threads = value.get("threads", opt["threads"])
     if not _is_int(threads) or threads < 1:
-        raise _fail(source, "options/threads", f"expected an integer >= 1, got {threads!r}")
+        raise _fail(source, "options/threads", f"expected an integer >= 1, got {show(threads)}")
     return {"format": fmt, "tail": float(tail), "fx": flags["fx"], "flakh": flags["flakh"], "threads": threads}
 
 
@@ -328,6 +335,10 @@ def load_session(path: str | Path, *, check_files: bool = True) -> Session:
         raise SessionError(f"{path}:{exc.lineno}:{exc.colno}: not a session file (invalid JSON: {exc.msg})") from None
     except ValueError as exc:
         raise SessionError(f"{path}: invalid JSON: {exc}") from None
+    except RecursionError:
+        raise SessionError(f"{path}: not a session file (JSON nested too deep)") from None
+    if _depth(data) > MAX_JSON_DEPTH:
+        raise SessionError(f"{path}: not a session file (JSON nested more than {MAX_JSON_DEPTH} levels deep)")
     raw_session = _parse(data, str(path))
     session = raw_session.resolve(path.parent)
     if check_files:
@@ -337,16 +348,32 @@ def load_session(path: str | Path, *, check_files: bool = True) -> Session:
     return session
 
 
+def _depth(data) -> int:
+    """How deep lists and objects nest in ``data`` (without recursion)."""
+    deepest, stack = 0, [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, (dict, list)):
+            deepest = max(deepest, depth)
+            if depth <= MAX_JSON_DEPTH:
+                stack.extend((v, depth + 1) for v in (value.values() if isinstance(value, dict) else value))
+    return deepest
+
+
 def _no_constant(name: str):
     raise ValueError(f"{name} is not allowed")
 
 
 def _check_file(path: Path, key: str, written: Path, tried: Path) -> None:
-    if tried.is_file():
-        return
-    how = "" if written.is_absolute() else f" ({str(written)!r} relative to the session file's folder)"
-    what = "not a file" if tried.exists() else "file not found"
-    raise SessionError(f"{path}: {key}: {what}: {tried}{how}")
+    try:
+        if tried.is_file():
+            return
+        what = "not a file" if tried.exists() else "file not found"
+    except OSError as exc:  # e.g. a name too long for the file system
+        what = f"cannot be used ({exc.strerror or exc})"
+    how = "" if written.is_absolute() else f" ({show(str(written))} relative to the session file's folder)"
+    shown = str(tried) if len(str(tried)) <= 300 else str(tried)[:297] + "..."
+    raise SessionError(f"{path}: {key}: {what}: {shown}{how}")
 
 
 # ---------------------------------------------------------------------------------------------- replay

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-import yaml
 
 from slakh_gui.core.midi import MidiLoadError, Song, load_song
+
+MAX_AUDIO_SAMPLES = 2**28  # per file (frames x channels): 1 GiB as float32, 50 min of 44.1 kHz stereo
+_AUDIO_ERRORS = (RuntimeError, sf.LibsndfileError, ValueError, TypeError, OverflowError, MemoryError, OSError)
 
 
 class TrackFolderError(ValueError):
@@ -35,8 +37,23 @@ def _audio(path_stem: Path) -> Path | None:
 
 
 def _read(path: Path) -> tuple[np.ndarray, int]:
-    data, sr = sf.read(path, dtype="float32", always_2d=True)
+    """Mono float32 audio; ``ValueError`` for a file too large or without a sample rate (header lies included)."""
+    with sf.SoundFile(path) as f:
+        if f.frames * f.channels > MAX_AUDIO_SAMPLES:
+            raise ValueError(f"{f.frames} frames x {f.channels} channels is over the limit of "
+                             f"{MAX_AUDIO_SAMPLES} samples")
+        if f.samplerate <= 0 or f.channels <= 0:
+            raise ValueError(f"invalid header ({f.samplerate} Hz, {f.channels} channels)")
+        data, sr = f.read(dtype="float32", always_2d=True), f.samplerate
     return np.ascontiguousarray(data.mean(axis=1), dtype=np.float32), sr
+
+
+def _stem_name(key) -> str | None:
+    """A stem key usable as a file name in the audio folder (never a path out of it), or None."""
+    name = str(key) if isinstance(key, (str, int)) and not isinstance(key, bool) else ""
+    if not name or name in (".", "..") or any(c in name for c in "/\\\0") or len(name) > 200:
+        return None
+    return name
 
 
 def load_track_folder(path: str | Path) -> TrackFolder:
@@ -45,33 +62,51 @@ def load_track_folder(path: str | Path) -> TrackFolder:
     meta_path = path / "metadata.yaml"
     if not meta_path.is_file():
         raise TrackFolderError(f"{path}: no metadata.yaml — not a Slakh track folder")
+    from slakh_gui.core.patches import BankError, load_yaml_limited  # noqa: PLC0415
+
     try:
-        metadata = yaml.safe_load(meta_path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise TrackFolderError(f"{meta_path}: unreadable YAML: {str(exc).splitlines()[0]}") from None
+        text = meta_path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise TrackFolderError(f"{meta_path}: unreadable YAML: not UTF-8 text") from None
+    except OSError as exc:
+        raise TrackFolderError(f"{meta_path}: cannot read: {exc.strerror or exc}") from None
+    try:  # also refuses too deep nesting, "billion laughs" aliases and tagged values PyYAML cannot build
+        _, metadata = load_yaml_limited(text, str(meta_path))
+    except BankError as exc:
+        raise TrackFolderError(f"{meta_path}: unreadable YAML: {exc.detail}") from None
     if not isinstance(metadata, dict) or not isinstance(metadata.get("stems"), dict):
         raise TrackFolderError(f"{meta_path}: no 'stems' mapping — not Slakh metadata")
-    audio_dir = path / Path(str(metadata.get("audio_dir") or "stems")).name  # readers use only the basename
-    if not audio_dir.is_dir():
-        audio_dir = path / "stems"
     notes: list[str] = []
+    audio_dir = path / "stems"
+    named = metadata.get("audio_dir")
+    if isinstance(named, str) and _stem_name(Path(named).name):  # readers use only the basename
+        audio_dir = path / Path(named).name
+        if not audio_dir.is_dir():
+            audio_dir = path / "stems"
     stems: dict[str, np.ndarray] = {}
     rates = set()
     for key in metadata["stems"]:
-        f = _audio(audio_dir / str(key))
+        name = _stem_name(key)
+        if name is None:
+            notes.append(f"stem key {str(key)[:60]!r} is not a file name: skipped")
+            continue
+        f = _audio(audio_dir / name)
         if f is None:
             continue
         try:
-            stems[str(key)], sr = _read(f)
-        except (RuntimeError, sf.LibsndfileError) as exc:
-            notes.append(f"{f.name}: unreadable audio ({exc})")
+            stems[name], sr = _read(f)
+        except _AUDIO_ERRORS as exc:
+            notes.append(f"{f.name}: unreadable audio ({str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__})")
             continue
         rates.add(sr)
     mix = None
     mix_file = _audio(path / "mix")
     if mix_file:
-        mix, sr = _read(mix_file)
-        rates.add(sr)
+        try:
+            mix, sr = _read(mix_file)
+            rates.add(sr)
+        except _AUDIO_ERRORS as exc:
+            notes.append(f"{mix_file.name}: unreadable audio ({str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__})")
     if not stems and mix is None:
         raise TrackFolderError(f"{path}: no stem or mix audio found")
     if len(rates) > 1:
