@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 from pathlib import Path
@@ -180,6 +181,9 @@ def main(argv: list[str] | None = None) -> int:
             FluidSynthMissing, SessionError, FileExistsError, PermissionError, *extra_errors) as exc:
         log.info("error: %s", exc)
         print(f"slakh-studio: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except BrokenPipeError:  # `slakh-studio ... | head`: the reader left; no message (as other Unix tools)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_ERROR
     except OSError as exc:
         log.info("error: %s", exc, exc_info=True)
