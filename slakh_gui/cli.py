@@ -9,12 +9,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import sys
 from pathlib import Path
 
 from slakh_gui import __version__, paths
-from slakh_gui.cli_support import CliError, with_count_progress
+from slakh_gui.cli_support import CliError, with_count_progress, with_stage_progress
 
 EXIT_ERROR = 1
 EXIT_CANCELLED = 130
@@ -248,27 +247,8 @@ def _out_track_dir(out: Path, number: int) -> Path:
 
 
 def _with_progress(call):
-    """Run ``call(progress, cancel)`` with a progress bar on stderr; Ctrl-C cancels it cleanly."""
-    from tqdm import tqdm  # noqa: PLC0415
-
-    from slakh_gui.core.jobs import CancelToken  # noqa: PLC0415
-
-    token = CancelToken()
-    previous = signal.signal(signal.SIGINT, lambda *_: token.cancel())
-    bar = tqdm(total=1000, unit="‰", disable=None, leave=False, desc="render", file=sys.stderr)
-    weights = {"render": (0, 850), "mix": (850, 900), "write": (900, 1000)}
-
-    def progress(p) -> None:
-        lo, hi = weights.get(p.stage, (0, 1000))
-        bar.n = int(lo + (hi - lo) * p.fraction)
-        bar.set_description(p.stage)
-        bar.refresh()
-
-    try:
-        return call(progress, token)
-    finally:
-        bar.close()
-        signal.signal(signal.SIGINT, previous)
+    """Run ``call(progress, cancel)`` with the render's progress bar on stderr; Ctrl-C cancels it cleanly."""
+    return with_stage_progress(call, "render", {"render": (0, 850), "mix": (850, 900), "write": (900, 1000)})
 
 
 def _run_render(args, midi_path: Path, out_dir: Path, assignment_in: Path | None = None,

@@ -13,19 +13,40 @@ class CliError(Exception):
 
 def with_count_progress(call: Callable, desc: str, unit: str = "file"):
     """Run ``call(progress, cancel)`` with a tqdm bar counting ``unit``s on stderr; Ctrl-C cancels it."""
+
+    def show(bar, p) -> None:
+        bar.total = int(p.total)
+        bar.n = int(p.done)
+        if p.item:
+            bar.set_postfix_str(p.item, refresh=False)
+
+    return with_progress(call, desc, show, unit=unit)
+
+
+def with_stage_progress(call: Callable, desc: str, weights: dict[str, tuple[int, int]]):
+    """Run ``call(progress, cancel)`` with one per-mille bar over several stages (``stage -> (from, to)``)."""
+
+    def show(bar, p) -> None:
+        lo, hi = weights.get(p.stage, (0, 1000))
+        bar.n = int(lo + (hi - lo) * p.fraction)
+        bar.set_description(p.stage)
+
+    return with_progress(call, desc, show, unit="‰", total=1000)
+
+
+def with_progress(call: Callable, desc: str, show: Callable, unit: str = "file", total: int = 0):
+    """Run ``call(progress, cancel)`` with a tqdm bar on stderr that ``show(bar, Progress)`` updates; Ctrl-C
+    cancels the job (it raises :class:`~slakh_gui.core.jobs.Cancelled`, nothing half-written stays)."""
     from tqdm import tqdm  # noqa: PLC0415
 
     from slakh_gui.core.jobs import CancelToken  # noqa: PLC0415
 
     token = CancelToken()
     previous = signal.signal(signal.SIGINT, lambda *_: token.cancel())
-    bar = tqdm(total=0, unit=unit, disable=None, leave=False, desc=desc, file=sys.stderr)
+    bar = tqdm(total=total, unit=unit, disable=None, leave=False, desc=desc, file=sys.stderr)
 
     def progress(p) -> None:
-        bar.total = int(p.total)
-        bar.n = int(p.done)
-        if p.item:
-            bar.set_postfix_str(p.item, refresh=False)
+        show(bar, p)
         bar.refresh()
 
     try:

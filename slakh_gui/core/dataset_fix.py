@@ -16,18 +16,24 @@ from slakh_gui.core.midi import load_song
 from slakh_gui.core.patches import assign_patches, load_bank
 
 
-def fix_stem(out: str | Path, track: str, stem: str, action: str) -> dict:
-    """``action`` = ``"reroll"`` or ``"drop"`` for ``stem`` of ``track`` in the dataset ``out``; re-renders the
-    track and updates ``dataset.yaml`` and ``lint.yaml``. Returns the render result (``status``, ``lint``, ...)."""
-    if action not in ("reroll", "drop"):
-        raise dataset.DatasetError(f"unknown action {action!r} (reroll or drop)")
-    out = Path(out)
+def _manifest_entry(out: Path, track: str) -> tuple[dict, dict]:
+    """The dataset's manifest and its entry for ``track``; :class:`DatasetError` if either is missing."""
     manifest = dataset.load_manifest(out)
     if manifest is None:
         raise dataset.DatasetError(f"{out}: no {dataset.MANIFEST}: not a Slakh Studio dataset")
     entry = next((t for t in manifest["tracks"] if t["track"] == track), None)
     if entry is None:
         raise dataset.DatasetError(f"{out}: no track {track} in the manifest")
+    return manifest, entry
+
+
+def fix_stem(out: str | Path, track: str, stem: str, action: str) -> dict:
+    """``action`` = ``"reroll"`` or ``"drop"`` for ``stem`` of ``track`` in the dataset ``out``; re-renders the
+    track and updates ``dataset.yaml`` and ``lint.yaml``. Returns the render result (``status``, ``lint``, ...)."""
+    if action not in ("reroll", "drop"):
+        raise dataset.DatasetError(f"unknown action {action!r} (reroll or drop)")
+    out = Path(out)
+    manifest, entry = _manifest_entry(out, track)
     bank = load_bank(manifest["bank"]["path"])
     if bank.sha256 != manifest["bank"]["sha256"]:
         raise dataset.DatasetError(f"bank {manifest['bank']['path']} changed since the dataset was made")
@@ -82,12 +88,7 @@ def drop_track(out: str | Path, track: str) -> None:
     import shutil  # noqa: PLC0415
 
     out = Path(out)
-    manifest = dataset.load_manifest(out)
-    if manifest is None:
-        raise dataset.DatasetError(f"{out}: no {dataset.MANIFEST}: not a Slakh Studio dataset")
-    entry = next((t for t in manifest["tracks"] if t["track"] == track), None)
-    if entry is None:
-        raise dataset.DatasetError(f"{out}: no track {track} in the manifest")
+    manifest, entry = _manifest_entry(out, track)
     entry["status"] = "dropped"
     entry.pop("reason", None)
     dataset.write_manifest(out, manifest)  # first: a kill between the two steps leaves it dropped, not re-rendered
