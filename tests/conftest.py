@@ -15,6 +15,8 @@ os.environ["SLAKH_STUDIO_LOG_DIR"] = _log_dir  # tests never write the user's lo
 REPO = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 SLAKH_SAMPLES = REPO.parent / "shared" / "data" / "slakh-samples"
+# Tests that read the real Slakh2100 excerpts (../shared beside the checkout, as CI has it) skip without them.
+needs_samples = pytest.mark.skipif(not SLAKH_SAMPLES.is_dir(), reason=f"no Slakh samples at {SLAKH_SAMPLES}")
 
 
 def make_song(path: Path, seconds: float = 12.0, seed: int = 1, extra: list[tuple[int, bool, str]] | None = None) -> Path:

@@ -11,7 +11,7 @@ import soundfile as sf
 import yaml
 
 from tests.cli.helpers import one_line_error, run
-from tests.conftest import DATA, SLAKH_SAMPLES
+from tests.conftest import DATA, SLAKH_SAMPLES, needs_samples
 from tests.core.test_dataset_stats import render_dataset
 
 
@@ -40,6 +40,7 @@ def test_stats(dataset, tmp_path, capsys):
     assert (dataset / "stats" / "stats.md").is_file()  # default: PATH/stats
 
 
+@needs_samples
 def test_stats_real_samples_lists_skips(tmp_path, capsys):
     code, out, _ = run(["stats", SLAKH_SAMPLES / "babyslakh_16k", "-o", tmp_path], capsys)
     assert code == 0 and "1 songs" in out and "skipped Track00007" in out

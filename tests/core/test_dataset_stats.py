@@ -14,7 +14,7 @@ import yaml
 
 from slakh_gui.core import dataset_stats as ds
 from slakh_gui.core.jobs import Cancelled, CancelToken
-from tests.conftest import SLAKH_SAMPLES, make_song
+from tests.conftest import SLAKH_SAMPLES, make_song, needs_samples
 
 REDUX = SLAKH_SAMPLES / "slakh2100_flac_redux"
 BABY = SLAKH_SAMPLES / "babyslakh_16k"
@@ -67,6 +67,7 @@ def test_discover_single_track_flat_folder_and_data_home(dataset, tmp_path):
     assert [r.label for r in ds.discover_tracks(home)] == ["train/Track00001", "train/Track00002", "test/Track00004"]
 
 
+@needs_samples
 def test_discover_real_samples():
     assert [r.label for r in ds.discover_tracks(BABY)] == ["Track00001", "Track00007"]
     assert [r.label for r in ds.discover_tracks(REDUX)] == ["train/Track00001"]
@@ -145,6 +146,7 @@ def test_normalized_log_spectrum_unit_energy_and_peak():
     assert ds.normalized_log_spectrum(np.zeros(10000, dtype=np.float32)) is None
 
 
+@needs_samples
 def test_stats_on_real_slakh_samples_group_by_sample_rate():
     stats = ds.compute_stats(SLAKH_SAMPLES)
     assert stats.songs == 2

@@ -15,7 +15,7 @@ import yaml
 from slakh_gui.core import derived
 from slakh_gui.core.jobs import Cancelled, CancelToken
 from slakh_gui.core.recipes import load_recipe
-from tests.conftest import SLAKH_SAMPLES
+from tests.conftest import SLAKH_SAMPLES, needs_samples
 from tests.core.test_dataset_stats import LAYOUT, render_dataset
 
 REDUX_TRACK = SLAKH_SAMPLES / "slakh2100_flac_redux" / "train" / "Track00001"
@@ -84,6 +84,7 @@ def test_convert_flac_to_wav_is_lossless_and_idempotent(dataset, tmp_path):
     assert derived.convert(dataset / "validation", out, fmt="wav").written == 1
 
 
+@needs_samples
 def test_convert_real_slakh_track(tmp_path):
     res = derived.convert(REDUX_TRACK, tmp_path / "o", sample_rate=16000, fmt="wav")
     track = tmp_path / "o" / "train" / "Track00001"
@@ -193,6 +194,7 @@ def test_custom_recipe_names_and_empty_group(dataset, tmp_path):
         derived.submix(root, "band", name="stems")
 
 
+@needs_samples
 def test_submix_real_slakh_track(tmp_path):
     track = tmp_path / "train" / "Track00001"
     shutil.copytree(REDUX_TRACK, track)

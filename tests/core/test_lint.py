@@ -16,7 +16,7 @@ import yaml
 from slakh_gui.core import lint, sf2_ranges
 from slakh_gui.core.layout import dump_metadata
 from slakh_gui.core.patches import load_bank
-from tests.conftest import DATA, SLAKH_SAMPLES
+from tests.conftest import DATA, SLAKH_SAMPLES, needs_samples
 from tests.core.test_dataset_stats import LAYOUT, render_dataset
 
 TIMGM = Path("/usr/share/sounds/sf2/TimGM6mb.sf2")
@@ -181,6 +181,7 @@ def test_missing_audio_and_render_skips(dataset, tmp_path):
     assert fx not in found
 
 
+@needs_samples
 def test_real_slakh_samples():
     track = SLAKH_SAMPLES / "slakh2100_flac_redux" / "train" / "Track00001"
     found = lint.lint_track(track)

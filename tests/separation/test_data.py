@@ -18,7 +18,7 @@ from slakh_gui.separation.data import (
     rms_db,
 )
 from slakh_gui.separation.errors import DatasetError
-from tests.conftest import SLAKH_SAMPLES
+from tests.conftest import SLAKH_SAMPLES, needs_samples
 
 SR = 16000
 
@@ -121,6 +121,7 @@ def test_rendered_dataset_and_cache(dataset, tmp_path):
     assert len(list(tmp_path.glob("*.npy"))) == 2  # keyed by group (and recipe, path, file times)
 
 
+@needs_samples
 def test_real_slakh_layouts(tmp_path):
     recipe = load_recipe("band")
     # a mirdata data_home: slakh2100_flac_redux/train/Track00001 (44.1 kHz FLAC, S06 has no audio)
