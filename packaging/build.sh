@@ -8,6 +8,12 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 scripts/setup.sh
+# PyInstaller embeds the Python shared library; Debian's python3 ships it in a separate package (libpython3.X).
+pyver="$(.venv/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+libdir="$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_config_var("LIBDIR") or "")')"
+if ! compgen -G "$libdir/libpython$pyver.so*" >/dev/null && ! ldconfig -p 2>/dev/null | grep -q "libpython$pyver\.so"; then
+    SLAKH_EXTRA_APT="libpython$pyver" scripts/setup.sh
+fi
 .venv/bin/python -m pip install -q --disable-pip-version-check --no-input --only-binary=:all: \
     -r requirements-build.txt 2>&1 | grep -v "is ignored" || true
 start=$(date +%s)

@@ -18,6 +18,7 @@
 #   PYTHON=/path/to/python3.X   the interpreter to build .venv from (default: python3)
 #   SLAKH_SKIP_APT=1            skip the Debian package check (you installed the equivalents yourself)
 #   SLAKH_FORCE_PIP=1           re-run the pip step even if the stamp matches
+#   SLAKH_EXTRA_APT="pkg ..."   Debian packages to install on top of scripts/apt-packages.txt
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -105,6 +106,9 @@ elif ! command -v dpkg-query >/dev/null 2>&1; then
 else
     [[ -r $PKG_FILE ]] || die "missing $PKG_FILE"
     mapfile -t wanted < <(read_packages)
+    # Extra packages a caller needs (packaging/build.sh asks for libpython3.X, which PyInstaller links).
+    read -r -a extra <<<"${SLAKH_EXTRA_APT:-}"
+    wanted+=("${extra[@]}")
     mapfile -t missing < <(missing_packages "${wanted[@]}")
     if ((${#missing[@]})); then
         apt_install "${missing[@]}"
