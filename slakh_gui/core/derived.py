@@ -188,19 +188,8 @@ def convert(src: str | Path, dst: str | Path, *, sample_rate: int | None = None,
     if d == s or s in d.parents or d in s.parents:
         raise DerivedError(f"the output {dst} must be outside the source {src} (and not contain it)")
     layout.check_writable(dst)
-    res = DerivedResult()
-    for i, ref in enumerate(refs):
-        check(cancel)
-        report(progress, "convert", i, len(refs), "converting tracks", item=ref.label)
-        try:
-            _convert_track(ref, dst / _rel(src, ref), fmt, sample_rate, res, cancel)
-            res.tracks += 1
-        except (TrackFolderError, RuntimeError, sf.LibsndfileError, OSError) as exc:
-            if isinstance(exc, PermissionError):
-                raise
-            res.failed.append((ref.label, str(exc).splitlines()[0] if str(exc) else type(exc).__name__))
-    report(progress, "convert", len(refs), len(refs), "done")
-    return res
+    return _each_track(refs, "convert", "converting tracks", progress, cancel,
+                       lambda ref, res: _convert_track(ref, dst / _rel(src, ref), fmt, sample_rate, res, cancel))
 
 
 def _submix_track(ref: TrackRef, recipe: Recipe, folder: str, fmt: str | None, overwrite: bool,
@@ -262,16 +251,24 @@ def submix(src: str | Path, recipe: str | Path | Recipe, name: str | None = None
     if file_ready(folder) in ("stems", "midi"):
         raise DerivedError(f"submix name {folder!r} would clash with the track's own {file_ready(folder)}/ folder")
     refs = discover_tracks(src)
+    return _each_track(refs, "submix", "mixing groups", progress, cancel,
+                       lambda ref, res: _submix_track(ref, rec, folder, fmt, overwrite, res, cancel))
+
+
+def _each_track(refs: list[TrackRef], stage: str, message: str, progress: ProgressFn | None,
+                cancel: CancelToken | None, work) -> DerivedResult:
+    """Run ``work(ref, result)`` on every track; an unreadable track is recorded in ``result.failed`` and the rest
+    go on (a permission error stops everything: no other track would fare better)."""
     res = DerivedResult()
     for i, ref in enumerate(refs):
         check(cancel)
-        report(progress, "submix", i, len(refs), "mixing groups", item=ref.label)
+        report(progress, stage, i, len(refs), message, item=ref.label)
         try:
-            _submix_track(ref, rec, folder, fmt, overwrite, res, cancel)
+            work(ref, res)
             res.tracks += 1
         except (TrackFolderError, RuntimeError, sf.LibsndfileError, OSError) as exc:
             if isinstance(exc, PermissionError):
                 raise
             res.failed.append((ref.label, str(exc).splitlines()[0] if str(exc) else type(exc).__name__))
-    report(progress, "submix", len(refs), len(refs), "done")
+    report(progress, stage, len(refs), len(refs), "done")
     return res
