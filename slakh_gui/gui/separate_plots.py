@@ -21,6 +21,7 @@ from slakh_gui.gui.spectrogram_view import (
     FOREGROUND,
     PLAYHEAD,
     FrequencyAxis,
+    SlotRequests,
     _Request,
     _Slot,
 )
@@ -29,7 +30,7 @@ from slakh_gui.gui.workers import Job
 PARAMS = dict(n_fft=2048, hop=512, n_bins=192, fmin=30.0, top_db=-FLOOR_DB, ref=1.0, scale="log")
 
 
-class SpectrogramStack(QWidget):
+class SpectrogramStack(SlotRequests, QWidget):
     """Plots named ``names`` stacked top to bottom; ``set_audio(name, audio, sr, title, offset)`` shows one."""
 
     seekRequested = Signal(float)  # seconds of the song, a left click on a plot
@@ -159,24 +160,6 @@ class SpectrogramStack(QWidget):
         for name, s in self._slots.items():
             self.set_audio(name, None, 44100, s.title.split(":")[0])
         self.set_playhead(None)
-
-    # ------------------------------------------------------------------ _Request's callbacks
-    def _on_result(self, req: _Request, spec: Spectrogram) -> None:
-        self.cache.put(req.key, spec)
-        slot = self._slots[req.slot]
-        if req.generation == slot.generation:
-            slot.request = None
-            self._show(slot, spec)
-
-    def _on_error(self, req: _Request, exc: BaseException) -> None:
-        if req.generation == self._slots[req.slot].generation:
-            self._errors[req.slot] = f"{req.slot} spectrogram failed: {exc}"
-
-    def _on_finished(self, req: _Request) -> None:
-        slot = self._slots[req.slot]
-        if slot.request is req:
-            slot.request = None
-        self._update_status()
 
     def _update_status(self) -> None:
         busy = [s.name for s in self._slots.values() if s.request is not None]

@@ -228,7 +228,30 @@ class _Slot:
     spec: Spectrogram | None = None
 
 
-class SpectrogramView(QWidget):
+class SlotRequests:
+    """What a widget of spectrogram slots does with its :class:`_Request` callbacks (it has ``cache``, ``_slots``,
+    ``_errors``, ``_update_status`` and ``_show``); only the newest request of a slot is shown."""
+
+    def _on_result(self, req: _Request, spec: Spectrogram) -> None:
+        self.cache.put(req.key, spec)  # a stale result is still worth keeping
+        slot = self._slots[req.slot]
+        if req.generation == slot.generation:
+            slot.request = None
+            self._update_status()
+            self._show(slot, spec)
+
+    def _on_error(self, req: _Request, exc: BaseException) -> None:
+        if req.generation == self._slots[req.slot].generation:
+            self._errors[req.slot] = f"{req.slot} spectrogram failed: {exc}"
+
+    def _on_finished(self, req: _Request) -> None:
+        slot = self._slots[req.slot]
+        if slot.request is req:
+            slot.request = None
+        self._update_status()
+
+
+class SpectrogramView(SlotRequests, QWidget):
     """Mix spectrogram above, selected stem below; shared time axis, colour bar, playhead and loop range.
 
     ``set_mix(audio, sr)``, ``set_stem("S01 Bass", audio, sr)`` / ``set_stem(None)``, ``clear()``,
@@ -495,24 +518,6 @@ class SpectrogramView(QWidget):
         job = Job(compute_spectrogram, slot.audio, slot.sample_rate, **params)
         slot.request = _Request(self, slot.name, slot.generation, key, job)
         job.start()
-        self._update_status()
-
-    def _on_result(self, req: _Request, spec: Spectrogram) -> None:
-        self.cache.put(req.key, spec)  # a stale result is still worth keeping
-        slot = self._slots[req.slot]
-        if req.generation == slot.generation:
-            slot.request = None
-            self._update_status()
-            self._show(slot, spec)
-
-    def _on_error(self, req: _Request, exc: BaseException) -> None:
-        if req.generation == self._slots[req.slot].generation:
-            self._errors[req.slot] = f"{req.slot} spectrogram failed: {exc}"
-
-    def _on_finished(self, req: _Request) -> None:
-        slot = self._slots[req.slot]
-        if slot.request is req:
-            slot.request = None
         self._update_status()
 
     def _update_status(self) -> None:
