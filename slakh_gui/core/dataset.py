@@ -336,7 +336,8 @@ def write_lint(out: Path, manifest: dict, per_track: dict[str, list[dict]]) -> l
 
 def write_index(out: Path) -> Path:
     """``OUT/index_slakh.json`` for mirdata, through ``OUT/slakh2100_flac_redux/<split>`` links to the split folders
-    (mirdata takes a track's split from the second component of its path)."""
+    (mirdata takes a track's split from the second component of its path). Only tracks whose metadata changed since
+    the last index are hashed again (a resume or a fix does not re-read the whole dataset)."""
     redux = out / REDUX_DIR
     redux.mkdir(exist_ok=True)
     for split in SPLITS:
@@ -345,7 +346,7 @@ def write_index(out: Path) -> Path:
             if link.is_symlink():
                 link.unlink()
             os.symlink(Path("..") / split, link)
-    return mirdata_index.write_index(out, out / "index_slakh.json", topdir=REDUX_DIR)
+    return mirdata_index.write_index(out, out / "index_slakh.json", topdir=REDUX_DIR, reuse=True)
 
 
 def clean_partials(out: Path) -> int:

@@ -17,8 +17,9 @@ import pytest
 import soundfile as sf
 import yaml
 
-from slakh_gui.core import corpus, mixing
+from slakh_gui.core import corpus, mirdata_index, mixing
 from slakh_gui.core.dataset import (
+    REDUX_DIR,
     DatasetError,
     DatasetOptions,
     load_manifest,
@@ -245,6 +246,8 @@ def test_fix_rerolls_or_drops_a_stem_and_resume_keeps_it(reference, midi_dir, tm
     assert dropped["stems"][other]["audio_rendered"] is False and not (d / "stems" / f"{other}.flac").exists()
     entry = load_manifest(out)["tracks"][0]
     assert entry["fixed"] == {target: after["stems"][target]["plugin_name"], other: None}
+    # the index was updated for the re-rendered track only, and equals one built from scratch
+    assert json.loads((out / "index_slakh.json").read_text()) == mirdata_index.build_index(out, topdir=REDUX_DIR)
     snapshot = tree_bytes(out)
     again = run_dataset(midi_dir, out, _options(), workers=1)
     assert again.rendered == [] and tree_bytes(out) == snapshot
