@@ -24,15 +24,13 @@ from typing import NamedTuple
 
 import numpy as np
 import soundfile as sf
-import yaml
 
 from slakh_gui.core.jobs import CancelToken, ProgressFn, check, report
 from slakh_gui.core.layout import TRACK_NAME
-from slakh_gui.core.track_folder import TrackFolderError
+from slakh_gui.core.track_folder import AUDIO_EXTS, TrackFolderError, audio_file, read_metadata, read_mono  # noqa: F401 (re-exported)
 
 SPLITS = ("train", "validation", "test", "omitted")
 NO_SPLIT = "unsplit"  # the split name used for tracks outside split folders (BabySlakh, a single track)
-AUDIO_EXTS = (".flac", ".wav")
 N_FFT = 4096
 HOP = 2048
 _FRAMES_PER_CHUNK = 256
@@ -105,28 +103,6 @@ def discover_tracks(path: str | Path) -> list[TrackRef]:
     return sorted(refs, key=lambda r: (order[r.split], str(r.path)))
 
 
-def read_metadata(track_dir: Path) -> dict:
-    """A track's ``metadata.yaml``; :class:`TrackFolderError` if it is missing or not Slakh metadata."""
-    meta_path = Path(track_dir) / "metadata.yaml"
-    if not meta_path.is_file():
-        raise TrackFolderError(f"{track_dir}: no metadata.yaml")
-    try:
-        metadata = yaml.safe_load(meta_path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError, OSError) as exc:
-        raise TrackFolderError(f"{meta_path}: unreadable: {str(exc).splitlines()[0]}") from None
-    if not isinstance(metadata, dict) or not isinstance(metadata.get("stems"), dict):
-        raise TrackFolderError(f"{meta_path}: no 'stems' mapping, not Slakh metadata")
-    return metadata
-
-
-def audio_file(path_stem: Path) -> Path | None:
-    """``path_stem`` with ``.flac`` or ``.wav``, whichever exists (FLAC first)."""
-    for ext in AUDIO_EXTS:
-        if path_stem.with_suffix(ext).is_file():
-            return path_stem.with_suffix(ext)
-    return None
-
-
 def stems_dir(track_dir: Path, metadata: dict) -> Path:
     """The stem folder: the basename of ``audio_dir`` (readers ignore the rest), else ``stems``."""
     d = Path(track_dir) / Path(str(metadata.get("audio_dir") or "stems")).name
@@ -142,12 +118,6 @@ def stem_files(track_dir: Path, metadata: dict) -> dict[str, Path]:
         if f is not None:
             out[key] = f
     return out
-
-
-def read_mono(path: Path) -> tuple[np.ndarray, int]:
-    """An audio file as float32 mono (channels averaged) and its sample rate."""
-    data, sr = sf.read(path, dtype="float32", always_2d=True)
-    return np.ascontiguousarray(data.mean(axis=1), dtype=np.float32), int(sr)
 
 
 def average_spectrum(audio: np.ndarray, n_fft: int = N_FFT, hop: int = HOP) -> np.ndarray:

@@ -180,7 +180,7 @@ def _check_audio(label: str, key: str, entry: dict, path: Path, given: np.ndarra
             audio, sr = np.asarray(given, dtype=np.float32), sf.info(str(path)).samplerate
         else:
             audio, sr = read_mono(path)
-    except (RuntimeError, sf.LibsndfileError) as exc:
+    except (RuntimeError, sf.LibsndfileError, TrackFolderError) as exc:
         return [Finding(label, key, "missing_audio", f"{key}: audio file {path.name} is unreadable ({exc})",
                         {"file": path.name})]
     found = []

@@ -10,6 +10,7 @@ import soundfile as sf
 
 from slakh_gui.core.midi import MidiLoadError, Song, load_song
 
+AUDIO_EXTS = (".flac", ".wav")
 MAX_AUDIO_SAMPLES = 2**28  # per file (frames x channels): 1 GiB as float32, 50 min of 44.1 kHz stereo
 _AUDIO_ERRORS = (RuntimeError, sf.LibsndfileError, ValueError, TypeError, OverflowError, MemoryError, OSError)
 
@@ -29,21 +30,23 @@ class TrackFolder:
     notes: list[str] = field(default_factory=list)  # what was missing or odd
 
 
-def _audio(path_stem: Path) -> Path | None:
-    for ext in (".flac", ".wav"):
+def audio_file(path_stem: Path) -> Path | None:
+    """``path_stem`` with ``.flac`` or ``.wav``, whichever exists (FLAC first)."""
+    for ext in AUDIO_EXTS:
         if path_stem.with_suffix(ext).is_file():
             return path_stem.with_suffix(ext)
     return None
 
 
-def _read(path: Path) -> tuple[np.ndarray, int]:
-    """Mono float32 audio; ``ValueError`` for a file too large or without a sample rate (header lies included)."""
+def read_mono(path: Path) -> tuple[np.ndarray, int]:
+    """An audio file as float32 mono (channels averaged) and its sample rate; :class:`TrackFolderError` for a file
+    too large or without a sample rate (header lies included), soundfile's errors for an unreadable one."""
     with sf.SoundFile(path) as f:
         if f.frames * f.channels > MAX_AUDIO_SAMPLES:
-            raise ValueError(f"{f.frames} frames x {f.channels} channels is over the limit of "
-                             f"{MAX_AUDIO_SAMPLES} samples")
+            raise TrackFolderError(f"{f.frames} frames x {f.channels} channels is over the limit of "
+                                   f"{MAX_AUDIO_SAMPLES} samples")
         if f.samplerate <= 0 or f.channels <= 0:
-            raise ValueError(f"invalid header ({f.samplerate} Hz, {f.channels} channels)")
+            raise TrackFolderError(f"invalid header ({f.samplerate} Hz, {f.channels} channels)")
         data, sr = f.read(dtype="float32", always_2d=True), f.samplerate
     return np.ascontiguousarray(data.mean(axis=1), dtype=np.float32), sr
 
@@ -56,12 +59,11 @@ def _stem_name(key) -> str | None:
     return name
 
 
-def load_track_folder(path: str | Path) -> TrackFolder:
-    """Read metadata, stems, mix and source MIDI; stems of unequal length are zero-padded to the longest."""
-    path = Path(path)
-    meta_path = path / "metadata.yaml"
+def read_metadata(track_dir: str | Path) -> dict:
+    """A track's ``metadata.yaml``; :class:`TrackFolderError` if it is missing, unreadable or not Slakh metadata."""
+    meta_path = Path(track_dir) / "metadata.yaml"
     if not meta_path.is_file():
-        raise TrackFolderError(f"{path}: no metadata.yaml — not a Slakh track folder")
+        raise TrackFolderError(f"{track_dir}: not a Slakh track folder: no metadata.yaml")
     from slakh_gui.core.patches import BankError, load_yaml_limited  # noqa: PLC0415
 
     try:
@@ -76,6 +78,13 @@ def load_track_folder(path: str | Path) -> TrackFolder:
         raise TrackFolderError(f"{meta_path}: unreadable YAML: {exc.detail}") from None
     if not isinstance(metadata, dict) or not isinstance(metadata.get("stems"), dict):
         raise TrackFolderError(f"{meta_path}: no 'stems' mapping — not Slakh metadata")
+    return metadata
+
+
+def load_track_folder(path: str | Path) -> TrackFolder:
+    """Read metadata, stems, mix and source MIDI; stems of unequal length are zero-padded to the longest."""
+    path = Path(path)
+    metadata = read_metadata(path)
     notes: list[str] = []
     audio_dir = path / "stems"
     named = metadata.get("audio_dir")
@@ -90,20 +99,20 @@ def load_track_folder(path: str | Path) -> TrackFolder:
         if name is None:
             notes.append(f"stem key {str(key)[:60]!r} is not a file name: skipped")
             continue
-        f = _audio(audio_dir / name)
+        f = audio_file(audio_dir / name)
         if f is None:
             continue
         try:
-            stems[name], sr = _read(f)
+            stems[name], sr = read_mono(f)
         except _AUDIO_ERRORS as exc:
             notes.append(f"{f.name}: unreadable audio ({str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__})")
             continue
         rates.add(sr)
     mix = None
-    mix_file = _audio(path / "mix")
+    mix_file = audio_file(path / "mix")
     if mix_file:
         try:
-            mix, sr = _read(mix_file)
+            mix, sr = read_mono(mix_file)
             rates.add(sr)
         except _AUDIO_ERRORS as exc:
             notes.append(f"{mix_file.name}: unreadable audio ({str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__})")
