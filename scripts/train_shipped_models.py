@@ -56,6 +56,14 @@ def _progress(label: str):
     return show
 
 
+def _epochs(t: dict) -> str:
+    """"N epochs", or "N epochs (M before, then K from that model)" for a run started with --init-from."""
+    prior = int(t.get("prior_epochs", 0))
+    if not prior:
+        return f"{t.get('epochs')} epochs"
+    return f"{prior + int(t.get('epochs', 0))} epochs ({prior}, then {t.get('epochs')} more from that model)"
+
+
 def model_card(target: str, rep: EvalReport, model_path: Path, data: Path, args) -> str:
     m = load_model(model_path)
     t = m.training
@@ -74,10 +82,10 @@ def model_card(target: str, rep: EvalReport, model_path: Path, data: Path, args)
         f"{t.get('val_tracks')} validation tracks; coherent 10-s clips (target RMS >= -30 dBFS), "
         f"{c.get('incoherent', 0):g} incoherent.",
         f"- Training: tPSA loss, Adam lr {c.get('lr')}, batch {c.get('batch_size')} x {c.get('segment_frames')} "
-        f"frames, {c.get('steps_per_epoch')} steps per epoch, {t.get('epochs')} epochs (best at epoch "
-        f"{t.get('best_epoch')}, validation loss {t.get('val_loss', math.nan):.4f}), "
-        f"{t.get('train_seconds', 0) / 3600:.2f} h on {t.get('device')} ({c.get('threads')} threads), seed "
-        f"{c.get('seed')}.",
+        f"frames, {c.get('steps_per_epoch')} steps per epoch, {_epochs(t)} (best at epoch "
+        f"{int(t.get('prior_epochs', 0)) + int(t.get('best_epoch', 0))}, validation loss {t.get('val_loss', math.nan):.4f}), "
+        f"{(t.get('train_seconds', 0) + t.get('prior_seconds', 0)) / 3600:.2f} h on {t.get('device')} "
+        f"({c.get('threads')} threads), seed {c.get('seed')}.",
         f"- Reproduce: `python scripts/train_shipped_models.py {' '.join(sys.argv[1:])}`", "",
         "## Evaluation", "", rep.to_markdown(),
         f"SI-SDR improvement target (the paper's Slakh model on Slakh2100): +{PAPER_SDRI[target]} dB; this model: "
@@ -113,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--device", default="auto")
     p.add_argument("--clips-per-track", type=int, default=2, help="10-s test clips per track")
+    p.add_argument("--init-from", metavar="DIR", type=Path, help="start new runs from DIR/<target>.pt (e.g. "
+                   "resources/models: more epochs for the shipped models when their run folders are gone)")
     p.add_argument("--out", type=Path, default=models_dir(), help="where models and cards go")
     args = p.parse_args(argv)
 
@@ -124,7 +134,8 @@ def main(argv: list[str] | None = None) -> int:
         run_dir = args.work / "runs" / target
         config = TrainConfig(target=target, data=str(data), preset=args.preset, epochs=args.epochs,
                              steps_per_epoch=args.steps, batch_size=args.batch_size, early_stop=args.patience,
-                             threads=args.threads, device=args.device, cache_dir=str(cache))
+                             threads=args.threads, device=args.device, cache_dir=str(cache),
+                             init_from=str(args.init_from / f"{target}.pt") if args.init_from else None)
         print(f"{target}: training in {run_dir}", flush=True)
         result = train(config, run_dir, resume=(run_dir / "checkpoint.pt").exists(), progress=_progress(target))
         print(f"{target}: best validation loss {result.best_val_loss:.4f} (epoch {result.best_epoch}), "

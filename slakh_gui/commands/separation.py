@@ -39,6 +39,9 @@ def register(sub) -> None:
     t.add_argument("--max-tracks", type=int, help="use only the first N tracks of each split")
     t.add_argument("--cache", type=Path, help="folder for the 16-kHz audio cache (default: user cache)")
     t.add_argument("--resume", action="store_true", help="continue the run in -o from its checkpoint")
+    t.add_argument("--init-from", metavar="MODEL", help="start a new run from this model's weights (a shipped "
+                   "model's name or a model file; same target and preset): fine-tuning, or more epochs for a model "
+                   "whose run folder is gone")
     t.add_argument("-o", "--out", type=Path, help="run folder (default runs/<target>-<preset>)")
     t.add_argument("--json", action="store_true", help="print the result as JSON")
     t.set_defaults(handler=cmd_train)
@@ -108,7 +111,8 @@ def cmd_train(args) -> int:
                          epochs=args.epochs, batch_size=args.batch_size, steps_per_epoch=args.steps, lr=args.lr,
                          val_clips=args.val_clips, early_stop=args.patience, incoherent=args.incoherent,
                          seed=args.seed, threads=args.threads, device=args.device,
-                         cache_dir=str(args.cache) if args.cache else None, max_tracks=args.max_tracks)
+                         cache_dir=str(args.cache) if args.cache else None, max_tracks=args.max_tracks,
+                         init_from=args.init_from)
     result = with_count_progress(lambda p, c: train(config, out, resume=args.resume, progress=p, cancel=c),
                                  "train", "step")
     info = {"model": str(result.model_path), "run_dir": str(result.run_dir), "best_val_loss": result.best_val_loss,

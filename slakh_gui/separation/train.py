@@ -28,13 +28,14 @@ from slakh_gui.separation.model import (
     CHECKPOINT_FORMAT,
     VERSION,
     SeparationModel,
+    load_model,
     save_model,
     torch_save_atomic,
 )
 
 # Settings a resumed run must share with the checkpoint's (the others may change between sessions).
 FIXED = ("target", "recipe", "preset", "batch_size", "segment_frames", "steps_per_epoch", "seed", "incoherent",
-         "clip_seconds", "threshold_db", "val_clips")
+         "clip_seconds", "threshold_db", "val_clips", "init_from")
 
 
 @dataclass
@@ -60,6 +61,7 @@ class TrainConfig:
     cache_dir: str | None = None
     max_tracks: int | None = None  # per split, for quick runs
     norm_clips: int = 64  # training clips the input normalization statistics are taken from
+    init_from: str | None = None  # start from this model's weights and input statistics (fine-tuning)
 
 
 @dataclass
@@ -108,6 +110,18 @@ def _validate(model: SeparationModel, val: tuple[torch.Tensor, torch.Tensor], ba
             total += float(_loss(model, m, t)) * len(m)
             count += len(m)
     return total / count
+
+
+def _init_from(model: SeparationModel, source: str, group: str, preset: str) -> dict:
+    """Copy ``source``'s weights and input statistics into ``model``; the epochs and time it had already trained."""
+    init = load_model(source)
+    if init.target != group or init.preset != preset:
+        raise TrainError(f"--init-from {source}: a {init.target} model with preset {init.preset}; this run trains "
+                         f"{group} with preset {preset}")
+    model.net.load_state_dict(init.net.state_dict())
+    t = init.training or {}
+    return {"prior_epochs": int(t.get("prior_epochs", 0)) + int(t.get("epochs", 0)),
+            "prior_seconds": float(t.get("prior_seconds", 0.0)) + float(t.get("train_seconds", 0.0))}
 
 
 def _log(run_dir: Path, entry: dict) -> None:
@@ -169,16 +183,18 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, pro
 
     torch.manual_seed(config.seed)
     model = SeparationModel.new(config.preset, group, recipe)
-    if ckpt is None:
+    state = {"epoch": 0, "best": float("inf"), "best_epoch": 0, "bad": 0, "lr": config.lr, "seconds": 0.0,
+             "history": [], "initial_val_loss": float("nan"), "prior_epochs": 0, "prior_seconds": 0.0}
+    if ckpt is None and config.init_from:
+        state.update(_init_from(model, config.init_from, group, config.preset))
+    elif ckpt is None:
         model.net.mean, model.net.std = _norm_stats(tr_sampler, config.norm_clips, config.seed + 2)
     model.to(device)
     opt = torch.optim.Adam(model.net.parameters(), lr=config.lr)
-    state = {"epoch": 0, "best": float("inf"), "best_epoch": 0, "bad": 0, "lr": config.lr, "seconds": 0.0,
-             "history": [], "initial_val_loss": float("nan")}
     if ckpt is not None:
         model.net.load_state_dict(ckpt["model"])
         opt.load_state_dict(ckpt["optimizer"])
-        state = {k: ckpt["state"][k] for k in state}
+        state = {k: ckpt["state"].get(k, v) for k, v in state.items()}
     else:
         run_dir.mkdir(parents=True, exist_ok=True)
         state["initial_val_loss"] = _validate(model, val, config.batch_size)
@@ -199,6 +215,7 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, pro
                 "val_tracks": len(va_sampler.eligible), "epochs": state["epoch"], "best_epoch": state["best_epoch"],
                 "val_loss": state["best"], "initial_val_loss": state["initial_val_loss"],
                 "train_seconds": state["seconds"], "device": str(device), "config": asdict(config),
+                "prior_epochs": state["prior_epochs"], "prior_seconds": state["prior_seconds"],
                 "date": time.strftime("%Y-%m-%d %H:%M:%S")}
 
     while state["epoch"] < config.epochs and not stopped_early:

@@ -64,3 +64,18 @@ def test_cancel_keeps_the_last_checkpoint(dataset, cache_dir, tmp_path):
     assert ckpt["state"]["epoch"] == 1 and (tmp_path / "run" / "model.pt").is_file()
     steps = [p for p in seen if p.stage == "train"]
     assert steps[0].total == 10 and "epoch 1/2" in steps[0].item and "ETA" in steps[0].item
+
+
+def test_init_from_continues_a_model_whose_run_is_gone(dataset, cache_dir, tmp_path, trained):
+    full, _ = trained
+    config = small_config(dataset, cache_dir, epochs=1, init_from=str(full.model_path))
+    more = train(config, tmp_path / "more")
+    # starts where the model stood (float16 weights: equal up to rounding), not from a fresh network
+    assert more.initial_val_loss == pytest.approx(full.best_val_loss, rel=0.02)
+    assert more.initial_val_loss < 0.9 * full.initial_val_loss
+    model, source = load_model(more.model_path), load_model(full.model_path)
+    assert model.training["prior_epochs"] == source.training["epochs"] > 0 and model.training["epochs"] == 1
+    assert model.training["prior_seconds"] == pytest.approx(source.training["train_seconds"])
+    assert torch.equal(model.net.mean, source.net.mean)  # its input statistics are kept
+    with pytest.raises(TrainError, match="a Bass model with preset tiny; this run trains Drums"):
+        train(small_config(dataset, cache_dir, target="drums", init_from=str(full.model_path)), tmp_path / "d")
