@@ -64,6 +64,44 @@ def _epochs(t: dict) -> str:
     return f"{prior + int(t.get('epochs', 0))} epochs ({prior}, then {t.get('epochs')} more from that model)"
 
 
+def _portable_argv(argv: list[str], data: Path) -> str:
+    """This run's arguments without this machine's paths: --data as the dataset's folder name, --work as WORK (a new
+    one, NEW_WORK, for an --init-from run: an old one would resume its own run), --out left out, --init-from as
+    PREVIOUS (the models of the step before)."""
+    out, i = [], 0
+    while i < len(argv):
+        a = argv[i]
+        key, _, inline = a.partition("=")
+        if key in ("--work", "--out", "--data", "--init-from"):
+            i += 1 if inline else 2
+            if key == "--work":
+                out += ["--work", "NEW_WORK" if any(x.startswith("--init-from") for x in argv) else "WORK"]
+            elif key == "--data":
+                out += ["--data", data.name]
+            elif key == "--init-from":
+                out += ["--init-from", "PREVIOUS"]
+            continue
+        out.append(a)
+        i += 1
+    return "python scripts/train_shipped_models.py " + " ".join(out)
+
+
+def reproduce_line(target: str, data: Path, args) -> str:
+    """How to make this model again: this run's command, after the earlier model's recipe for an --init-from run."""
+    this = f"`{_portable_argv(sys.argv[1:], data)}`"
+    if not args.init_from:
+        return this
+    prior = args.init_from / f"{target}.md"
+    earlier = ""
+    if prior.is_file():
+        for line in prior.read_text(encoding="utf-8").splitlines():
+            if line.startswith("- Reproduce: "):
+                earlier = line.removeprefix("- Reproduce: ")
+    if not earlier:
+        return f"{this} (PREVIOUS: the folder of the models it started from)"
+    return f"{earlier}; then, with PREVIOUS the folder of the models that wrote, {this}"
+
+
 def model_card(target: str, rep: EvalReport, model_path: Path, data: Path, args) -> str:
     m = load_model(model_path)
     t = m.training
@@ -78,7 +116,7 @@ def model_card(target: str, rep: EvalReport, model_path: Path, data: Path, args)
         f"direction, dropout {m.net.config.dropout}, dense + sigmoid mask on normalized log-magnitudes; "
         f"{m.n_parameters / 1e6:.2f} M parameters, float16 weights, {model_path.stat().st_size / 1e6:.1f} MB.",
         "- Signal: 16 kHz mono, STFT 512 / hop 256 (32 / 16 ms), sqrt-Hann analysis and synthesis windows.",
-        f"- Data: `{data}` — {t.get('train_tracks')} training tracks ({t.get('train_hours', 0):.2f} h), "
+        f"- Data: `{data.name}` — {t.get('train_tracks')} training tracks ({t.get('train_hours', 0):.2f} h), "
         f"{t.get('val_tracks')} validation tracks; coherent 10-s clips (target RMS >= -30 dBFS), "
         f"{c.get('incoherent', 0):g} incoherent.",
         f"- Training: tPSA loss, Adam lr {c.get('lr')}, batch {c.get('batch_size')} x {c.get('segment_frames')} "
@@ -86,7 +124,7 @@ def model_card(target: str, rep: EvalReport, model_path: Path, data: Path, args)
         f"{int(t.get('prior_epochs', 0)) + int(t.get('best_epoch', 0))}, validation loss {t.get('val_loss', math.nan):.4f}), "
         f"{(t.get('train_seconds', 0) + t.get('prior_seconds', 0)) / 3600:.2f} h on {t.get('device')} "
         f"({c.get('threads')} threads), seed {c.get('seed')}.",
-        f"- Reproduce: `python scripts/train_shipped_models.py {' '.join(sys.argv[1:])}`", "",
+        f"- Reproduce: {reproduce_line(target, data, args)}", "",
         "## Evaluation", "", rep.to_markdown(),
         f"SI-SDR improvement target (the paper's Slakh model on Slakh2100): +{PAPER_SDRI[target]} dB; this model: "
         f"{means['model']['si_sdri']:+.1f} dB, {gap:.1f} dB below the truncated-PSF oracle on the same clips.", ""])
