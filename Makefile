@@ -35,7 +35,9 @@ bench: setup
 	$(PY) benchmarks/dataset.py
 	$(PY) benchmarks/separation.py
 
-screenshots: setup
+screenshots: setup  ## docs/screenshot.png; docs/separate.png too with SEPARATE_TRACK=<a rendered track folder>
 	xvfb-run -a -s "-screen 0 1600x1000x24" $(PY) scripts/screenshot.py
+	if [ -n "$(SEPARATE_TRACK)" ]; then \
+	  xvfb-run -a -s "-screen 0 1600x1200x24" $(PY) scripts/screenshot.py --separate "$(SEPARATE_TRACK)"; fi
 
 ci: lint test bundle

@@ -1,10 +1,15 @@
-"""Take docs/screenshot.png from a real window: the demo song rendered, a stem selected, a loop region set.
+"""Take the README's screenshots from a real window.
 
-Run under a real X screen:  xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python scripts/screenshot.py
+    xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python scripts/screenshot.py [OUT.png]
+        docs/screenshot.png: the demo song rendered, a stem selected, a loop region set.
+    xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python scripts/screenshot.py --separate TRACK_DIR [OUT.png]
+        docs/separate.png: a rendered or Slakh track folder opened, the shipped bass model run on 0:24–0:44 of it
+        with the oracle masks, its estimate beside the mix and the true bass.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import tempfile
@@ -15,10 +20,18 @@ sys.path.insert(0, str(ROOT))
 
 
 def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("out", nargs="?", type=Path)
+    ap.add_argument("--separate", metavar="TRACK_DIR", type=Path, help="take docs/separate.png from this track")
+    ap.add_argument("--model", default="bass", help="shipped model name or file for --separate (default bass)")
+    ap.add_argument("--stem", default="S01", help="stem shown under the mix for --separate (default S01)")
+    ap.add_argument("--region", default="24:44", help="seconds START:END separated for --separate (default 24:44)")
+    args = ap.parse_args()
+
     cfg = Path(tempfile.mkdtemp()) / "asound.conf"
     cfg.write_text("pcm.!default { type null }\n")
     os.environ.setdefault("ALSA_CONFIG_PATH", str(cfg))
-    from PySide6.QtCore import QSettings, QTimer
+    from PySide6.QtCore import QSettings, Qt, QTimer
 
     from slakh_gui import paths
     from slakh_gui.gui.app import make_app
@@ -27,26 +40,52 @@ def main() -> int:
     app = make_app()
     work = Path(tempfile.mkdtemp())
     win = MainWindow(QSettings(str(work / "s.ini"), QSettings.Format.IniFormat), confirm_on_close=False)
-    win.resize(1560, 960)
     win.out_edit.setText(str(work / "out"))
-    win.show()
-    out = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "screenshot.png"
-
-    def rendered(result) -> None:
-        win.select_stem("S01")
-        win.spectrograms.set_region(24.0, 32.0)
-        win.mixer_view.strips["S05"].set_gain_db(-4.5)
-        win.mixer_view.strips["S02"].solo.setChecked(False)
-        QTimer.singleShot(2500, shoot)
+    default = "separate.png" if args.separate else "screenshot.png"
+    out = args.out or ROOT / "docs" / default
 
     def shoot() -> None:
         win.grab().save(str(out))
         print(f"wrote {out} ({app.platformName()})")
         app.quit()
 
-    win.renderFinished.connect(rendered)
-    win.songLoaded.connect(lambda: QTimer.singleShot(300, win.start_render))
-    win.open_path(paths.demo_song())
+    if args.separate:
+        win.resize(1560, 1150)
+        panel = win.separate_view
+        start, end = (float(x) for x in args.region.split(":"))
+
+        def loaded() -> None:
+            win.select_stem(args.stem)
+            win.separate_dock.show()
+            win.separate_dock.raise_()
+            win.resizeDocks([win.separate_dock], [430], Qt.Orientation.Vertical)
+            panel.modelLoaded.connect(lambda _m: QTimer.singleShot(300, separate))
+            panel.load_model(args.model)
+
+        def separate() -> None:
+            panel.range_check.setChecked(True)
+            panel.oracle_check.setChecked(True)
+            win.spectrograms.set_region(start, end)
+            panel.separationFinished.connect(lambda run: QTimer.singleShot(3000, shoot) if run else app.quit())
+            panel.start()
+
+        win.songLoaded.connect(lambda: QTimer.singleShot(500, loaded))
+        win.show()
+        win.open_path(args.separate)
+    else:
+        win.resize(1560, 960)
+
+        def rendered(result) -> None:
+            win.select_stem("S01")
+            win.spectrograms.set_region(24.0, 32.0)
+            win.mixer_view.strips["S05"].set_gain_db(-4.5)
+            win.mixer_view.strips["S02"].solo.setChecked(False)
+            QTimer.singleShot(2500, shoot)
+
+        win.renderFinished.connect(rendered)
+        win.songLoaded.connect(lambda: QTimer.singleShot(300, win.start_render))
+        win.show()
+        win.open_path(paths.demo_song())
     QTimer.singleShot(120000, app.quit)
     return app.exec()
 
