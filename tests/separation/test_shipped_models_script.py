@@ -1,0 +1,41 @@
+"""scripts/train_shipped_models.py writes model cards whose Reproduce line works on another machine."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def load_script():
+    spec = importlib.util.spec_from_file_location("train_shipped_models", ROOT / "scripts" / "train_shipped_models.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_reproduce_line_drops_local_paths_and_chains_the_earlier_recipe(tmp_path, monkeypatch):
+    script = load_script()
+    data = Path("/somewhere/on/my/disk/ds100")
+    monkeypatch.setattr(sys, "argv", ["train_shipped_models.py", "--data", str(data), "--work", "/scratch/w",
+                                      "--targets", "bass", "--epochs", "6", "--threads", "1", "--out=/scratch/o"])
+    first = script.reproduce_line("bass", data, SimpleNamespace(init_from=None))
+    assert first == ("`python scripts/train_shipped_models.py --data ds100 --work WORK --targets bass --epochs 6 "
+                     "--threads 1`")
+
+    prev = tmp_path / "prev"
+    prev.mkdir()
+    (prev / "bass.md").write_text(f"# card\n\n- Data: `ds100`\n- Reproduce: `make ds100`, then {first}\n")
+    monkeypatch.setattr(sys, "argv", ["x", "--data", str(data), "--work", "/scratch/w2", "--targets", "bass",
+                                      "--epochs", "20", "--init-from", str(prev), "--out", "/scratch/o2"])
+    chained = script.reproduce_line("bass", data, SimpleNamespace(init_from=prev))
+    assert chained.startswith(f"`make ds100`, then {first}; then")
+    assert chained.endswith("`python scripts/train_shipped_models.py --data ds100 --work NEW_WORK --targets bass "
+                            "--epochs 20 --init-from PREVIOUS`")
+    assert "/scratch" not in chained and "/somewhere" not in chained
+    # without the earlier card the line still says what PREVIOUS is
+    alone = script.reproduce_line("drums", data, SimpleNamespace(init_from=prev))
+    assert "PREVIOUS: the folder of the models it started from" in alone
