@@ -102,6 +102,18 @@ class EvalReport:
                                       "si_sdri": None if m == "mixture" else num(r[m] - r["mixture"])}
                                   for m in self.methods}} for r in self.rows]}
 
+    @classmethod
+    def from_dict(cls, d: dict) -> EvalReport:
+        """The report ``to_dict`` wrote (a missing score, JSON ``null``, comes back as NaN)."""
+        def num(x) -> float:
+            return float("nan") if x is None else float(x)
+
+        methods = list(d["mean"])
+        rows = [{"track": r["track"], "offset_s": r["offset_s"], "seconds": r["seconds"],
+                 **{m: num(r[m]["si_sdr"]) for m in methods}} for r in d["per_track"]]
+        return cls(d["target"], d["split"], d["mode"], methods, d.get("model"), d.get("model_info") or {}, rows,
+                   list(d.get("skipped") or []))
+
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2) + "\n"
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from slakh_gui.core.jobs import Cancelled, CancelToken
-from slakh_gui.separation.evaluate import evaluate
+from slakh_gui.separation.evaluate import EvalReport, evaluate
 from slakh_gui.separation.inference import chunked, model_estimate, oracle_estimates, score, separate
 from slakh_gui.separation.masks import ORACLES
 from slakh_gui.separation.metrics import si_sdr
@@ -92,6 +92,8 @@ def test_evaluate_report(trained, dataset, cache_dir, tmp_path):
     data = json.loads(rep.to_json())
     assert data["mean"]["model"]["si_sdri"] == pytest.approx(means["model"]["si_sdri"])
     assert data["per_track"][0]["ibm"]["si_sdri"] == pytest.approx(rep.rows[0]["ibm"] - rep.rows[0]["mixture"])
+    back = EvalReport.from_dict(data)  # what the shipped-models script reads to write its summary
+    assert back.methods == rep.methods and back.rows == rep.rows and back.to_markdown() == md
     rows = list(csv.DictReader(io.StringIO(rep.to_csv())))
     assert len(rows) == 2 and float(rows[0]["tpsf_si_sdr"]) == pytest.approx(rep.rows[0]["tpsf"], abs=1e-4)
     written = rep.write(tmp_path / "report")

@@ -39,3 +39,30 @@ def test_reproduce_line_drops_local_paths_and_chains_the_earlier_recipe(tmp_path
     # without the earlier card the line still says what PREVIOUS is
     alone = script.reproduce_line("drums", data, SimpleNamespace(init_from=prev))
     assert "PREVIOUS: the folder of the models it started from" in alone
+
+
+def test_summary_of_the_shipped_models_matches_their_evaluations(tmp_path):
+    import json
+    import shutil
+
+    script = load_script()
+    shipped = ROOT / "resources" / "models"
+    out = tmp_path / "models"
+    shutil.copytree(shipped, out)
+    (out / "drums-evaluation.json").unlink()  # a target without an evaluation is left out, not an error
+    text = script.write_summary(out, ["bass", "drums", "guitar", "piano"])
+    assert text == (out / "evaluation.md").read_text(encoding="utf-8")
+    table = [line for line in text.splitlines() if line.startswith("| ")]
+    assert table[0] == "| Method | Bass SI-SDR / SI-SDRi | Guitar SI-SDR / SI-SDRi | Piano SI-SDR / SI-SDRi |"
+    bass = json.loads((shipped / "bass-evaluation.json").read_text())["mean"]
+    model_row = next(line for line in table if line.startswith("| Model (tiny) |"))
+    assert model_row.split("|")[2].strip() == f"{bass['model']['si_sdr']:.1f} / {bass['model']['si_sdri']:+.1f}"
+    gap_row = next(line for line in table if line.startswith("| Model below the tPSF oracle, here |"))
+    assert gap_row.split("|")[2].strip() == f"{bass['tpsf']['si_sdr'] - bass['model']['si_sdr']:.1f} dB"
+    assert "| Paper's Slakh model on Slakh2100 (SI-SDRi target) | +10.4 | +5.1 | +5.8 |" in table
+    lines = [line for line in text.splitlines() if line.startswith("- ")]
+    from slakh_gui.separation.model import load_model
+
+    val = load_model(shipped / "bass.pt").training["val_loss"]
+    assert len(lines) == 3 and lines[0].startswith("- bass: ") and f"validation loss {val:.4f}" in lines[0]
+    assert script.write_summary(tmp_path / "empty", ["bass"]) == ""
