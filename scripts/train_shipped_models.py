@@ -29,7 +29,7 @@ sys.path.insert(0, str(REPO))
 from slakh_gui.core.audio_io import atomic_write_bytes, atomic_write_text  # noqa: E402
 from slakh_gui.separation.evaluate import LABELS, EvalReport, evaluate  # noqa: E402
 from slakh_gui.separation.model import SHIPPED, SHIPPED_PRESET, load_model, models_dir  # noqa: E402
-from slakh_gui.separation.train import TrainConfig, train  # noqa: E402
+from slakh_gui.separation.train import TrainConfig, TrainResult, train  # noqa: E402
 
 PAPER_SDRI = {"bass": 10.4, "drums": 16.5, "guitar": 5.1, "piano": 5.8}  # Slakh model on Slakh2100 (Table 3)
 PAPER_TPSF_GAP = {"bass": 3.4, "drums": 1.8, "guitar": 9.1, "piano": 8.6}  # its tPSF oracle minus the model (Table 3)
@@ -104,7 +104,18 @@ def reproduce_line(target: str, data: Path, args) -> str:
     return f"{earlier}; then, with PREVIOUS the folder of the models that wrote, {this}"
 
 
-def model_card(target: str, rep: EvalReport, model_path: Path, data: Path, args) -> str:
+def _run_end(t: dict, result: TrainResult | None) -> str:
+    """How the last run ended, when it went on past the epoch of the saved (best) model."""
+    if result is None or result.epochs_run <= int(t.get("best_epoch", 0)):
+        return ""
+    total = int(t.get("prior_epochs", 0)) + result.epochs_run
+    how = "stopped early (no better validation loss since)" if result.stopped_early else "ended"
+    return (f"; the run went on to epoch {total} and {how}, {(result.seconds + t.get('prior_seconds', 0)) / 3600:.2f} h "
+            "in all")
+
+
+def model_card(target: str, rep: EvalReport, model_path: Path, data: Path, args,
+               result: TrainResult | None = None) -> str:
     m = load_model(model_path)
     t = m.training
     means = rep.means()
@@ -125,7 +136,8 @@ def model_card(target: str, rep: EvalReport, model_path: Path, data: Path, args)
         f"frames, {c.get('steps_per_epoch')} steps per epoch, {_epochs(t)} (best at epoch "
         f"{int(t.get('prior_epochs', 0)) + int(t.get('best_epoch', 0))}, validation loss {t.get('val_loss', math.nan):.4f}), "
         f"{(t.get('train_seconds', 0) + t.get('prior_seconds', 0)) / 3600:.2f} h on {t.get('device')} "
-        f"({c.get('threads')} threads), seed {c.get('seed')}.",
+        f"({c.get('threads')} thread{'' if c.get('threads') == 1 else 's'}), seed {c.get('seed')}"
+        + _run_end(t, result) + ".",
         f"- Reproduce: {reproduce_line(target, data, args)}", "",
         "## Evaluation", "", rep.to_markdown(),
         f"SI-SDR improvement target (the paper's Slakh model on Slakh2100): +{PAPER_SDRI[target]} dB; this model: "
@@ -237,7 +249,8 @@ def main(argv: list[str] | None = None) -> int:
         rep.model = target
         atomic_write_bytes(args.out / f"{target}.pt", result.model_path.read_bytes())
         rep.write(args.out, f"{target}-evaluation")
-        atomic_write_text(args.out / f"{target}.md", model_card(target, rep, args.out / f"{target}.pt", data, args))
+        atomic_write_text(args.out / f"{target}.md", model_card(target, rep, args.out / f"{target}.pt", data, args,
+                                                                     result))
         print(rep.to_markdown(), flush=True)
     print(write_summary(args.out, list(SHIPPED)))
     return 0
