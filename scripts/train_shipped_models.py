@@ -109,7 +109,7 @@ def _run_end(t: dict, result: TrainResult | None) -> str:
     if result is None or result.epochs_run <= int(t.get("best_epoch", 0)):
         return ""
     total = int(t.get("prior_epochs", 0)) + result.epochs_run
-    how = "stopped early (no better validation loss since)" if result.stopped_early else "ended"
+    how = "stopped early (no better validation loss since)" if result.stopped_early else "reached its epoch limit"
     return (f"; the run went on to epoch {total} and {how}, {(result.seconds + t.get('prior_seconds', 0)) / 3600:.2f} h "
             "in all")
 

@@ -178,8 +178,11 @@ def describe_model(model) -> str:
     lines = [model.describe()]
     t = model.training or {}
     parts = []
+    prior = int(t.get("prior_epochs") or 0)  # epochs of the model a fine-tuning run started from
     if t.get("epochs"):
-        parts.append(f"{_plural(t['epochs'], 'epoch')} (best {t.get('best_epoch', '?')})")
+        best = t.get("best_epoch")
+        parts.append(f"{_plural(prior + int(t['epochs']), 'epoch')} (best {prior + int(best) if best else '?'}"
+                     + (f"; {prior} before this run" if prior else "") + ")")
     if t.get("train_tracks"):
         hours = t.get("train_hours")
         parts.append(f"on {_plural(t['train_tracks'], 'track')}"
@@ -190,7 +193,8 @@ def describe_model(model) -> str:
     if isinstance(t.get("val_loss"), float):
         more.append(f"val. loss {t['val_loss']:.3f}")
     if isinstance(t.get("train_seconds"), float):
-        more.append(f"{_duration(t['train_seconds'])} on {t.get('device', '?')}")
+        seconds = t["train_seconds"] + float(t.get("prior_seconds") or 0.0)
+        more.append(f"{_duration(seconds)} on {t.get('device', '?')}")
     if t.get("date"):
         more.append(str(t["date"])[:10])
     if more:

@@ -249,3 +249,19 @@ def test_shipped_models_are_listed(qtbot, window):
         enabled = combo.model().item(i).isEnabled()
         assert enabled == (path is not None)
         assert ("not installed" in combo.itemText(i)) == (path is None)
+
+
+def test_model_summary_counts_epochs_of_the_run_it_started_from(bass_model_path):
+    """A fine-tuned model (``--init-from``) says its whole training: the earlier model's epochs and time included."""
+    from slakh_gui.gui.separate_view import describe_model
+    from slakh_gui.separation.model import load_model
+
+    model = load_model(bass_model_path)
+    model.training = {"epochs": 18, "best_epoch": 18, "prior_epochs": 6, "train_seconds": 3600.0,
+                      "prior_seconds": 1800.0, "device": "cpu", "train_tracks": 71, "train_hours": 2.06}
+    text = describe_model(model)
+    assert "24 epochs (best 24; 6 before this run)" in text
+    assert "90 min on cpu" in text, text
+    model.training = {"epochs": 6, "best_epoch": 5, "train_seconds": 60.0, "device": "cpu"}
+    text = describe_model(model)
+    assert "6 epochs (best 5)" in text and "before this run" not in text
