@@ -35,16 +35,23 @@ PAPER_SDRI = {"bass": 10.4, "drums": 16.5, "guitar": 5.1, "piano": 5.8}  # Slakh
 PAPER_TPSF_GAP = {"bass": 3.4, "drums": 1.8, "guitar": 9.1, "piano": 8.6}  # its tPSF oracle minus the model (Table 3)
 
 
-def make_dataset(work: Path, songs: int, seed: int, workers: int) -> Path:
-    """Generate ``songs`` MIDI songs and render them into WORK/dataset (both steps resume / skip when done)."""
+def make_dataset(work: Path, songs: int, seed: int, workers: int, name: str = "dataset",
+                 split: str | None = None) -> Path:
+    """Generate ``songs`` MIDI songs and render them into WORK/<name> (both steps resume / skip when done)."""
     cli = [sys.executable, "-m", "slakh_gui"]
-    midi_dir, data = work / "midi", work / "dataset"
+    midi_dir, data = work / ("midi" if name == "dataset" else f"{name}-midi"), work / name
     if not midi_dir.is_dir() or len(list(midi_dir.glob("*.mid"))) < songs:
         subprocess.run([*cli, "midi", "generate", "-o", str(midi_dir), "--count", str(songs), "--seed", str(seed)],
                        check=True)
     subprocess.run([*cli, "dataset", str(midi_dir), "-o", str(data), "--count", str(songs), "--seed", str(seed),
-                    "--workers", str(workers)], check=True)
+                    "--workers", str(workers), *(["--split", split] if split else [])], check=True)
     return data
+
+
+def make_extra(work: Path, songs: int, seed: int, workers: int) -> Path:
+    """``songs`` more generated songs (seed ``seed``), every one rendered into the training split of WORK/extra-<seed>:
+    extra training data, checked by training against the main dataset's validation and test songs."""
+    return make_dataset(work, songs, seed, workers, name=f"extra-{seed}", split="1:0:0")
 
 
 def _progress(label: str):
@@ -114,6 +121,12 @@ def _run_end(t: dict, result: TrainResult | None) -> str:
             "in all")
 
 
+def _extra_data(config: dict) -> str:
+    """How the card names extra training data: ``+ `extra-4200` (all for training)``."""
+    extra = [Path(d).name for d in config.get("extra_train") or []]
+    return "".join(f" + `{e}` (all for training)" for e in extra)
+
+
 def model_card(target: str, rep: EvalReport, model_path: Path, data: Path, args,
                result: TrainResult | None = None) -> str:
     m = load_model(model_path)
@@ -129,7 +142,7 @@ def model_card(target: str, rep: EvalReport, model_path: Path, data: Path, args,
         f"direction, dropout {m.net.config.dropout}, dense + sigmoid mask on normalized log-magnitudes; "
         f"{m.n_parameters / 1e6:.2f} M parameters, float16 weights, {model_path.stat().st_size / 1e6:.1f} MB.",
         "- Signal: 16 kHz mono, STFT 512 / hop 256 (32 / 16 ms), sqrt-Hann analysis and synthesis windows.",
-        f"- Data: `{data.name}` — {t.get('train_tracks')} training tracks ({t.get('train_hours', 0):.2f} h), "
+        f"- Data: `{data.name}`{_extra_data(c)} — {t.get('train_tracks')} training tracks ({t.get('train_hours', 0):.2f} h), "
         f"{t.get('val_tracks')} validation tracks; coherent 10-s clips (target RMS >= -30 dBFS), "
         f"{c.get('incoherent', 0):g} incoherent.",
         f"- Training: tPSA loss, Adam lr {c.get('lr')}, batch {c.get('batch_size')} x {c.get('segment_frames')} "
@@ -211,6 +224,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--songs", type=int, default=200, help="songs to generate and render (default 200)")
     p.add_argument("--seed", type=int, default=2100)
     p.add_argument("--workers", type=int, default=2, help="render workers")
+    p.add_argument("--extra-songs", type=int, default=0, help="generate and render this many more songs, all for "
+                   "training (validation and test stay the dataset's)")
+    p.add_argument("--extra-seed", type=int, default=4200, help="seed of the extra songs (default 4200)")
     p.add_argument("--targets", default=",".join(SHIPPED))
     p.add_argument("--preset", default=SHIPPED_PRESET)
     p.add_argument("--epochs", type=int, default=60)
@@ -231,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
         print(write_summary(args.out, list(SHIPPED)) or f"no evaluated models in {args.out}")
         return 0
     data = args.data or make_dataset(args.work, args.songs, args.seed, args.workers)
+    extra = [make_extra(args.work, args.extra_songs, args.extra_seed, args.workers)] if args.extra_songs else []
     cache = args.work / "cache"
     args.out.mkdir(parents=True, exist_ok=True)
     for target in [t.strip() for t in args.targets.split(",") if t.strip()]:
@@ -238,7 +255,8 @@ def main(argv: list[str] | None = None) -> int:
         config = TrainConfig(target=target, data=str(data), preset=args.preset, epochs=args.epochs,
                              steps_per_epoch=args.steps, batch_size=args.batch_size, early_stop=args.patience,
                              threads=args.threads, device=args.device, cache_dir=str(cache),
-                             init_from=str(args.init_from / f"{target}.pt") if args.init_from else None)
+                             init_from=str(args.init_from / f"{target}.pt") if args.init_from else None,
+                             extra_train=[str(d) for d in extra])
         print(f"{target}: training in {run_dir}", flush=True)
         result = train(config, run_dir, resume=(run_dir / "checkpoint.pt").exists(), progress=_progress(target))
         print(f"{target}: best validation loss {result.best_val_loss:.4f} (epoch {result.best_epoch}), "

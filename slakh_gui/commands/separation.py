@@ -42,6 +42,9 @@ def register(sub) -> None:
     t.add_argument("--init-from", metavar="MODEL", help="start a new run from this model's weights (a shipped "
                    "model's name or a model file; same target and preset): fine-tuning, or more epochs for a model "
                    "whose run folder is gone")
+    t.add_argument("--extra-train", metavar="DIR", type=Path, action="append", default=[],
+                   help="another dataset whose every track joins the training split (repeatable); validation and "
+                   "test stay those of --data, and a song of theirs found here is refused")
     t.add_argument("-o", "--out", type=Path, help="run folder (default runs/<target>-<preset>)")
     t.add_argument("--json", action="store_true", help="print the result as JSON")
     t.set_defaults(handler=cmd_train)
@@ -112,7 +115,7 @@ def cmd_train(args) -> int:
                          val_clips=args.val_clips, early_stop=args.patience, incoherent=args.incoherent,
                          seed=args.seed, threads=args.threads, device=args.device,
                          cache_dir=str(args.cache) if args.cache else None, max_tracks=args.max_tracks,
-                         init_from=args.init_from)
+                         init_from=args.init_from, extra_train=[str(d) for d in args.extra_train])
     result = with_count_progress(lambda p, c: train(config, out, resume=args.resume, progress=p, cancel=c),
                                  "train", "step")
     info = {"model": str(result.model_path), "run_dir": str(result.run_dir), "best_val_loss": result.best_val_loss,

@@ -16,11 +16,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import yaml
 
 from slakh_gui.core.jobs import CancelToken, ProgressFn, check, report
 from slakh_gui.core.recipes import load_recipe
 from slakh_gui.separation import stft as S
-from slakh_gui.separation.data import CLIP_SECONDS, THRESHOLD_DB, ClipSampler, load_split
+from slakh_gui.separation.data import CLIP_SECONDS, THRESHOLD_DB, ClipSampler, find_tracks, load_split
 from slakh_gui.separation.errors import DatasetError, TrainError
 from slakh_gui.separation.inference import resolve_device
 from slakh_gui.separation.masks import tpsa_loss
@@ -62,6 +63,7 @@ class TrainConfig:
     max_tracks: int | None = None  # per split, for quick runs
     norm_clips: int = 64  # training clips the input normalization statistics are taken from
     init_from: str | None = None  # start from this model's weights and input statistics (fine-tuning)
+    extra_train: list[str] = field(default_factory=list)  # more datasets whose every track joins the training split
 
 
 @dataclass
@@ -110,6 +112,32 @@ def _validate(model: SeparationModel, val: tuple[torch.Tensor, torch.Tensor], ba
             total += float(_loss(model, m, t)) * len(m)
             count += len(m)
     return total / count
+
+
+def _uuid(track: Path) -> str | None:
+    """The MIDI file's MD5 (``UUID`` in metadata.yaml), None when the folder has none."""
+
+    try:
+        meta = yaml.safe_load((track / "metadata.yaml").read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return None
+    uuid = meta.get("UUID") if isinstance(meta, dict) else None
+    return str(uuid) if uuid else None
+
+
+def _check_no_leak(extra: list[Path], data: str) -> None:
+    """Refuse extra training tracks whose MIDI is also in ``data``'s validation or test split."""
+    held_out = {}
+    for split in ("validation", "test"):
+        try:
+            held_out.update({u: f"{split}/{t.name}" for t in find_tracks(data, split) if (u := _uuid(t))})
+        except DatasetError:
+            continue
+    for t in extra:
+        u = _uuid(t)
+        if u is not None and u in held_out:
+            raise DatasetError(f"{t}: the same MIDI (UUID {u}) as {data}'s {held_out[u]} — an extra training "
+                               "track may not repeat a validation or test song")
 
 
 def _init_from(model: SeparationModel, source: str, group: str, preset: str) -> dict:
@@ -170,6 +198,11 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, pro
                            max_tracks=config.max_tracks, progress=progress, cancel=cancel)
     va_tracks = load_split(config.data, "validation", recipe, group, cache_dir=config.cache_dir,
                            max_tracks=config.max_tracks, progress=progress, cancel=cancel)
+    if config.extra_train:
+        _check_no_leak([t for root in config.extra_train for t in find_tracks(root, "all")], config.data)
+        tr_tracks = tr_tracks + [t for root in config.extra_train
+                                 for t in load_split(root, "all", recipe, group, cache_dir=config.cache_dir,
+                                                     max_tracks=config.max_tracks, progress=progress, cancel=cancel)]
     samplers = []
     for split, tracks in (("train", tr_tracks), ("validation", va_tracks)):
         try:

@@ -66,3 +66,16 @@ def test_summary_of_the_shipped_models_matches_their_evaluations(tmp_path):
     val = load_model(shipped / "bass.pt").training["val_loss"]
     assert len(lines) == 3 and lines[0].startswith("- bass: ") and f"validation loss {val:.4f}" in lines[0]
     assert script.write_summary(tmp_path / "empty", ["bass"]) == ""
+
+
+def test_extra_training_songs_are_named_in_the_card(monkeypatch):
+    """--extra-songs/--extra-seed stay in the Reproduce line (they make the extra data); the Data line names it."""
+    script = load_script()
+    data = Path("/data/ds100")
+    monkeypatch.setattr(sys, "argv", ["x", "--data", str(data), "--work", "/w", "--extra-songs", "300",
+                                      "--extra-seed", "4200", "--targets", "bass"])
+    line = script.reproduce_line("bass", data, SimpleNamespace(init_from=None))
+    assert line == ("`python scripts/train_shipped_models.py --data ds100 --work WORK --extra-songs 300 "
+                    "--extra-seed 4200 --targets bass`")
+    assert script._extra_data({"extra_train": ["/w/extra-4200"]}) == " + `extra-4200` (all for training)"
+    assert script._extra_data({}) == ""

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 import torch
 
 from slakh_gui.core.jobs import Cancelled, CancelToken
-from slakh_gui.separation.errors import TrainError
+from slakh_gui.separation.errors import DatasetError, TrainError
 from slakh_gui.separation.model import load_model
 from slakh_gui.separation.train import train
 from tests.separation.conftest import small_config
@@ -79,3 +80,23 @@ def test_init_from_continues_a_model_whose_run_is_gone(dataset, cache_dir, tmp_p
     assert torch.equal(model.net.mean, source.net.mean)  # its input statistics are kept
     with pytest.raises(TrainError, match="a Bass model with preset tiny; this run trains Drums"):
         train(small_config(dataset, cache_dir, target="drums", init_from=str(full.model_path)), tmp_path / "d")
+
+
+def test_extra_training_data_joins_the_train_split_and_held_out_songs_are_refused(dataset, cache_dir, tmp_path):
+    """``extra_train``: every track of another dataset (splits or not) is trained on; validation stays ``data``'s,
+    and a track whose MIDI is one of ``data``'s validation or test songs is refused before anything is trained."""
+    extra = tmp_path / "extra"
+    shutil.copytree(dataset / "train" / "Track00001", extra / "train" / "Track00101")
+    shutil.copytree(dataset / "train" / "Track00002", extra / "Track00102")  # a folder without splits
+    result = train(small_config(dataset, cache_dir, epochs=1, extra_train=[str(extra)]), tmp_path / "run")
+    model = load_model(result.model_path)
+    base = train(small_config(dataset, cache_dir, epochs=1), tmp_path / "base")
+    assert model.training["train_tracks"] == load_model(base.model_path).training["train_tracks"] + 2
+    assert model.training["train_hours"] > load_model(base.model_path).training["train_hours"]
+    assert model.training["config"]["extra_train"] == [str(extra)]
+
+    leaky = tmp_path / "leaky"
+    shutil.copytree(dataset / "test" / "Track00005", leaky / "Track00200")
+    with pytest.raises(DatasetError, match=r"same MIDI .* as .*'s test/Track00005"):
+        train(small_config(dataset, cache_dir, extra_train=[str(leaky)]), tmp_path / "leak")
+    assert not (tmp_path / "leak" / "checkpoint.pt").exists()
