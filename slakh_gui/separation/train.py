@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import yaml
 
 from slakh_gui.core.jobs import CancelToken, ProgressFn, check, report
 from slakh_gui.core.recipes import load_recipe
+from slakh_gui.core.track_folder import TrackFolderError, read_metadata
 from slakh_gui.separation import stft as S
 from slakh_gui.separation.data import CLIP_SECONDS, THRESHOLD_DB, ClipSampler, find_tracks, load_split
 from slakh_gui.separation.errors import DatasetError, TrainError
@@ -115,13 +115,11 @@ def _validate(model: SeparationModel, val: tuple[torch.Tensor, torch.Tensor], ba
 
 
 def _uuid(track: Path) -> str | None:
-    """The MIDI file's MD5 (``UUID`` in metadata.yaml), None when the folder has none."""
-
+    """The MIDI file's MD5 (``UUID`` in metadata.yaml), None when the folder has none or its metadata is unreadable."""
     try:
-        meta = yaml.safe_load((track / "metadata.yaml").read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
+        uuid = read_metadata(track).get("UUID")
+    except TrackFolderError:
         return None
-    uuid = meta.get("UUID") if isinstance(meta, dict) else None
     return str(uuid) if uuid else None
 
 
