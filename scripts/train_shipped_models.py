@@ -107,6 +107,7 @@ def reproduce_line(target: str, data: Path, args) -> str:
             if line.startswith("- Reproduce: "):
                 earlier = line.removeprefix("- Reproduce: ")
     if not earlier:
+        print(f"warning: {prior} has no Reproduce line; the card of {target} names only this run", file=sys.stderr)
         return f"{this} (PREVIOUS: the folder of the models it started from)"
     return f"{earlier}; then, with PREVIOUS the folder of the models that wrote, {this}"
 

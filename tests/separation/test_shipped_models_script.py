@@ -17,7 +17,7 @@ def load_script():
     return module
 
 
-def test_reproduce_line_drops_local_paths_and_chains_the_earlier_recipe(tmp_path, monkeypatch):
+def test_reproduce_line_drops_local_paths_and_chains_the_earlier_recipe(tmp_path, monkeypatch, capsys):
     script = load_script()
     data = Path("/somewhere/on/my/disk/ds100")
     monkeypatch.setattr(sys, "argv", ["train_shipped_models.py", "--data", str(data), "--work", "/scratch/w",
@@ -39,6 +39,7 @@ def test_reproduce_line_drops_local_paths_and_chains_the_earlier_recipe(tmp_path
     # without the earlier card the line still says what PREVIOUS is
     alone = script.reproduce_line("drums", data, SimpleNamespace(init_from=prev))
     assert "PREVIOUS: the folder of the models it started from" in alone
+    assert "drums.md has no Reproduce line" in capsys.readouterr().err  # a broken chain is said, not silent
 
 
 def test_summary_of_the_shipped_models_matches_their_evaluations(tmp_path):
