@@ -227,7 +227,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=2, help="render workers")
     p.add_argument("--extra-songs", type=int, default=0, help="generate and render this many more songs, all for "
                    "training (validation and test stay the dataset's)")
-    p.add_argument("--extra-seed", type=int, default=4200, help="seed of the extra songs (default 4200)")
+    p.add_argument("--extra-seed", type=int, nargs="+", default=[4200], metavar="SEED",
+                   help="seed of the extra songs (default 4200); several seeds: --extra-songs songs for each")
     p.add_argument("--targets", default=",".join(SHIPPED))
     p.add_argument("--preset", default=SHIPPED_PRESET)
     p.add_argument("--epochs", type=int, default=60)
@@ -248,7 +249,8 @@ def main(argv: list[str] | None = None) -> int:
         print(write_summary(args.out, list(SHIPPED)) or f"no evaluated models in {args.out}")
         return 0
     data = args.data or make_dataset(args.work, args.songs, args.seed, args.workers)
-    extra = [make_extra(args.work, args.extra_songs, args.extra_seed, args.workers)] if args.extra_songs else []
+    extra = [make_extra(args.work, args.extra_songs, s, args.workers) for s in args.extra_seed] if args.extra_songs \
+        else []
     cache = args.work / "cache"
     args.out.mkdir(parents=True, exist_ok=True)
     for target in [t.strip() for t in args.targets.split(",") if t.strip()]:

@@ -80,3 +80,10 @@ def test_extra_training_songs_are_named_in_the_card(monkeypatch):
                     "--extra-seed 4200 --targets bass`")
     assert script._extra_data({"extra_train": ["/w/extra-4200"]}) == " + `extra-4200` (all for training)"
     assert script._extra_data({}) == ""
+    # several extra sets (one per seed) are all named, and the seeds stay in the Reproduce line
+    monkeypatch.setattr(sys, "argv", ["x", "--data", str(data), "--work", "/w", "--extra-songs", "300",
+                                      "--extra-seed", "4200", "5200", "--targets", "piano"])
+    line = script.reproduce_line("piano", data, SimpleNamespace(init_from=None))
+    assert "--extra-songs 300 --extra-seed 4200 5200 --targets piano`" in line
+    assert script._extra_data({"extra_train": ["/w/extra-4200", "/w/extra-5200"]}) == (
+        " + `extra-4200` (all for training) + `extra-5200` (all for training)")
