@@ -34,9 +34,12 @@ bench: setup
 	$(PY) benchmarks/render.py
 	$(PY) benchmarks/dataset.py
 	$(PY) benchmarks/separation.py
+	$(PY) benchmarks/gui_render.py
 
-screenshots: setup  ## docs/screenshot.png; docs/separate.png too with SEPARATE_TRACK=<a rendered track folder>
+screenshots: setup  ## docs/screenshot.png, docs/screen-*.png; docs/separate.png too with SEPARATE_TRACK=<a track folder>
 	xvfb-run -a -s "-screen 0 1600x1000x24" $(PY) scripts/screenshot.py
+	xvfb-run -a -s "-screen 0 1366x768x24" $(PY) scripts/screenshot.py --fill-screen docs/screen-1366x768.png
+	xvfb-run -a -s "-screen 0 1920x1080x24" $(PY) scripts/screenshot.py --fill-screen docs/screen-1920x1080.png
 	if [ -n "$(SEPARATE_TRACK)" ]; then \
 	  xvfb-run -a -s "-screen 0 1600x1200x24" $(PY) scripts/screenshot.py --separate "$(SEPARATE_TRACK)"; fi
 

@@ -77,7 +77,8 @@ def main() -> None:
     win = MainWindow(QSettings(str(work / "s.ini"), QSettings.Format.IniFormat), confirm_on_close=False)
     win.resize(1500, 950)
     win.show()
-    win.out_edit.setText(str(work / "out"))
+    win.set_output_dir(work / "out")
+    win.renderer.ask_existing = lambda path, free: "next"  # each run into a new track folder
     loaded = []
     win.songLoaded.connect(lambda: loaded.append(1))
     win.open_path(paths.demo_song())
@@ -91,7 +92,7 @@ def main() -> None:
     from slakh_gui.core.pipeline import StemCache
 
     for run in range(args.runs):
-        win.cache = StemCache()  # every run renders every stem
+        win.project.cache = StemCache()  # every run renders every stem
         stalls, shown, wall = measure(app, win)
         p99 = stalls[int(0.99 * (len(stalls) - 1))]
         results.append(stalls[-1])

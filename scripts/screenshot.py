@@ -2,6 +2,9 @@
 
     xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python scripts/screenshot.py [OUT.png]
         docs/screenshot.png: the demo song rendered, a stem selected, a loop region set.
+    xvfb-run -a -s "-screen 0 1366x768x24" .venv/bin/python scripts/screenshot.py --fill-screen docs/screen-1366x768.png
+        the same, with the window filling the whole screen (what a laptop user sees; the screen is grabbed, so
+        anything past its edge would be cut off in the picture too). Likewise with a 1920x1080 screen.
     xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python scripts/screenshot.py --separate TRACK_DIR [OUT.png]
         docs/separate.png: a rendered or Slakh track folder opened, the shipped bass model run on 0:24–0:44 of it
         with the oracle masks, its estimate beside the mix and the true bass.
@@ -26,6 +29,9 @@ def main() -> int:
     ap.add_argument("--model", default="bass", help="shipped model name or file for --separate (default bass)")
     ap.add_argument("--stem", default="S01", help="stem shown under the mix for --separate (default S01)")
     ap.add_argument("--region", default="24:44", help="seconds START:END separated for --separate (default 24:44)")
+    ap.add_argument("--patches", action="store_true", help="take docs/patches.png: the Patches view, basses, A/B")
+    ap.add_argument("--fill-screen", action="store_true",
+                    help="size the window to the screen (first start on that screen) and grab the screen itself")
     args = ap.parse_args()
 
     cfg = Path(tempfile.mkdtemp()) / "asound.conf"
@@ -40,16 +46,46 @@ def main() -> int:
     app = make_app()
     work = Path(tempfile.mkdtemp())
     win = MainWindow(QSettings(str(work / "s.ini"), QSettings.Format.IniFormat), confirm_on_close=False)
-    win.out_edit.setText(str(work / "out"))
-    default = "separate.png" if args.separate else "screenshot.png"
+    win.set_output_dir(work / "out")
+    default = "separate.png" if args.separate else "patches.png" if args.patches else "screenshot.png"
     out = args.out or ROOT / "docs" / default
 
     def shoot() -> None:
-        win.grab().save(str(out))
+        if args.fill_screen:
+            screen = win.screen()
+            screen.grabWindow(0).save(str(out))
+        else:
+            win.grab().save(str(out))
         print(f"wrote {out} ({app.platformName()})")
         app.quit()
 
-    if args.separate:
+    if args.patches:
+        win.resize(1560, 1000)
+        view = win.patches_view
+        takes: list = []
+
+        def audition_twice() -> None:
+            view.browser.family_combo.setCurrentText("Bass")
+            view.bank_tree.select_patch("fluidr3_gm.picked_bass")
+            view.auditionReady.connect(lambda aud: (takes.append(aud), next_take()))
+            view.audition_selected()
+
+        def next_take() -> None:
+            if len(takes) == 1:
+                view.bank_tree.select_patch("timgm6mb.synth_bass_2")
+                view.audition_selected()
+            else:
+                QTimer.singleShot(1500, shoot)
+
+        def bank_ready() -> None:
+            QTimer.singleShot(1500, audition_twice)
+
+        view.bankLoaded.connect(bank_ready)
+        win.songLoaded.connect(lambda: (win.patches_dock.raise_(), win.resizeDocks(
+            [win.patches_dock], [560], Qt.Orientation.Vertical)))
+        win.show()
+        win.open_path(paths.demo_song())
+    elif args.separate:
         win.resize(1560, 1150)
         panel = win.separate_view
         start, end = (float(x) for x in args.region.split(":"))
@@ -73,7 +109,10 @@ def main() -> int:
         win.show()
         win.open_path(args.separate)
     else:
-        win.resize(1560, 960)
+        if args.fill_screen:
+            win.setGeometry(win.screen().availableGeometry())
+        else:
+            win.resize(1560, 960)
 
         def rendered(result) -> None:
             win.select_stem("S01")

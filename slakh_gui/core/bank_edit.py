@@ -179,19 +179,19 @@ def normalize_chain(chain) -> tuple[tuple[str, tuple[tuple[str, float], ...]], .
     if isinstance(chain, (str, bytes, dict)) or not hasattr(chain, "__iter__"):
         raise BankError(f"effects must be a list, got {chain!r}")
     out = []
-    for i, fx in enumerate(chain):
+    for i, fx in enumerate(chain):  # messages number effects from 1, as the effect editor's list does
         if isinstance(fx, dict):
             if "type" not in fx:
-                raise BankError(f"effect {i}: a mapping with a 'type'")
+                raise BankError(f"effect {i + 1}: a mapping with a 'type'")
             kind, params = fx["type"], {k: v for k, v in fx.items() if k != "type"}
         elif isinstance(fx, (tuple, list)) and len(fx) == 2 and isinstance(fx[1], dict):
             kind, params = fx
         else:
-            raise BankError(f"effect {i}: expected {{'type': ..., param: value}} or (type, params), got {fx!r}")
+            raise BankError(f"effect {i + 1}: expected {{'type': ..., param: value}} or (type, params), got {fx!r}")
         try:
             make_plugin(kind, params)
         except ValueError as exc:
-            raise BankError(f"effect {i}: {exc}") from None
+            raise BankError(f"effect {i + 1}: {exc}") from None
         out.append((kind, tuple(sorted((k, float(v)) for k, v in params.items()))))
     return tuple(out)
 

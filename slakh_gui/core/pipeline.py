@@ -61,10 +61,17 @@ class TrackResult:
 
 class StemCache:
     """Rendered stems (after their effect chain, before loudness normalization) kept between renders of one song,
-    so that changing one track's patch re-renders only that track. Keyed by everything the audio depends on."""
+    so that changing one track's patch re-renders only that track. Keyed by everything the audio depends on.
 
-    def __init__(self) -> None:
+    With ``spill_dir`` (the app's), each stem is written there as a float32 ``.npy`` file and read back memory-mapped:
+    the cache costs disk and page cache, not a second copy of every stem in the process's own memory. Without it the
+    arrays are kept in memory. :meth:`clear` drops everything (and the files)."""
+
+    def __init__(self, spill_dir: str | Path | None = None) -> None:
         self._items: dict[tuple, tuple[np.ndarray, float | None]] = {}
+        self.spill_dir = Path(spill_dir) if spill_dir is not None else None
+        self._files: list[Path] = []
+        self._lock = threading.Lock()
 
     @staticmethod
     def key(song: Song, job: render.StemJob, n_samples: int, opt: RenderOptions, chain) -> tuple:
@@ -75,7 +82,21 @@ class StemCache:
         return self._items.get(key)
 
     def put(self, key: tuple, audio: np.ndarray, lufs: float | None) -> None:
-        self._items[key] = (audio.copy(), lufs)
+        if self.spill_dir is None:
+            self._items[key] = (audio.copy(), lufs)
+            return
+        self.spill_dir.mkdir(parents=True, exist_ok=True)
+        with self._lock:
+            path = self.spill_dir / f"stem-{len(self._files):05d}.npy"
+            self._files.append(path)
+        np.save(path, np.ascontiguousarray(audio, dtype=np.float32))
+        self._items[key] = (np.load(path, mmap_mode="r"), lufs)
+
+    def clear(self) -> None:
+        self._items.clear()
+        for path in self._files:
+            path.unlink(missing_ok=True)
+        self._files.clear()
 
     def __len__(self) -> int:
         return len(self._items)
@@ -142,7 +163,7 @@ def render_track(song: Song, bank: Bank, assignment: Assignment, out_dir: str | 
         stem_midi = midi_files.result()
     rows = {job.key: fresh[i] for i, job in enumerate(todo)}
     for key, (audio_c, lufs) in cached.items():
-        rows[key] = audio_c.copy()
+        rows[key] = np.array(audio_c, dtype=np.float32)  # a private copy (the cache may be memory-mapped)
         if lufs is not None:
             measured[key] = lufs
     audio = [rows[job.key] for job in jobs]

@@ -193,6 +193,71 @@ def select_songs(midi_dir: str | Path, *, count: int | None = None, seed: int = 
     return Selection(selected, rejected, duplicates, scanned=len(files), eligible=len(passed), settings=settings)
 
 
+@dataclass
+class SelectionReport:
+    """``selection.yaml`` read back: the MIDI folder, the counts, and every rejected file with its reason."""
+
+    midi_dir: str
+    scanned: int
+    eligible: int
+    selected: int
+    rejected: list[Rejection]
+
+    def kinds(self) -> dict[str, int]:
+        """How many files each kind of reason rejected (see :func:`rejection_kind`), most first."""
+        counts: dict[str, int] = {}
+        for r in self.rejected:
+            kind = rejection_kind(r.reason)
+            counts[kind] = counts.get(kind, 0) + 1
+        return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+
+    def display_path(self, rejection: Rejection) -> str:
+        """The rejected file relative to the MIDI folder when it lies inside it, else as written."""
+        try:
+            return rejection.path.relative_to(self.midi_dir).as_posix() if self.midi_dir else str(rejection.path)
+        except ValueError:
+            return str(rejection.path)
+
+
+def rejection_kind(reason: str) -> str:
+    """The rule a rejection reason (as :func:`select_songs` words it) stands for, in a few words."""
+    if reason.startswith("duplicate of "):
+        return "duplicate"
+    if reason.startswith("fewer than 2 instruments"):
+        return "fewer than 2 instruments"
+    if reason.endswith("drum tracks (more than one)"):
+        return "more than one drum track"
+    if reason.startswith("does not cover the band"):
+        return "band not covered"
+    return "unreadable"
+
+
+def read_report(path: str | Path) -> SelectionReport:
+    """Read back a report :func:`write_report` wrote; ValueError (one line) when it is unreadable or not one."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # Lakh: 170k rejects
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ValueError(f"{path}: unreadable: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") \
+            from None
+    if not isinstance(data, dict) or not isinstance(data.get("rejected", []), list):
+        raise ValueError(f"{path}: not a selection report")
+    rejected = []
+    for entry in data.get("rejected") or []:
+        if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
+            raise ValueError(f"{path}: not a selection report (a rejected entry without a path)")
+        rejected.append(Rejection(Path(entry["path"]), str(entry.get("reason", ""))))
+
+    def count(key: str) -> int:
+        value = data.get(key)
+        value = len(value) if isinstance(value, list) else value
+        return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+    return SelectionReport(str(data.get("midi_dir") or ""), count("scanned"), count("eligible"), count("selected"),
+                           rejected)
+
+
 def write_report(selection: Selection, path: str | Path) -> Path:
     """Write ``selection`` as YAML: settings, counts, the selected files with MD5, every reject with its reason,
     the duplicates with the file they repeat. Atomic."""

@@ -1,8 +1,9 @@
-"""The Dataset dialog's result tabs: the lint findings of a dataset (with re-roll / drop fixes) and its statistics
-(the Slakh paper's Table 1 row, Fig. 1 and Fig. 2).
+"""The Dataset dialog's result tabs: the lint findings of a dataset (with re-roll / drop fixes), its statistics (the
+Slakh paper's Table 1 row, Fig. 1 and Fig. 2) and the MIDI files its selection rejected, with the reasons.
 
-Both panels only show and start background jobs; the work is in :mod:`slakh_gui.core.lint`,
-:mod:`slakh_gui.core.dataset_fix` and :mod:`slakh_gui.core.dataset_stats`.
+Both panels only show and start background jobs (on the dialog's :class:`~slakh_gui.gui.jobs.JobRunner`, one slot
+per kind of job); the work is in :mod:`slakh_gui.core.lint`, :mod:`slakh_gui.core.dataset_fix` and
+:mod:`slakh_gui.core.dataset_stats`.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-from PySide6.QtCore import Qt, QThreadPool, Signal
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -23,6 +24,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSizePolicy,
     QSplitter,
+    QTableView,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -30,10 +32,13 @@ from PySide6.QtWidgets import (
 )
 
 from slakh_gui.core.jobs import Progress
-from slakh_gui.gui.workers import Job
+from slakh_gui.core.selection import SelectionReport, read_report, rejection_kind
+from slakh_gui.gui.jobs import Job, JobRunner
 
 LINT_FILE = "lint.yaml"
 MANIFEST_FILE = "dataset.yaml"
+SELECTION_FILE = "selection.yaml"
+NO_REPORT = "No dataset yet: the MIDI files the selection rejects are listed here, each with its reason."
 KIND_TEXT = {"silent": "silent", "noise": "noise only", "out_of_range": "notes out of range",
              "unmeasured_loudness": "loudness unmeasured", "missing_audio": "missing audio",
              "duplicate_midi": "duplicate MIDI", "cross_split_duplicate": "duplicate across splits",
@@ -48,7 +53,7 @@ def _hours_text(seconds: float) -> str:
 # ---------------------------------------------------------------------------------------------- worker side
 def load_findings(root: Path) -> list[tuple[object, str]]:
     """The findings of ``root/lint.yaml``, each with the patch its stem has now (from the track's metadata)."""
-    from slakh_gui.core.lint import read_lint  # noqa: PLC0415
+    from slakh_gui.core.lint import read_lint
 
     findings = read_lint(root / LINT_FILE)
     meta: dict[str, dict] = {}
@@ -70,7 +75,7 @@ def load_findings(root: Path) -> list[tuple[object, str]]:
 
 def check_folder(root: Path, progress=None, cancel=None) -> list[tuple[object, str]]:
     """Lint every track under ``root`` (any Slakh-layout folder) and write ``root/lint.yaml``."""
-    from slakh_gui.core.lint import lint_tree, write_lint  # noqa: PLC0415
+    from slakh_gui.core.lint import lint_tree, write_lint
 
     write_lint(root / LINT_FILE, lint_tree(root, progress=progress, cancel=cancel))
     return load_findings(root)
@@ -78,8 +83,8 @@ def check_folder(root: Path, progress=None, cancel=None) -> list[tuple[object, s
 
 def stats_with_figures(path: Path, progress=None, cancel=None):
     """:func:`compute_stats` plus Fig. 1 and Fig. 2 as PNG bytes (nothing is written)."""
-    from slakh_gui.core import stats_plots  # noqa: PLC0415
-    from slakh_gui.core.dataset_stats import compute_stats  # noqa: PLC0415
+    from slakh_gui.core import stats_plots
+    from slakh_gui.core.dataset_stats import compute_stats
 
     stats = compute_stats(path, progress=progress, cancel=cancel)
     return (stats, stats_plots.figure_png(stats_plots.fig1_classes(stats)),
@@ -87,7 +92,7 @@ def stats_with_figures(path: Path, progress=None, cancel=None):
 
 
 def _fix(root: Path, track: str, stem: str | None, action: str) -> dict:
-    from slakh_gui.core.dataset_fix import drop_track, fix_stem  # noqa: PLC0415
+    from slakh_gui.core.dataset_fix import drop_track, fix_stem
 
     if action == "drop_track":
         drop_track(root, track)
@@ -148,37 +153,40 @@ class ScaledImage(QLabel):
 
 
 class _Panel(QWidget):
-    """Job bookkeeping shared by the panels: a private pool, errors to the dialog's message bar."""
+    """What the panels share: jobs on ``runner`` (the dialog's; a private one when None) in the panel's own slots
+    (``SLOTS``; a newer job of a slot replaces the one running), errors to the dialog's message bar."""
 
     message = Signal(str, bool)  # text, is_error
+    SLOTS: tuple[str, ...] = ()
 
-    def __init__(self, pool: QThreadPool, parent=None):
+    def __init__(self, runner: JobRunner | None = None, parent: QWidget | None = None):
         super().__init__(parent)
-        self.pool = pool
-        self.jobs: set[Job] = set()
+        self.runner = runner if runner is not None else JobRunner(self)
 
-    def _start(self, job: Job, on_result, on_finished=None) -> Job:
-        self.jobs.add(job)
-        job.signals.result.connect(on_result)
-        job.signals.error.connect(lambda exc: self.message.emit(str(exc), True))
-        job.signals.finished.connect(lambda: self._job_finished(job))
-        if on_finished:
-            job.signals.finished.connect(on_finished)
-        return job.start(self.pool)
+    def _slot(self, name: str) -> str:
+        return f"{type(self).__name__}-{id(self):x}/{name}"
 
-    def _job_finished(self, job: Job) -> None:
-        self.jobs.discard(job)
-        self._jobs_changed()
+    def _start(self, slot: str, fn, *args, on_result, on_finished=None, on_error=None, hooks: bool = False,
+               **kwargs) -> Job:
+        """``fn(*args)`` in the background in slot ``slot``; errors go to ``on_error`` or the message bar."""
+        def finished() -> None:
+            if on_finished is not None:
+                on_finished()
+            self._jobs_changed()
+
+        return self.runner.start(fn, *args, hooks=hooks, slot=self._slot(slot), on_result=on_result,
+                                 on_error=on_error or (lambda exc: self.message.emit(str(exc), True)),
+                                 on_finished=finished, **kwargs)
 
     def _jobs_changed(self) -> None:
         """A job ended (buttons that wait for idle may enable)."""
 
     def busy(self) -> bool:
-        return bool(self.jobs)
+        return any(self.runner.running(self._slot(name)) for name in self.SLOTS)
 
     def cancel_jobs(self) -> None:
-        for job in list(self.jobs):
-            job.cancel()
+        for name in self.SLOTS:
+            self.runner.cancel(self._slot(name))
 
 
 class LintPanel(_Panel):
@@ -189,9 +197,10 @@ class LintPanel(_Panel):
     openTrackRequested = Signal(Path, str)  # track folder, stem key ("" for a whole-track finding)
 
     COLUMNS = ("Track", "Stem", "Kind", "Patch now", "Message")
+    SLOTS = ("read", "check", "fix")
 
-    def __init__(self, pool: QThreadPool, parent=None):
-        super().__init__(pool, parent)
+    def __init__(self, runner: JobRunner | None = None, parent: QWidget | None = None):
+        super().__init__(runner, parent)
         self.root: Path | None = None
         self.managed = False  # a Slakh Studio dataset (has dataset.yaml): fixes are possible
         self.findings: list[tuple[object, str]] = []
@@ -253,6 +262,7 @@ class LintPanel(_Panel):
     # -------------------------------------------------------------------------------------- loading
     def set_root(self, root: Path | None, then=None) -> Job | None:
         """Show the lint report of ``root`` (read in the background; ``then()`` after); None when it has none."""
+        self.runner.cancel(self._slot("read"))  # a report of the folder before must not land here
         self.root = Path(root) if root else None
         self.managed = bool(self.root and (self.root / MANIFEST_FILE).is_file())
         self.findings = []
@@ -263,14 +273,15 @@ class LintPanel(_Panel):
             self._update_buttons()
             return None
         self.summary.setText(f"Reading {self.root / LINT_FILE} …")
-        return self._start(Job(load_findings, self.root, with_hooks=False), self._show, then)
+        return self._start("read", load_findings, self.root, on_result=self._show, on_finished=then)
 
     def check(self) -> Job | None:
         if self.root is None or self.busy():
             return None
         self.summary.setText(f"Checking the tracks of {self.root} …")
         self._update_buttons(force_off=True)
-        return self._start(Job(check_folder, self.root), self._show, self._update_buttons)
+        return self._start("check", check_folder, self.root, hooks=True, on_result=self._show,
+                           on_finished=self._update_buttons)
 
     def _show(self, findings: list) -> None:
         self.findings = list(findings)
@@ -351,8 +362,8 @@ class LintPanel(_Panel):
             verb = "Re-rolling the patch of" if action == "reroll" else "Dropping"
             self.summary.setText(f"{verb} {track} {finding.stem} and rendering the track again …")
         self._update_buttons(force_off=True)
-        job = Job(_fix, self.root, track, finding.stem, action, with_hooks=False)
-        return self._start(job, self._fixed, self._after_fix)
+        return self._start("fix", _fix, self.root, track, finding.stem, action, on_result=self._fixed,
+                           on_finished=self._after_fix)
 
     def _fixed(self, result: dict) -> None:
         if result["action"] == "drop_track":
@@ -389,9 +400,10 @@ class StatsPanel(_Panel):
     statsReady = Signal(object)  # DatasetStats, or None when it failed or was cancelled
 
     TABLE1 = ("Dataset", "# Songs", "Size (h)", "# Tracks (min–max)", "Median tracks", "# Instr. cat.")
+    SLOTS = ("stats",)
 
-    def __init__(self, pool: QThreadPool, settings=None, parent=None):
-        super().__init__(pool, parent)
+    def __init__(self, runner: JobRunner | None = None, settings=None, parent: QWidget | None = None):
+        super().__init__(runner, parent)
         self.settings = settings
         self.stats = None
         self.shown_for: Path | None = None
@@ -505,13 +517,15 @@ class StatsPanel(_Panel):
         self.progress.show()
         self.compute_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
-        job = Job(stats_with_figures, path)
-        job.signals.progress.connect(self._progress)
-        job.signals.error.connect(lambda exc: self.note.setText(f"<span style='color:#ff8a7a'>{exc}</span>"))
-        job.signals.cancelled.connect(lambda: self.note.setText("Statistics cancelled."))
-        self.job = job
         self._pending = None
-        return self._start(job, lambda r: self._show(path, *r), self._finished)
+        self.job = self._start("stats", stats_with_figures, path, hooks=True, on_progress=self._progress,
+                               on_result=lambda r: self._show(path, *r), on_error=self._failed,
+                               on_finished=self._finished)
+        return self.job
+
+    def _failed(self, exc: Exception) -> None:
+        self.note.setText(f"<span style='color:#ff8a7a'>{exc}</span>")
+        self.message.emit(str(exc), True)
 
     def _progress(self, p: Progress) -> None:
         if p.total > 0:
@@ -519,7 +533,9 @@ class StatsPanel(_Panel):
             self.progress.setValue(int(p.done))
 
     def _finished(self) -> None:
-        self.job = None
+        job, self.job = self.job, None
+        if job is not None and job.cancelled:  # said whether the computation stopped at a check or not
+            self.note.setText("Statistics cancelled.")
         self.progress.hide()
         self.compute_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
@@ -566,7 +582,7 @@ class StatsPanel(_Panel):
 
     def save_report(self, folder: Path) -> dict | None:
         """``stats.md``, ``stats.json`` and both PNGs into ``folder``."""
-        from slakh_gui.core.dataset_stats import write_report  # noqa: PLC0415
+        from slakh_gui.core.dataset_stats import write_report
 
         if self.stats is None:
             return None
@@ -577,3 +593,120 @@ class StatsPanel(_Panel):
             return None
         self.message.emit(f"Saved {', '.join(written)} to {folder}", False)
         return written
+
+
+# ---------------------------------------------------------------------------------------------- rejected MIDI files
+class RejectedModel(QAbstractTableModel):
+    """The rejected files of a selection report as rows: file (relative to the MIDI folder), kind, reason."""
+
+    COLUMNS = ("MIDI file", "Rule", "Reason")
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self.rows: list[tuple[str, str, str, str]] = []  # shown path, kind, reason, full path
+
+    def set_report(self, report: SelectionReport | None) -> None:
+        self.beginResetModel()
+        self.rows = [] if report is None else [
+            (report.display_path(r), rejection_kind(r.reason), r.reason, str(r.path)) for r in report.rejected]
+        self.endResetModel()
+
+    def rowCount(self, parent: QModelIndex | None = None) -> int:  # noqa: N802 (Qt override)
+        return 0 if parent is not None and parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: QModelIndex | None = None) -> int:  # noqa: N802 (Qt override)
+        return 0 if parent is not None and parent.isValid() else len(self.COLUMNS)
+
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        row = self.rows[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return row[index.column()]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return row[3] if index.column() == 0 else row[2]
+        return None
+
+    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802 (Qt override)
+                   role: int = Qt.ItemDataRole.DisplayRole):
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.COLUMNS[section]
+        return None
+
+
+class RejectedPanel(_Panel):
+    """The MIDI files the selection rejected, each with its reason (``selection.yaml`` of a dataset built here)."""
+
+    reportLoaded = Signal(int)  # rejected files shown (-1: the folder has no readable report)
+
+    SLOTS = ("read",)
+
+    def __init__(self, runner: JobRunner | None = None, parent: QWidget | None = None):
+        super().__init__(runner, parent)
+        self.folder: Path | None = None
+        self.report: SelectionReport | None = None
+        lay = QVBoxLayout(self)
+        self.summary = QLabel(NO_REPORT)
+        self.summary.setWordWrap(True)
+        self.summary.setAccessibleName("Rejected MIDI files summary")
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        lay.addWidget(self.summary)
+        row = QHBoxLayout()
+        self.filter_edit = QLineEdit()
+        self.filter_edit.setAccessibleName("Filter the rejected files")
+        self.filter_edit.setPlaceholderText("Filter by file or reason")
+        self.filter_edit.setClearButtonEnabled(True)
+        row.addWidget(self.filter_edit, 1)
+        lay.addLayout(row)
+        self.model = RejectedModel(self)
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setFilterKeyColumn(-1)
+        self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.filter_edit.textChanged.connect(self.proxy.setFilterFixedString)
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setAccessibleName("Rejected MIDI files with their reasons")
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)  # report order until a header is clicked
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(22)
+        h = self.table.horizontalHeader()
+        h.resizeSection(0, 320)
+        h.resizeSection(1, 170)
+        h.setStretchLastSection(True)
+        lay.addWidget(self.table, 1)
+
+    def set_folder(self, folder: Path | None) -> Job | None:
+        """Show the rejected files of ``folder/selection.yaml`` (read in the background); None when it has none."""
+        self.runner.cancel(self._slot("read"))
+        self.folder = Path(folder) if folder else None
+        path = self.folder / SELECTION_FILE if self.folder else None
+        if path is None or not path.is_file():
+            self._show(None, f"No {SELECTION_FILE} in {self.folder}: the rejected MIDI files are listed for datasets "
+                             "built here." if self.folder else NO_REPORT)
+            return None
+        self.summary.setText(f"Reading {path} …")
+        return self._start("read", read_report, path, on_result=lambda report: self._show(report),
+                           on_error=lambda exc: self._show(None, f"<span style='color:#ff8a7a'>{exc}</span>"))
+
+    def _show(self, report: SelectionReport | None, text: str = "") -> None:
+        self.report = report
+        self.model.set_report(report)
+        if report is None:
+            self.summary.setText(text)
+            self.reportLoaded.emit(-1)
+            return
+        n = len(report.rejected)
+        kinds = ", ".join(f"{k} {v}" for k, v in report.kinds().items())
+        where = f" of {report.midi_dir}" if report.midi_dir else ""
+        self.summary.setText(
+            f"<b>{n} of {report.scanned} MIDI file{'s' if report.scanned != 1 else ''}{where} rejected</b>"
+            + (f" ({kinds})" if kinds else "") + f"; {report.eligible} passed, {report.selected} selected. "
+            "Hover a row for the whole path and reason." if n else
+            f"No MIDI file rejected: all {report.scanned} passed the rules ({report.selected} selected).")
+        self.reportLoaded.emit(n)

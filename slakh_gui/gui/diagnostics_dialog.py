@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import (
     QDialog,
@@ -11,22 +12,25 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QVBoxLayout,
+    QWidget,
 )
 
 from slakh_gui import logs
 from slakh_gui.core import diagnostics
-from slakh_gui.gui.workers import Job
+from slakh_gui.gui.jobs import JobRunner
 
 
-def _collect(progress=None, cancel=None) -> str:
+def _collect() -> str:
     return diagnostics.as_text(diagnostics.collect())
 
 
 class DiagnosticsDialog(QDialog):
-    """The report, gathered in the background (listing audio devices starts a child process)."""
+    """The report, gathered in the background on ``runner`` (the window's; a private one when None): listing audio
+    devices starts a child process."""
 
-    def __init__(self, parent=None) -> None:
+    def __init__(self, parent: QWidget | None = None, runner: JobRunner | None = None) -> None:
         super().__init__(parent)
+        self.runner = runner if runner is not None else JobRunner(self)
         self.setWindowTitle("Slakh Studio diagnostics")
         self.resize(820, 560)
         self.text = QPlainTextEdit(readOnly=True)
@@ -37,7 +41,8 @@ class DiagnosticsDialog(QDialog):
         self.copy_button.setEnabled(False)
         self.copy_button.clicked.connect(self.copy)
         note = QLabel(f"Log file: {logs.log_path()}")
-        note.setTextInteractionFlags(note.textInteractionFlags() | note.textInteractionFlags().TextSelectableByMouse)
+        note.setWordWrap(True)  # a long path wraps instead of pushing the buttons off a small screen
+        note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         row = QHBoxLayout()
@@ -48,10 +53,8 @@ class DiagnosticsDialog(QDialog):
         lay.addWidget(QLabel("Paste this into a bug report:"))
         lay.addWidget(self.text, 1)
         lay.addLayout(row)
-        self.job = Job(_collect)
-        self.job.signals.result.connect(self._show)
-        self.job.signals.error.connect(lambda exc: self._show(f"Could not gather diagnostics: {exc}\n"))
-        self.job.start()
+        self.job = self.runner.start(_collect, hooks=False, slot=f"diagnostics-{id(self):x}", on_result=self._show,
+                                     on_error=lambda exc: self._show(f"Could not gather diagnostics: {exc}\n"))
 
     def _show(self, text: str) -> None:
         self.text.setPlainText(text)

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 FADER_MIN_DB, FADER_MAX_DB = -60.0, 12.0
+STRIP_WIDTH = 122  # fits "-120.0 dBFS!" in 8 pt monospace beside the fader
 
 
 def fmt_db(value: float | None, unit: str) -> str:
@@ -28,6 +29,7 @@ def fmt_db(value: float | None, unit: str) -> str:
 
 class Strip(QFrame):
     changed = Signal()
+    edited = Signal(str, str)  # stem key, what changed: "gain", "mute" or "solo" (user edits only)
     selected = Signal(str)
 
     def __init__(self, key: str, title: str, lufs: float | None, peak_db: float | None, parent=None):
@@ -35,20 +37,26 @@ class Strip(QFrame):
         self.key, self.base_lufs, self.base_peak = key, lufs, peak_db
         self.setObjectName("strip")
         self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.setFixedWidth(92)
+        self.setFixedWidth(STRIP_WIDTH)
         lay = QVBoxLayout(self)
-        lay.setContentsMargins(4, 4, 4, 4)
-        lay.setSpacing(3)
+        lay.setContentsMargins(3, 3, 3, 3)
+        lay.setSpacing(2)
+        head = QHBoxLayout()
+        head.setSpacing(2)
         name = QPushButton(key)
         name.setFlat(True)
         name.setToolTip(title)
         name.setAccessibleName(f"Select stem {key}")
+        name.setStyleSheet("font-weight: bold; padding: 0 2px;")
         name.clicked.connect(lambda: self.selected.emit(self.key))
-        sub = QLabel(title)
-        sub.setWordWrap(True)
-        sub.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        sub = QLabel()
         sub.setStyleSheet("font-size: 8pt; color: #9aa;")
-        sub.setFixedHeight(28)
+        sub.setToolTip(title)
+        sub.setAccessibleName(f"Name of stem {key}")
+        sub.setText(sub.fontMetrics().elidedText(title, Qt.TextElideMode.ElideRight, STRIP_WIDTH - 44))
+        self.title = title
+        head.addWidget(name)
+        head.addWidget(sub, 1)
         self.fader = QSlider(Qt.Orientation.Vertical)
         self.fader.setRange(int(FADER_MIN_DB * 10), int(FADER_MAX_DB * 10))
         self.fader.setValue(0)
@@ -56,11 +64,11 @@ class Strip(QFrame):
         self.fader.setTickPosition(QSlider.TickPosition.TicksBothSides)
         self.fader.setTickInterval(60)
         self.fader.setAccessibleName(f"Fader {key} (dB relative to the auto-mix)")
-        self.fader.setMinimumHeight(120)
+        self.fader.setMinimumHeight(56)
         self.fader.valueChanged.connect(self._moved)
         self.db_label = QLabel("+0.0 dB")
-        self.db_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         buttons = QHBoxLayout()
+        buttons.setSpacing(2)
         self.mute = QToolButton(text="M", checkable=True)
         self.mute.setAccessibleName(f"Mute {key}")
         self.mute.setToolTip("Mute")
@@ -69,21 +77,30 @@ class Strip(QFrame):
         self.solo.setToolTip("Solo")
         self.mute.setStyleSheet("QToolButton:checked { background: #b8462d; color: white; }")
         self.solo.setStyleSheet("QToolButton:checked { background: #c9a227; color: black; }")
-        for b in (self.mute, self.solo):
+        for b, what in ((self.mute, "mute"), (self.solo, "solo")):
             b.toggled.connect(self.changed)
+            b.toggled.connect(lambda _on, what=what: self.edited.emit(self.key, what))
             buttons.addWidget(b)
+        buttons.addStretch(1)
         self.lufs_label = QLabel()
         self.peak_label = QLabel()
-        for lab in (self.lufs_label, self.peak_label):
-            lab.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.lufs_label.setToolTip("Loudness (ITU-R BS.1770-4) of this stem at this fader")
+        self.peak_label.setToolTip("Sample peak of this stem at this fader")
+        for lab in (self.db_label, self.lufs_label, self.peak_label):
             lab.setStyleSheet("font-family: monospace; font-size: 8pt;")
-        for w in (name, sub):
-            lay.addWidget(w)
-        lay.addWidget(self.fader, 1, Qt.AlignmentFlag.AlignHCenter)
-        lay.addWidget(self.db_label)
-        lay.addLayout(buttons)
-        lay.addWidget(self.lufs_label)
-        lay.addWidget(self.peak_label)
+        readouts = QVBoxLayout()
+        readouts.setSpacing(1)
+        readouts.addWidget(self.db_label)
+        readouts.addLayout(buttons)
+        readouts.addStretch(1)
+        readouts.addWidget(self.lufs_label)
+        readouts.addWidget(self.peak_label)
+        body = QHBoxLayout()
+        body.setSpacing(2)
+        body.addWidget(self.fader)
+        body.addLayout(readouts, 1)
+        lay.addLayout(head)
+        lay.addLayout(body, 1)
         self._update_readouts()
 
     @property
@@ -96,6 +113,7 @@ class Strip(QFrame):
     def _moved(self) -> None:
         self._update_readouts()
         self.changed.emit()
+        self.edited.emit(self.key, "gain")
 
     def _update_readouts(self) -> None:
         g = self.gain_db
@@ -112,6 +130,8 @@ class MixerView(QWidget):
     """Strips for the stems plus a master readout. ``stateChanged`` fires on any fader/mute/solo change."""
 
     stateChanged = Signal()
+    stripEdited = Signal(str, str)  # stem key, "gain" | "mute" | "solo": a user edit (not a programmatic apply)
+    resetRequested = Signal()
     stemSelected = Signal(str)
 
     def __init__(self, parent=None):
@@ -132,23 +152,25 @@ class MixerView(QWidget):
         master.setFrameShape(QFrame.Shape.StyledPanel)
         master.setFixedWidth(150)
         ml = QVBoxLayout(master)
+        ml.setContentsMargins(4, 4, 4, 4)
+        ml.setSpacing(2)
         title = QLabel("<b>Mix</b>")
         title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.mix_lufs = QLabel("– LUFS")
         self.mix_peak = QLabel("– dBFS")
         for lab in (self.mix_lufs, self.mix_peak):
             lab.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            lab.setStyleSheet("font-family: monospace; font-size: 11pt;")
+            lab.setStyleSheet("font-family: monospace; font-size: 10pt;")
         self.reset_button = QPushButton("Reset to auto-mix")
         self.reset_button.setAccessibleName("Reset the mixer to the auto-mix")
-        self.reset_button.clicked.connect(self.reset)
-        self.empty = QLabel("Render or open a track\nto mix its stems.")
+        self.reset_button.clicked.connect(self.resetRequested)
+        self.empty = QLabel("Render or open a track to mix its stems.")
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setWordWrap(True)
         self.empty.setStyleSheet("color: #889;")
+        self.row.insertWidget(0, self.empty, 1)
         for w in (title, self.mix_lufs, self.mix_peak):
             ml.addWidget(w)
-        ml.addStretch(1)
-        ml.addWidget(self.empty)
         ml.addStretch(1)
         ml.addWidget(self.reset_button)
         outer.addWidget(master)
@@ -162,6 +184,7 @@ class MixerView(QWidget):
         for key, title, lufs, peak in stems:
             strip = Strip(key, title, lufs, peak)
             strip.changed.connect(self.stateChanged)
+            strip.edited.connect(self.stripEdited)
             strip.selected.connect(self.stemSelected)
             self.row.insertWidget(self.row.count() - 1, strip)
             self.strips[key] = strip

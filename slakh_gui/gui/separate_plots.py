@@ -2,7 +2,9 @@
 the song, so a separated region sits where it is in the song) and one dB colour scale, with a playhead.
 
 Computed off the GUI thread and cached like the main window's :class:`~slakh_gui.gui.spectrogram_view.SpectrogramView`
-(same STFT, bands and full-scale reference, so levels read the same in both), through the same request objects.
+(same STFT, bands and full-scale reference, so levels read the same in both), through the same request objects, on
+the runner the owner passes (the window's). Each plot keeps at least ``MIN_PLOT_HEIGHT`` px: in a short dock the
+stack scrolls rather than squeezing the plots flat; titles sit inside the plots to leave the height to the images.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
-from slakh_gui.core.spectrogram import Spectrogram, SpectrogramCache, audio_fingerprint, compute_spectrogram
+from slakh_gui.core.spectrogram import Spectrogram, SpectrogramCache, audio_fingerprint
+from slakh_gui.gui.jobs import JobRunner
 from slakh_gui.gui.spectrogram_view import (
     BACKGROUND,
     FLOOR_DB,
@@ -22,23 +25,28 @@ from slakh_gui.gui.spectrogram_view import (
     PLAYHEAD,
     FrequencyAxis,
     SlotRequests,
-    _Request,
     _Slot,
 )
-from slakh_gui.gui.workers import Job
 
 PARAMS = dict(n_fft=2048, hop=512, n_bins=192, fmin=30.0, top_db=-FLOOR_DB, ref=1.0, scale="log")
+MIN_PLOT_HEIGHT = 80  # px per plot (title, image and axis)
+BOTTOM_AXIS = 24  # px, the last plot's time axis with its values
 
 
 class SpectrogramStack(SlotRequests, QWidget):
-    """Plots named ``names`` stacked top to bottom; ``set_audio(name, audio, sr, title, offset)`` shows one."""
+    """Plots named ``names`` stacked top to bottom; ``set_audio(name, audio, sr, title, offset)`` shows one.
+
+    Spectrograms are computed on ``runner`` (one slot per plot: a newer audio replaces a computation under way);
+    a private runner when None.
+    """
 
     seekRequested = Signal(float)  # seconds of the song, a left click on a plot
     spectrogramShown = Signal(str, object)
 
     def __init__(self, names: list[tuple[str, str]], parent: QWidget | None = None, *,
-                 cache: SpectrogramCache | None = None, dynamic_range: float = 80.0):
+                 cache: SpectrogramCache | None = None, dynamic_range: float = 80.0, runner: JobRunner | None = None):
         super().__init__(parent)
+        self.runner = runner if runner is not None else JobRunner(self)
         self.setAccessibleName("Separation spectrograms")
         self.cache = cache if cache is not None else SpectrogramCache(max_entries=16)
         self.dynamic_range = dynamic_range
@@ -55,6 +63,7 @@ class SpectrogramStack(SlotRequests, QWidget):
         for ax in ("left", "right", "top", "bottom"):
             self.colorbar.getAxis(ax).setTextPen(FOREGROUND)
         self._slots: dict[str, _Slot] = {}
+        self._titles: dict[str, pg.LabelItem] = {}
         first = None
         for row, (name, title) in enumerate(names):
             plot = self.graphics.addPlot(row=row, col=0, axisItems={"left": FrequencyAxis()})
@@ -75,7 +84,14 @@ class SpectrogramStack(SlotRequests, QWidget):
             if row < len(names) - 1:
                 plot.getAxis("bottom").setStyle(showValues=False)
                 plot.getAxis("bottom").setHeight(4)
-            plot.setTitle(title, color=FOREGROUND, size="8pt", justify="left")
+            else:
+                plot.getAxis("bottom").setHeight(BOTTOM_AXIS)
+            plot.setMinimumHeight(MIN_PLOT_HEIGHT)
+            label = pg.LabelItem(title, color=FOREGROUND, size="8pt", justify="left")
+            label.setParentItem(plot.getViewBox())  # inside the plot, top left: no title row above it
+            label.setPos(2, -2)
+            label.setZValue(30)
+            self._titles[name] = label
             if first is None:
                 first = plot
             else:
@@ -89,10 +105,17 @@ class SpectrogramStack(SlotRequests, QWidget):
         self.status_label = QLabel("")
         self.status_label.setAccessibleName("Separation spectrogram status")
         self.status_label.setStyleSheet("color: #9aa0a8;")
+        self.graphics.setMinimumHeight(len(names) * (MIN_PLOT_HEIGHT + 1) + 4)  # with the margins and spacing
+        self.scroll = QScrollArea()
+        self.scroll.setWidget(self.graphics)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.setStyleSheet(f"QScrollArea {{ background: {BACKGROUND}; }}")
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
-        lay.addWidget(self.graphics, 1)
+        lay.addWidget(self.scroll, 1)
         lay.addWidget(self.status_label)
         self.status_label.hide()
         first.getViewBox().setRange(xRange=(0.0, 10.0), yRange=(0.0, float(PARAMS["n_bins"])), padding=0)
@@ -105,7 +128,7 @@ class SpectrogramStack(SlotRequests, QWidget):
         slot.sample_rate = int(sample_rate)
         slot.title = title
         slot.fingerprint = audio_fingerprint(slot.audio) if slot.audio is not None else None
-        slot.plot.setTitle(title, color=FOREGROUND, size="8pt", justify="left")
+        self._titles[name].setText(title)
         self._offsets[name] = float(offset)
         slot.spec = None
         slot.image.clear()
@@ -122,18 +145,18 @@ class SpectrogramStack(SlotRequests, QWidget):
         if spec is not None:
             self._show(slot, spec)
             return
-        job = Job(compute_spectrogram, slot.audio, slot.sample_rate, **PARAMS)
-        slot.request = _Request(self, name, slot.generation, key, job)
-        job.start()
+        self._start_request(slot, key, PARAMS)
         self._update_status()
 
     def set_title(self, name: str, title: str) -> None:
-        slot = self._slots[name]
-        slot.title = title
-        slot.plot.setTitle(title, color=FOREGROUND, size="8pt", justify="left")
+        self._slots[name].title = title
+        self._titles[name].setText(title)
 
     def title(self, name: str) -> str:
         return self._slots[name].title
+
+    def plot(self, name: str) -> pg.PlotItem:
+        return self._slots[name].plot
 
     def spectrogram(self, name: str) -> Spectrogram | None:
         return self._slots[name].spec
@@ -158,7 +181,7 @@ class SpectrogramStack(SlotRequests, QWidget):
 
     def clear(self) -> None:
         for name, s in self._slots.items():
-            self.set_audio(name, None, 44100, s.title.split(":")[0])
+            self.set_audio(name, None, s.sample_rate, s.title.split(":")[0])
         self.set_playhead(None)
 
     def _update_status(self) -> None:

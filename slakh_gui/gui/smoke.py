@@ -29,7 +29,7 @@ def run(out_dir: str | Path | None = None) -> int:
 
     win = MainWindow(QSettings(str(out / "smoke-settings.ini"), QSettings.Format.IniFormat), confirm_on_close=False)
     win.resize(1400, 900)
-    win.out_edit.setText(str(out / "render"))
+    win.set_output_dir(out / "render")
     state = {"code": 1, "why": "timed out"}
 
     def fail(why: str) -> None:

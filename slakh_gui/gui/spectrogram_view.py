@@ -1,6 +1,6 @@
 """Mix and stem spectrograms, stacked, with a playhead, a loop range and one dB colour scale.
 
-Spectrograms are computed off the GUI thread (:class:`~slakh_gui.gui.workers.Job` over
+Spectrograms are computed off the GUI thread (:class:`~slakh_gui.gui.jobs.Job` over
 :func:`slakh_gui.core.spectrogram.compute_spectrogram`) and kept in a :class:`SpectrogramCache`, so going back to a
 stem, or back to a scale, is instant. Each plot has a request counter: a result that arrives after a newer request
 for the same plot is cached but not shown.
@@ -25,8 +25,9 @@ import shiboken6
 from PySide6.QtCore import QObject, QRectF, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
+from slakh_gui.core.render import SAMPLE_RATE
 from slakh_gui.core.spectrogram import Spectrogram, SpectrogramCache, audio_fingerprint, compute_spectrogram
-from slakh_gui.gui.workers import Job
+from slakh_gui.gui.jobs import Job, JobRunner
 
 SCALES = (("log", "Log"), ("mel", "Mel"), ("linear", "Linear"))
 BACKGROUND = "#121417"
@@ -179,8 +180,8 @@ class _Request(QObject):
         self.slot, self.generation, self.key, self.job = slot, generation, key, job
         self.fraction = 0.0
         s = job.signals
-        s.result.connect(self.on_result)
-        s.error.connect(self.on_error)
+        s.returned.connect(self.on_result)
+        s.errored.connect(self.on_error)
         s.progress.connect(self.on_progress)
         s.finished.connect(self.on_finished)
         _LIVE_REQUESTS.add(self)
@@ -221,7 +222,7 @@ class _Slot:
     playhead: pg.InfiniteLine
     title: str
     audio: np.ndarray | None = None
-    sample_rate: int = 44100
+    sample_rate: int = SAMPLE_RATE
     fingerprint: str | None = None
     generation: int = 0
     request: _Request | None = None
@@ -230,7 +231,18 @@ class _Slot:
 
 class SlotRequests:
     """What a widget of spectrogram slots does with its :class:`_Request` callbacks (it has ``cache``, ``_slots``,
-    ``_errors``, ``_update_status`` and ``_show``); only the newest request of a slot is shown."""
+    ``_errors``, ``_update_status`` and ``_show``); only the newest request of a slot is shown. Jobs start on
+    ``self.runner`` (the window's :class:`JobRunner`, set by the owner; a private one otherwise)."""
+
+    runner: JobRunner | None = None
+
+    def _start_request(self, slot: _Slot, key: tuple, params: dict) -> None:
+        """Compute ``slot``'s spectrogram in the background; the request replaces the slot's previous one."""
+        if self.runner is None:
+            self.runner = JobRunner(self)
+        job = Job(compute_spectrogram, slot.audio, slot.sample_rate, **params)
+        slot.request = _Request(self, slot.name, slot.generation, key, job)
+        self.runner.submit(job)
 
     def _on_result(self, req: _Request, spec: Spectrogram) -> None:
         self.cache.put(req.key, spec)  # a stale result is still worth keeping
@@ -371,16 +383,23 @@ class SpectrogramView(SlotRequests, QWidget):
         self._set_empty_ranges()
 
     # ------------------------------------------------------------------ public API
-    def set_mix(self, audio: np.ndarray | None, sample_rate: int = 44100) -> None:
+    def set_mix(self, audio: np.ndarray | None, sample_rate: int = SAMPLE_RATE) -> None:
         """Show the mix (``None`` clears it). Computed in the background; the view resets its zoom."""
         self._set_audio(self._slots["mix"], audio, sample_rate, "Mix")
 
-    def set_stem(self, key_label: str | None, audio: np.ndarray | None = None, sample_rate: int = 44100) -> None:
+    def set_stem(self, key_label: str | None, audio: np.ndarray | None = None,
+                 sample_rate: int = SAMPLE_RATE) -> None:
         """Show one stem under the mix, titled ``key_label`` (e.g. ``"S01  Electric Bass"``); ``None`` clears it."""
         if key_label is None or audio is None:
             self._set_audio(self._slots["stem"], None, sample_rate, "Stem: none selected")
         else:
             self._set_audio(self._slots["stem"], audio, sample_rate, str(key_label))
+
+    def set_stem_title(self, title: str) -> None:
+        """Retitle the stem plot without recomputing it (e.g. its patch changed since it was rendered)."""
+        slot = self._slots["stem"]
+        slot.title = title
+        slot.plot.setTitle(title, color=FOREGROUND, size="9pt", justify="left")
 
     def clear(self) -> None:
         """Remove both spectrograms and the loop range, and cancel work in progress."""
@@ -515,9 +534,7 @@ class SpectrogramView(SlotRequests, QWidget):
             self._show(slot, spec)
             self._update_status()
             return
-        job = Job(compute_spectrogram, slot.audio, slot.sample_rate, **params)
-        slot.request = _Request(self, slot.name, slot.generation, key, job)
-        job.start()
+        self._start_request(slot, key, params)
         self._update_status()
 
     def _update_status(self) -> None:

@@ -12,7 +12,16 @@ from slakh_gui.core import songgen
 from slakh_gui.core.corpus import generate_corpus, song_params
 from slakh_gui.core.jobs import Cancelled, CancelToken
 from slakh_gui.core.midi import load_song
-from slakh_gui.core.selection import DEFAULT_BAND, check_song, parse_band, select_songs, write_report
+from slakh_gui.core.selection import (
+    DEFAULT_BAND,
+    Rejection,
+    check_song,
+    parse_band,
+    read_report,
+    rejection_kind,
+    select_songs,
+    write_report,
+)
 
 # The shortest songs that reliably give the bass 50+ notes (at 40-60 s, 1% of the bass parts play 49).
 SHORT = {"min_duration": 60.0, "max_duration": 66.0}
@@ -141,6 +150,29 @@ def test_report_lists_every_reject(messy, tmp_path):
     assert data["duplicates"] == [{"path": str(messy["duplicate"]),
                                    "duplicate_of": str(messy["root"] / "song_00002.mid")}]
     assert data["band"] == list(DEFAULT_BAND) and data["seed"] == 2 and data["eligible"] == 6
+
+
+def test_report_reads_back_with_the_rule_of_each_reject(messy, tmp_path):
+    """What the Dataset dialog's Rejected tab shows: every rejected file, relative to the MIDI folder, its reason and
+    the rule it broke."""
+    sel = select_songs(messy["root"], count=3, seed=2)
+    report = read_report(write_report(sel, tmp_path / "selection.yaml"))
+    assert (report.scanned, report.eligible, report.selected) == (12, 6, 3)
+    assert report.midi_dir == str(messy["root"]) and report.rejected == sel.rejected
+    shown = {report.display_path(r): rejection_kind(r.reason) for r in report.rejected}
+    assert shown == {"sub/copy_of_2.mid": "duplicate", "notes.mid": "unreadable", "truncated.MIDI": "unreadable",
+                     "one_instrument.mid": "fewer than 2 instruments", "two_drums.mid": "more than one drum track",
+                     "no_bass.mid": "band not covered"}
+    assert report.kinds() == {"unreadable": 2, "duplicate": 1, "fewer than 2 instruments": 1,
+                              "more than one drum track": 1, "band not covered": 1}
+    outside = Rejection(tmp_path / "elsewhere.mid", "x")
+    assert report.display_path(outside) == str(tmp_path / "elsewhere.mid")
+    for text in ("[1, 2", "- just\n- a list\n", "rejected:\n- reason: no path\n"):
+        (tmp_path / "bad.yaml").write_text(text)
+        with pytest.raises(ValueError, match="bad.yaml"):
+            read_report(tmp_path / "bad.yaml")
+    with pytest.raises(ValueError, match="unreadable"):
+        read_report(tmp_path / "missing.yaml")
 
 
 def test_selection_of_a_missing_folder_raises(tmp_path):

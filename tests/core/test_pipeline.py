@@ -160,10 +160,11 @@ def test_flakh_mix_is_unsplit_render_peak_normalized(tmp_path, small_song_path):
     assert not np.array_equal(np.sum(stems, axis=0), mix)  # the mix is its own render, not the sum
 
 
-def test_cache_rerenders_only_changed_stems_with_identical_output(tmp_path, small_song_path, small_bank_path):
+@pytest.mark.parametrize("spill", [False, True], ids=["in-memory", "spilled-to-disk"])
+def test_cache_rerenders_only_changed_stems_with_identical_output(tmp_path, small_song_path, small_bank_path, spill):
     song = midi.load_song(small_song_path)
     bank = patches.load_bank(small_bank_path)
-    cache = pipeline.StemCache()
+    cache = pipeline.StemCache(spill_dir=tmp_path / "cache" if spill else None)
     first = patches.assign_patches(song, bank, 2)
     a = pipeline.render_track(song, bank, first, tmp_path / "a" / "Track00001", cache=cache, keep_audio=True)
     assert a.reused == [] and len(cache) == 5 and set(a.stems) == set(a.rendered)
@@ -174,3 +175,8 @@ def test_cache_rerenders_only_changed_stems_with_identical_output(tmp_path, smal
     fresh = pipeline.render_track(song, bank, changed, tmp_path / "c" / "Track00001")
     for rel in ["mix.flac", "stems/S00.flac", "stems/S01.flac", "metadata.yaml"]:
         assert (b.path / rel).read_bytes() == (fresh.path / rel).read_bytes(), rel
+    if spill:  # the cache held files, memory-mapped, not copies in memory; clear() removes them
+        assert len(list((tmp_path / "cache").glob("*.npy"))) == 6
+        assert isinstance(cache.get(next(iter(cache._items)))[0], np.memmap)
+        cache.clear()
+        assert len(cache) == 0 and not list((tmp_path / "cache").glob("*.npy"))

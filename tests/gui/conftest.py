@@ -25,12 +25,12 @@ def window(qtbot, tmp_path):
     make_app()
     win = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat), confirm_on_close=False)
     qtbot.addWidget(win)
-    win.out_edit.setText(str(tmp_path / "out"))
+    win.set_output_dir(tmp_path / "out")
     win.show()
     yield win
     if win.player is not None:
         win.player.stop()
-    for job in list(win.jobs):
-        job.cancel()
+    win.runner.cancel_all()
     win.patches_view.cancel_jobs()
+    win.runner.wait(10000)
     win.pool.waitForDone(10000)

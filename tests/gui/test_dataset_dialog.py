@@ -5,6 +5,8 @@ Lint tab, a real Slakh2100 track opened in the main window, and statistics of th
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pretty_midi
@@ -14,6 +16,7 @@ import yaml
 pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import QSettings, Qt  # noqa: E402
+from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
 from slakh_gui.core import corpus  # noqa: E402
 from slakh_gui.core.dataset import load_manifest  # noqa: E402
@@ -27,7 +30,7 @@ RUN_TIMEOUT = 120_000
 def midi_dir(tmp_path_factory) -> Path:
     """Two generated band songs and one whose piano, bass and guitar programs the small bank covers; that one's
     drums also hit keys 20 and 95, which neither kit of the small bank has samples for (27-87): the runner's lint
-    reports them as out of range."""
+    reports them as out of range. Two files the selection rejects: a copy of that song and a text file."""
     d = tmp_path_factory.mktemp("corpus")
     corpus.generate_corpus(d, 2, seed=1, min_duration=8, max_duration=10)
     band = make_song(d / "band.mid", seconds=9.0, seed=4)
@@ -35,6 +38,9 @@ def midi_dir(tmp_path_factory) -> Path:
     drums = next(i for i in pm.instruments if i.is_drum)
     drums.notes += [pretty_midi.Note(100, 20, 1.0, 1.2), pretty_midi.Note(100, 95, 2.0, 2.2)]
     pm.write(str(band))
+    (d / "copy").mkdir()
+    shutil.copy(band, d / "copy" / "band.mid")
+    (d / "notes.mid").write_text("not a MIDI file\n")
     return d
 
 
@@ -67,6 +73,12 @@ def start_and_wait(qtbot, dlg):
     return blocker.args[0]
 
 
+def rejected_rows(panel) -> dict[str, tuple[str, str]]:
+    """The Rejected tab's rows as shown: file -> (rule, reason)."""
+    m = panel.table.model()
+    return {m.index(r, 0).data(): (m.index(r, 1).data(), m.index(r, 2).data()) for r in range(m.rowCount())}
+
+
 def meta(track: Path) -> dict:
     return yaml.safe_load((track / "metadata.yaml").read_text())
 
@@ -86,6 +98,14 @@ def test_build_shows_progress_results_and_fixes_a_lint_finding(qtbot, dialog, mi
     for split in ("train", "validation", "test"):
         assert len(list((out / split).glob("Track*/metadata.yaml"))) == 1
     assert (out / "index_slakh.json").is_file() and "complete: 3 of 3 tracks done" in dialog.resume_label.text()
+    # the Rejected tab lists the files the selection left out, each with its reason
+    rejected = dialog.rejected_panel
+    qtbot.waitUntil(lambda: rejected.report is not None, timeout=10000)
+    assert rejected_rows(rejected) == {"copy/band.mid": ("duplicate", f"duplicate of {midi_dir / 'band.mid'}"),
+                                       "notes.mid": ("unreadable", rejected_rows(rejected)["notes.mid"][1])}
+    assert "MThd" in rejected_rows(rejected)["notes.mid"][1]
+    assert dialog.tabs.tabText(dialog.tabs.indexOf(rejected)) == "Re&jected (2)"
+    assert "2 of 5 MIDI files" in rejected.summary.text() and "see the Rejected tab" in dialog.summary_label.text()
     # the Lint tab lists the runner's finding: the drum notes out of the kit's range
     lint = dialog.lint_panel
     qtbot.waitUntil(lambda: lint.table.rowCount() > 0, timeout=10000)
@@ -143,7 +163,7 @@ def test_close_and_cancel_leave_a_resumable_folder_and_resume_finishes(qtbot, di
     k = sum(t["status"] == "done" for t in manifest["tracks"])
     assert 1 <= k < 3
     qtbot.waitUntil(lambda: f"resume: {k} of 3 tracks done" in dialog.resume_label.text(), timeout=10000)
-    assert dialog.start_button.text() == "Re&sume"
+    assert dialog.start_button.text() == "Re&sume" and dialog.progress.text() == f"{k} of 3 tracks"
     # a fresh dialog on the same folder fills the options from the manifest and resumes
     dialog.midi_edit.setText("")
     dialog.split_edit.setText("1500:375:225")
@@ -245,3 +265,93 @@ def test_closing_the_main_window_stops_a_running_build(qtbot, window, midi_dir, 
     assert job.token.cancelled and job.done and not window.isVisible()
     manifest = load_manifest(tmp_path / "ds")
     assert manifest is not None and sum(t["status"] == "done" for t in manifest["tracks"]) < 3
+
+
+def test_progress_says_what_to_do_until_there_are_tracks(qtbot, dialog, midi_dir, tmp_path):
+    """No "0 of 100 tracks" before anything is chosen: the bar says what to do first."""
+    assert dialog.progress.text() == "Choose a MIDI folder"
+    dialog.midi_edit.setText(str(midi_dir))
+    assert dialog.progress.text().startswith("Not started")
+    dialog.midi_edit.setText("")
+    assert dialog.progress.text() == "Choose a MIDI folder"
+
+
+@pytest.fixture
+def selection_folder(midi_dir, tmp_path) -> Path:
+    """A folder with the real selection report of ``midi_dir`` (no dataset rendered)."""
+    from slakh_gui.core.selection import select_songs, write_report
+
+    folder = tmp_path / "selected"
+    write_report(select_songs(midi_dir, min_notes=10), folder / "selection.yaml")
+    return folder
+
+
+def test_rejected_files_of_an_opened_folder_and_a_laptop_screen(qtbot, dialog, midi_dir, selection_folder):
+    """Opening a folder lists its rejected MIDI files; every tab fits 1024x640 without overlap or squeezing."""
+    from tests.gui.layout_checks import assert_no_overlap
+
+    rejected = dialog.rejected_panel
+    with qtbot.waitSignal(rejected.reportLoaded, timeout=10000) as blocker:
+        dialog.open_dataset(selection_folder)
+    assert blocker.args[0] == 2 and set(rejected_rows(rejected)) == {"copy/band.mid", "notes.mid"}
+    rejected.filter_edit.setText("duplicate")
+    assert list(rejected_rows(rejected)) == ["copy/band.mid"]
+    rejected.filter_edit.setText("")
+    dialog.resize(1024, 640)
+    qtbot.waitExposed(dialog)
+    for i in range(dialog.tabs.count()):
+        dialog.tabs.setCurrentIndex(i)
+        QApplication.processEvents()
+        assert_no_overlap(dialog)
+    assert dialog.frameGeometry().width() <= 1024 + 20 and dialog.minimumSizeHint().height() <= 640
+    # a folder without a report says so, and the tab loses its count
+    with qtbot.waitSignal(rejected.reportLoaded, timeout=10000) as blocker:
+        rejected.set_folder(midi_dir)
+    assert blocker.args[0] == -1 and "No selection.yaml" in rejected.summary.text()
+    assert dialog.tabs.tabText(dialog.tabs.indexOf(rejected)) == "Re&jected"
+
+
+class FakeWindow(QWidget):
+    """The main window's public API the Dataset dialog may use, and nothing else."""
+
+    def __init__(self, settings: QSettings):
+        from slakh_gui.gui.jobs import JobRunner
+
+        super().__init__()
+        self.settings, self.confirm_on_close, self.runner = settings, False, JobRunner(self)
+        self.opened: list[tuple[Path, str | None]] = []
+
+    def open_track_folder(self, path: Path, select_stem: str | None = None) -> None:
+        self.opened.append((path, select_stem))
+
+
+def test_window_glue_uses_the_public_window_api(qtbot, tmp_path, selection_folder):
+    from slakh_gui.gui.app import make_app
+    from slakh_gui.gui.dataset_dialog import dataset_dialog, show_dataset_dialog
+
+    make_app()
+    win = FakeWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(win)
+    dlg = show_dataset_dialog(win)
+    try:
+        assert dataset_dialog(win) is dlg and dlg.settings is win.settings and not dlg.confirm_on_close
+        assert dlg.runner is win.runner  # short reads on the window's runner ...
+        assert dlg.build_runner is not win.runner and dlg.build_runner.pool is dlg.pool  # ... builds on its own pool
+        assert dlg.lint_panel.runner is dlg.build_runner and dlg.stats_panel.runner is dlg.build_runner
+        job = dlg.rejected_panel.set_folder(selection_folder)
+        assert job in win.runner.jobs
+        qtbot.waitUntil(lambda: job.done, timeout=10000)
+        dlg.lint_panel.openTrackRequested.emit(tmp_path / "Track00001", "S01")
+        dlg.lint_panel.openTrackRequested.emit(tmp_path / "Track00002", "")
+        assert win.opened == [(tmp_path / "Track00001", "S01"), (tmp_path / "Track00002", None)]
+    finally:
+        dlg.shutdown()
+        win.runner.wait(10000)
+
+
+def test_the_dialog_module_does_not_import_the_main_window():
+    code = ("import sys, slakh_gui.gui.dataset_dialog; "
+            "assert 'slakh_gui.gui.main_window' not in sys.modules; print('ok')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         cwd=Path(__file__).resolve().parents[2])
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr

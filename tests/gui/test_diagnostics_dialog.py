@@ -19,3 +19,24 @@ def test_diagnostics_dialog_shows_and_copies_the_report(window, qtbot):
     dlg.copy()
     assert QGuiApplication.clipboard().text() == text
     dlg.close()
+
+
+def test_diagnostics_run_on_the_runner_given_and_fit_a_laptop(qtbot):
+    from PySide6.QtWidgets import QApplication
+
+    from slakh_gui.gui.diagnostics_dialog import DiagnosticsDialog
+    from slakh_gui.gui.jobs import JobRunner
+    from tests.gui.layout_checks import assert_no_overlap
+
+    runner = JobRunner()
+    dlg = DiagnosticsDialog(runner=runner)
+    qtbot.addWidget(dlg)
+    assert dlg.runner is runner and dlg.job in runner.jobs
+    dlg.show()
+    qtbot.waitUntil(lambda: dlg.copy_button.isEnabled(), timeout=30_000)
+    assert dlg.text.toPlainText().startswith("Slakh Studio ")
+    QApplication.processEvents()
+    assert dlg.width() <= 1024 and dlg.height() <= 640
+    assert_no_overlap(dlg)
+    dlg.close()
+    runner.wait(10_000)

@@ -28,6 +28,13 @@ def open_and_wait(qtbot, win, path, bank=None):
         win.open_path(path, bank)
 
 
+def export_and_wait(qtbot, win, *args, **kwargs):
+    """Export runs in the background: wait for exportFinished and return its report (None if refused/failed)."""
+    with qtbot.waitSignal(win.exportFinished, timeout=60000) as blocker:
+        assert win.export_mix(*args, **kwargs) is not None
+    return blocker.args[0]
+
+
 def render_and_wait(qtbot, win, timeout=120000):
     with qtbot.waitSignal(win.renderFinished, timeout=timeout) as blocker:
         assert win.start_render() is not None
@@ -65,7 +72,10 @@ def test_change_patch_render_cancel_and_rerender_only_changed(qtbot, window, sma
     other = next(p for p in m.pool_ids(row) if p != m.index(row, 7).data())
     assert m.setData(m.index(row, 7), other)
     assert window.assignment.patch_id("S01") == other and window.dirty
+    asked = []
+    window.renderer.ask_existing = lambda path, free: asked.append((path.name, free)) or "replace"
     result = render_and_wait(qtbot, window)
+    assert asked == [("Track00001", 2)]  # the folder exists: asked, and the user chose to replace it
     assert result.reused == ["S00", "S02", "S03", "S04"]
     assert m.index(row, 9).data() == "rendered" and m.index(0, 9).data() == "reused"
 
@@ -73,10 +83,10 @@ def test_change_patch_render_cancel_and_rerender_only_changed(qtbot, window, sma
 def test_fader_changes_export_by_that_many_db(qtbot, window, small_song_path, tmp_path):
     open_and_wait(qtbot, window, small_song_path, SMALL_BANK)
     render_and_wait(qtbot, window)
-    flat = window.export_mix(tmp_path / "flat.wav")
+    flat = export_and_wait(qtbot, window, tmp_path / "flat.wav")
     assert flat is not None
     window.mixer_view.strips["S01"].set_gain_db(-6.0)
-    louder = window.export_mix(tmp_path / "minus6.wav")
+    louder = export_and_wait(qtbot, window, tmp_path / "minus6.wav")
     assert louder is not None
     a, _ = sf.read(tmp_path / "flat.wav", dtype="float64")
     b, _ = sf.read(tmp_path / "minus6.wav", dtype="float64")
@@ -142,7 +152,7 @@ def test_session_save_and_reopen(qtbot, window, small_song_path, tmp_path):
     row = window.model.row_of("S02")
     window.model.setData(window.model.index(row, 8), Qt.CheckState.Checked.value, Qt.ItemDataRole.CheckStateRole)
     assert "S02" in window.locked
-    assert window._write_session(tmp_path / "s.json") and not window.dirty
+    assert window.documents.write_session(tmp_path / "s.json") and not window.dirty
     before = window.assignment.to_dict()
     window.seed_spin.setValue(9)
     with qtbot.waitSignal(window.songLoaded, timeout=20000):
@@ -172,7 +182,7 @@ def test_range_mode_renders_only_the_region_and_exports_stems(qtbot, window, sma
     assert result is not None and result.metadata["slakh_studio"]["range_seconds"] == [2.0, 5.0]
     assert abs(len(window.mix_audio) / 44100 - (3.0 + window.tail_spin.value())) < 0.01
     (tmp_path / "x").mkdir()
-    report = window.export_mix(tmp_path / "x" / "mix.wav", stems_dir=tmp_path / "x" / "stems")
+    report = export_and_wait(qtbot, window, tmp_path / "x" / "mix.wav", stems_dir=tmp_path / "x" / "stems")
     assert report is not None and sorted(p.name for p in (tmp_path / "x" / "stems").iterdir())[:2] == [
         "S00.wav", "S01.wav"]
 
@@ -202,8 +212,12 @@ def test_without_an_audio_device_the_transport_is_off_and_rendering_works(tmp_pa
         from slakh_gui.gui.main_window import MainWindow
         win = MainWindow(QSettings({str(tmp_path / 's.ini')!r}, QSettings.Format.IniFormat), confirm_on_close=False)
         win.toggle_play()  # must do nothing, not crash
+        from slakh_gui import paths
+        from slakh_gui.core import midi, patches
+        win.project.load_song(midi.load_song(paths.demo_song()), patches.load_bank(paths.default_bank()))
         print(json.dumps({{"player": win.player is None, "play": win.play_action.isEnabled(),
-                           "note": win.player_note, "render": win.render_button.isEnabled()}}))
+                           "note": win.player_note, "render": win.render_button.isEnabled(),
+                           "shown": win.transport.note_label.text(), "hidden": win.transport.note_label.isHidden()}}))
     """)
     env = dict(os.environ, ALSA_CONFIG_PATH=str(conf), QT_QPA_PLATFORM="offscreen")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
@@ -213,6 +227,7 @@ def test_without_an_audio_device_the_transport_is_off_and_rendering_works(tmp_pa
         pytest.skip("PortAudio found an output device through another host API")
     assert res["play"] is False and res["render"] is True
     assert res["note"].startswith("Playback is off:") and "no audio output device" in res["note"]
+    assert res["shown"] == res["note"] and not res["hidden"]  # the reason is in the transport itself
 
 
 def test_selection_is_shared_by_table_mixer_and_spectrogram(qtbot, window, small_song_path):

@@ -16,6 +16,8 @@ import torch
 
 pytest.importorskip("pytestqt")
 
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
 from slakh_gui import paths  # noqa: E402
 from tests.conftest import SLAKH_SAMPLES  # noqa: E402
 
@@ -109,8 +111,12 @@ def test_separate_score_oracles_ab_and_export(qtbot, window, track_dir, bass_mod
     assert panel.plots.title("estimate") == "Estimate: tPSF"
     panel.select_estimate("model")
 
-    # export writes a readable file of the estimate
-    out = panel.export_estimate(tmp_path / "bass_est.flac")
+    # export writes a readable file of the estimate, in the background
+    with qtbot.waitSignal(panel.exported, timeout=20000) as blocker:
+        assert panel.export_estimate(tmp_path / "bass_est.flac") is not None
+        assert not panel.export_button.isEnabled()  # one export at a time
+    out = blocker.args[0]
+    assert out == tmp_path / "bass_est.flac" and panel.export_button.isEnabled()
     data, sr = sf.read(out, dtype="float32")
     assert sr == 44100 and len(data) == len(est.audio)
     assert np.max(np.abs(data - np.clip(est.audio, -1, 32767 / 32768))) < 1.5 / 32768
@@ -253,7 +259,7 @@ def test_shipped_models_are_listed(qtbot, window):
 
 def test_model_summary_counts_epochs_of_the_run_it_started_from(bass_model_path):
     """A fine-tuned model (``--init-from``) says its whole training: the earlier model's epochs and time included."""
-    from slakh_gui.gui.separate_view import describe_model
+    from slakh_gui.separation.comparison import describe_model
     from slakh_gui.separation.model import load_model
 
     model = load_model(bass_model_path)
@@ -265,3 +271,114 @@ def test_model_summary_counts_epochs_of_the_run_it_started_from(bass_model_path)
     model.training = {"epochs": 6, "best_epoch": 5, "train_seconds": 60.0, "device": "cpu"}
     text = describe_model(model)
     assert "6 epochs (best 5)" in text and "before this run" not in text
+
+
+@pytest.fixture
+def panel(qtbot):
+    """A Separate panel on its own (no window), with its own job runner."""
+    from slakh_gui.gui.app import make_app
+    from slakh_gui.gui.separate_view import SeparateView
+
+    make_app()
+    view = SeparateView()
+    qtbot.addWidget(view)
+    yield view
+    view.cancel_jobs()
+    view.runner.wait(30000)
+
+
+def give_track(panel, track_dir):
+    from slakh_gui.core.track_folder import load_track_folder
+
+    tf = load_track_folder(track_dir)
+    panel.set_track(tf.mix, tf.stems, tf.sample_rate, tf.metadata, track_dir.name)
+    return tf
+
+
+def settle(qtbot, panel):
+    qtbot.waitUntil(lambda: not panel.plots.is_busy(), timeout=20000)
+    QApplication.processEvents()
+
+
+def test_panel_fits_a_laptop_dock(qtbot, panel, track_dir, bass_model_path):
+    """At 1280x720 the dock gives the panel about 1000x260: nothing overlaps or is squeezed, before and after a
+    separation, and every spectrogram keeps its height (the stack scrolls when there are more rows)."""
+    from slakh_gui.gui.separate_plots import MIN_PLOT_HEIGHT, SpectrogramStack
+    from tests.gui.layout_checks import assert_no_overlap, effective_minimum
+
+    panel.resize(1000, 260)
+    panel.show()
+    qtbot.waitExposed(panel)
+    settle(qtbot, panel)
+    assert_no_overlap(panel)
+    give_track(panel, track_dir)
+    load_and_wait(qtbot, panel, bass_model_path)
+    panel.range_check.setChecked(True)
+    panel.set_region(1.0, 4.0)
+    run = separate_and_wait(qtbot, panel)
+    assert run is not None and panel.gap_label.text()
+    settle(qtbot, panel)
+    assert_no_overlap(panel)
+    assert panel.plots.width() >= 400  # the side columns leave the plots most of the width
+    for name in ("mix", "estimate", "truth"):
+        assert panel.plots.plot(name).geometry().height() >= MIN_PLOT_HEIGHT, name
+    for label in (panel.time_label, panel.info_label, panel.gap_label, panel.model_label):
+        assert label.width() >= effective_minimum(label).width() and label.height() >= label.heightForWidth(
+            label.width()), label.accessibleName()
+    # many rows: the stack scrolls instead of squeezing them
+    stack = SpectrogramStack([(f"p{i}", f"Plot {i}") for i in range(5)])
+    qtbot.addWidget(stack)
+    stack.resize(500, 260)
+    stack.show()
+    qtbot.waitExposed(stack)
+    QApplication.processEvents()
+    assert stack.scroll.verticalScrollBar().isVisible()
+    assert all(stack.plot(f"p{i}").geometry().height() >= MIN_PLOT_HEIGHT for i in range(5))
+
+
+def test_new_audio_drops_the_old_run_and_its_labels(qtbot, panel, track_dir, bass_model_path):
+    """Loading other audio while separating drops that separation without saying "cancelled" over the new track's
+    line, and the score table no longer names the model of a run that is gone."""
+    give_track(panel, track_dir)
+    load_and_wait(qtbot, panel, bass_model_path)
+    run = separate_and_wait(qtbot, panel)
+    assert panel.table.item(0, 0).text() == f"Model · {run.model_name}"
+    with qtbot.waitSignal(panel.separationFinished, timeout=60000) as blocker:
+        assert panel.start() is not None
+        give_track(panel, track_dir)  # e.g. the window opened another track
+    assert blocker.args[0] is None and panel.run is None and panel.job is None
+    assert "Ready to separate" in panel.info_label.text(), panel.info_label.text()
+    assert panel.table.item(0, 0).text() == "Model" and panel.table.item(0, 1).text() == "—"
+    assert panel.progress.value() == 0 and panel.run_button.isEnabled() and not panel.cancel_button.isEnabled()
+
+
+def test_panel_uses_the_runner_it_is_given(qtbot, track_dir, bass_model_path, tmp_path):
+    """The window's runner runs the panel's jobs (models, separation, spectrograms, export); cancel_jobs stops only
+    the panel's own."""
+    from slakh_gui.gui.jobs import JobRunner
+    from slakh_gui.gui.separate_view import SeparateView
+
+    runner = JobRunner()
+    view = SeparateView(runner=runner)
+    qtbot.addWidget(view)
+    try:
+        assert view.runner is runner and view.plots.runner is runner
+        give_track(view, track_dir)
+        job = view.load_model(bass_model_path)
+        assert job in runner.jobs
+        qtbot.waitUntil(lambda: view.model is not None, timeout=30000)
+        other = runner.start(lambda progress=None, cancel=None: None, slot="someone-else")
+        view.cancel_jobs()
+        assert not other.cancelled
+        run = separate_and_wait(qtbot, view)
+        with qtbot.waitSignal(view.exported, timeout=20000) as blocker:
+            job = view.export_estimate(tmp_path / "est.wav", "mixture")
+            assert job in runner.jobs
+        assert blocker.args[0] == tmp_path / "est.wav"
+        assert sf.info(tmp_path / "est.wav").frames == len(run.mix)
+        with qtbot.waitSignal(view.exported, timeout=20000) as blocker:
+            view.export_estimate(tmp_path / "no" / "such" / "folder" / "est.wav")
+        assert blocker.args[0] is None
+    finally:
+        view.cancel_jobs()
+        runner.wait(30000)

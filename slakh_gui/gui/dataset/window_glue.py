@@ -1,0 +1,66 @@
+"""The Dataset dialog in a main window, through the window's public API only (``open_track_folder``, ``settings``,
+``confirm_on_close``, ``runner``): one dialog per window, tracks opened in that window. This package never imports
+the main window."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import QFileDialog, QWidget
+
+from slakh_gui.gui.dataset.dialog import DatasetDialog
+from slakh_gui.gui.jobs import JobRunner
+
+
+def dataset_dialog(window: QWidget) -> DatasetDialog:
+    """The main window's Dataset dialog (one per window), opening tracks in that window.
+
+    Uses the window's public API only: ``settings``, ``confirm_on_close``, ``runner`` (for the dialog's short
+    reads) and ``open_track_folder(path, select_stem=...)``.
+    """
+    dialog = window.findChild(DatasetDialog)
+    if dialog is None:
+        runner = getattr(window, "runner", None)
+        dialog = DatasetDialog(window, getattr(window, "settings", None),
+                               confirm_on_close=getattr(window, "confirm_on_close", True),
+                               runner=runner if isinstance(runner, JobRunner) else None)
+        if hasattr(window, "open_track_folder") or hasattr(window, "open_path"):
+            dialog.openTrackRequested.connect(lambda path, stem: _open_in_window(window, Path(path), stem))
+    return dialog
+
+
+def _open_in_window(window: QWidget, path: Path, stem: str) -> None:
+    """Open a track folder in the main window, ``stem`` selected once it is loaded (the window asks about unsaved
+    changes itself)."""
+    if hasattr(window, "open_track_folder"):
+        window.open_track_folder(path, select_stem=stem or None)
+    else:  # a window without open_track_folder yet: its older API
+        if stem:
+            def select() -> None:
+                window.songLoaded.disconnect(select)
+                if stem in window.stems:
+                    window.select_stem(stem)
+
+            window.songLoaded.connect(select)
+        window.open_path(path)
+    window.raise_()
+
+
+def show_dataset_dialog(window: QWidget) -> DatasetDialog:
+    dialog = dataset_dialog(window)
+    dialog.show()
+    dialog.raise_()
+    dialog.activateWindow()
+    return dialog
+
+
+def open_dataset_folder(window: QWidget, path: Path | None = None) -> DatasetDialog | None:
+    """Ask for a dataset folder (ours, Slakh2100, BabySlakh) and show it in the Dataset dialog."""
+    if path is None:
+        chosen = QFileDialog.getExistingDirectory(window, "Open a dataset folder", str(Path.home()))
+        if not chosen:
+            return None
+        path = Path(chosen)
+    dialog = show_dataset_dialog(window)
+    dialog.open_dataset(Path(path))
+    return dialog

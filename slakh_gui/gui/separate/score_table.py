@@ -1,0 +1,117 @@
+"""The Separate panel's scores: SI-SDR and SI-SDRi of the model's estimate, the oracle masks' and the mixture's, one
+row each, and how far the model stands from the oracles."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from slakh_gui.separation.comparison import LABELS, ROWS, SeparationRun, fmt_db
+
+ROW_HEIGHT = 20  # px, the table's rows
+
+
+class ScoreTable(QWidget):
+    """A row per ROWS key (estimate, SI-SDR dB, SI-SDRi dB) above the gap texts; picking a row emits
+    ``rowSelected`` with its key. Rows a run did not compute are greyed out, with the reason in their tooltips."""
+
+    rowSelected = Signal(str)  # a ROWS key
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(4)
+        self.table = table = QTableWidget(len(ROWS), 3)
+        table.setAccessibleName("Scores of the estimates")
+        table.setHorizontalHeaderLabels(["Estimate", "SI-SDR dB", "SI-SDRi dB"])
+        table.horizontalHeaderItem(1).setToolTip("Scale-invariant SDR against the truth, dB (at 16 kHz)")
+        table.horizontalHeaderItem(2).setToolTip("SI-SDR improvement over the unprocessed mixture, dB")
+        table.verticalHeader().hide()
+        table.verticalHeader().setDefaultSectionSize(ROW_HEIGHT)
+        table.verticalHeader().setMinimumSectionSize(ROW_HEIGHT)
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        header = table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for c in (1, 2):
+            header.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
+        for r, (key, label, tip) in enumerate(ROWS):
+            item = QTableWidgetItem(label)
+            item.setToolTip(tip)
+            item.setData(Qt.ItemDataRole.UserRole, key)
+            table.setItem(r, 0, item)
+            for c in (1, 2):
+                cell = QTableWidgetItem("—")
+                cell.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                cell.setToolTip(tip)
+                table.setItem(r, c, cell)
+        table.setFixedHeight(table.horizontalHeader().sizeHint().height() + ROW_HEIGHT * len(ROWS)
+                             + 2 * table.frameWidth())
+        table.itemSelectionChanged.connect(self._selection_changed)
+        lay.addWidget(table)
+        self.gap_label = QLabel("")
+        self.gap_label.setAccessibleName("Distance from the oracles")
+        self.gap_label.setWordWrap(True)
+        self.gap_label.setStyleSheet("font-size: 8pt; color: #b9bdc4;")
+        lay.addWidget(self.gap_label)
+
+    def show_run(self, run: SeparationRun) -> None:
+        """The scores of ``run``, the model's row in bold and named after the model."""
+        for r, (key, _label, tip) in enumerate(ROWS):
+            e = run.estimates.get(key)
+            for c, value in ((1, e.si_sdr if e else None), (2, e.si_sdri if e else None)):
+                item = self.table.item(r, c)
+                item.setText(fmt_db(value))
+                item.setToolTip(tip if e is not None else (
+                    "Not computed (tick Oracle masks)" if run.truth is not None else "No stems loaded: no truth"))
+            self.table.item(r, 0).setText(f"Model · {run.model_name}" if key == "model" else LABELS[key])
+            for c in range(3):
+                flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable if e is not None else \
+                    Qt.ItemFlag.NoItemFlags
+                self.table.item(r, c).setFlags(flags)
+                font = self.table.item(r, c).font()
+                font.setBold(key == "model")
+                self.table.item(r, c).setFont(font)
+        self.gap_label.setText(run.gap_text())
+        self.gap_label.setVisible(bool(self.gap_label.text()))
+
+    def clear(self) -> None:
+        """No run: dashes, the plain row labels (not a gone run's model name), no gap text, nothing selected."""
+        self.gap_label.setText("")
+        self.gap_label.hide()
+        for r, (_key, label, tip) in enumerate(ROWS):
+            self.table.item(r, 0).setText(label)
+            for c in range(3):
+                item = self.table.item(r, c)
+                if c:
+                    item.setText("—")
+                    item.setToolTip(tip)
+                item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
+                font = item.font()
+                font.setBold(False)
+                item.setFont(font)
+        self.table.clearSelection()
+
+    def select(self, key: str) -> None:
+        """Select the row of ``key`` without emitting ``rowSelected``."""
+        r = [k for k, _, _ in ROWS].index(key)
+        if r not in {i.row() for i in self.table.selectionModel().selectedRows()}:
+            self.table.blockSignals(True)
+            self.table.selectRow(r)
+            self.table.blockSignals(False)
+
+    def _selection_changed(self) -> None:
+        rows = self.table.selectionModel().selectedRows()
+        if rows:
+            self.rowSelected.emit(ROWS[rows[0].row()][0])
