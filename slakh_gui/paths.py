@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import platformdirs
@@ -40,6 +42,20 @@ def flakh_bank() -> Path:
 
 def user_data_dir() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def render_cache_dir() -> Path:
+    """A fresh folder for this process's render cache (stems kept between renders, memory-mapped), in the user's
+    cache folder rather than /tmp (which may be RAM); folders left by processes that died are removed first.
+    ``$SLAKH_STUDIO_CACHE_DIR`` moves it."""
+    root = Path(os.environ.get("SLAKH_STUDIO_CACHE_DIR") or platformdirs.user_cache_dir(APP_NAME, appauthor=False))
+    root = root / "render-cache"
+    root.mkdir(parents=True, exist_ok=True)
+    for old in root.glob("pid-*"):
+        pid = old.name.split("-")[1]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(old, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"pid-{os.getpid()}-", dir=root))
 
 
 def soundfont_search_path(extra: list[str | Path] | None = None) -> list[Path]:

@@ -11,6 +11,7 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 _log_dir = __import__("tempfile").mkdtemp(prefix="slakh-test-logs-")
 os.environ["SLAKH_STUDIO_LOG_DIR"] = _log_dir  # tests never write the user's log file
+os.environ["SLAKH_STUDIO_CACHE_DIR"] = __import__("tempfile").mkdtemp(prefix="slakh-test-cache-")  # nor its cache
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"

@@ -20,7 +20,6 @@ import dataclasses
 import math
 import random
 import shutil
-import tempfile
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -140,7 +139,7 @@ class Project:
         self.region: tuple[float, float] | None = None
         self.audio = Audio()
         self.mixer = mixer.MixerState()
-        self._cache_dir = Path(tempfile.mkdtemp(prefix="slakh-studio-cache-"))
+        self._cache_dir = paths.render_cache_dir()
         weakref.finalize(self, shutil.rmtree, self._cache_dir, True)
         self.cache = self._new_cache()
         self.session_path: Path | None = None

@@ -7,14 +7,13 @@ operations (patch edits and mixer moves through the undo stack), runs every back
 
 from __future__ import annotations
 
-import importlib.metadata
 import random
 from pathlib import Path
 
 import numpy as np
 import shiboken6
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QUndoGroup, QUndoStack
+from PySide6.QtGui import QCloseEvent, QUndoGroup, QUndoStack
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -26,13 +25,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from slakh_gui import __version__, paths
 from slakh_gui.core import mixer
 from slakh_gui.core.project import Project, ProjectError
 from slakh_gui.gui import errors
 from slakh_gui.gui.document_actions import DocumentActions, freeze_heap
 from slakh_gui.gui.export_actions import ExportActions
 from slakh_gui.gui.jobs import Job, JobRunner
+from slakh_gui.gui.menus import build_menus
 from slakh_gui.gui.mixer_view import MixerView
 from slakh_gui.gui.patches_view import PatchesView
 from slakh_gui.gui.render_controller import RenderController
@@ -85,7 +84,7 @@ class MainWindow(QMainWindow):
         self.exports = ExportActions(self)
 
         self._build_ui()
-        self._build_actions()
+        build_menus(self)
         self.patches_view.player, self.patches_view.player_note = self.player, self.player_note
         self.separate_view.set_player(lambda: self.transport.player, self.player_note)
         self.transport.borrowers = [self.patches_view, self.separate_view]
@@ -230,84 +229,6 @@ class MainWindow(QMainWindow):
                          | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
         self.addDockWidget(area, dock)
         return dock
-
-    def _build_actions(self) -> None:
-        def act(text, slot, shortcut=None, tip=""):
-            a = QAction(text, self)
-            if shortcut:
-                a.setShortcut(QKeySequence(shortcut))
-            a.setStatusTip(tip or text.replace("&", ""))
-            a.triggered.connect(slot)
-            return a
-
-        m = self.menuBar()
-        f = m.addMenu("&File")
-        self.open_action = act("&Open MIDI…", self.documents.open_dialog, QKeySequence.StandardKey.Open)
-        self.open_track_action = act("Open &Track Folder…", self.documents.open_track_dialog, "Ctrl+Shift+O")
-        self.recent_menu = f.addMenu("Open &Recent")
-        self.open_session_action = act("Open &Session…", self.documents.open_session_dialog, "Ctrl+Shift+L")
-        self.save_session_action = act("&Save Session", self.documents.save_session, QKeySequence.StandardKey.Save)
-        self.save_session_as_action = act("Save Session &As…", self.documents.save_session_as, "Ctrl+Shift+S")
-        self.export_action = act("&Export Mix…", self.exports.export_dialog, "Ctrl+E")
-        self.export_stems_action = act("Export Mix and &Gained Stems…", self.exports.export_stems_dialog, "Ctrl+Shift+E")
-        quit_action = act("&Quit", self.close, QKeySequence.StandardKey.Quit)
-        for a in (self.open_action, self.open_track_action):
-            f.addAction(a)
-        f.insertMenu(self.open_track_action, self.recent_menu)
-        from slakh_gui.gui import dataset_dialog
-
-        f.addSeparator()
-        self.dataset_action = act("Build &Dataset…", lambda: dataset_dialog.show_dataset_dialog(self), "Ctrl+Shift+D",
-                                  "Render a MIDI folder into a Slakh2100-layout dataset")
-        self.open_dataset_action = act("Open Dataset &Folder…", lambda: dataset_dialog.open_dataset_folder(self),
-                                       tip="Lint findings and statistics of a dataset folder")
-        f.addAction(self.dataset_action)
-        f.addAction(self.open_dataset_action)
-        f.addSeparator()
-        for a in (self.open_session_action, self.save_session_action, self.save_session_as_action):
-            f.addAction(a)
-        f.addSeparator()
-        f.addAction(self.export_action)
-        f.addAction(self.export_stems_action)
-        f.addSeparator()
-        f.addAction(quit_action)
-        e = m.addMenu("&Edit")
-        self.undo_group.addStack(self.undo_stack)
-        self.undo_group.addStack(self.patches_view.undo_stack)
-        self.undo_group.setActiveStack(self.undo_stack)
-        QApplication.instance().focusChanged.connect(self._focus_changed)
-        self.undo_action = self.undo_group.createUndoAction(self, "&Undo")
-        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
-        self.redo_action = self.undo_group.createRedoAction(self, "&Redo")
-        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence.StandardKey.Redo])
-        e.addAction(self.undo_action)
-        e.addAction(self.redo_action)
-        r = m.addMenu("&Render")
-        self.render_action = act("&Render", self.start_render, "Ctrl+R")
-        self.cancel_action = act("&Cancel Render", self.cancel_render, "Esc")
-        r.addAction(self.render_action)
-        r.addAction(self.cancel_action)
-        r.addAction(act("Re-roll &Unlocked Patches", self.reroll_unlocked, "Ctrl+Shift+R"))
-        p = m.addMenu("&Playback")
-        t = self.transport
-        self.play_action, self.stop_action, self.loop_action = t.play_action, t.stop_action, t.loop_action
-        for a in (self.play_action, self.stop_action, self.loop_action):
-            p.addAction(a)
-        v = m.addMenu("&View")
-        for d in (self.tracks_dock, self.patches_dock, self.mixer_dock, self.separate_dock, self.render_dock):
-            v.addAction(d.toggleViewAction())
-        h = m.addMenu("&Help")
-        h.addAction(act("&Diagnostics…", self.show_diagnostics, tip="Versions, SoundFonts, audio devices and paths "
-                        "for a bug report"))
-        h.addAction(act("&About Slakh Studio", self.about))
-
-        tb = self.addToolBar("Main")
-        tb.setObjectName("toolbar_main")
-        for a in (self.open_action, self.render_action, self.cancel_action):
-            tb.addAction(a)
-        tb.addSeparator()
-        tb.addWidget(self.transport)
-        self.documents.update_recent_menu()
 
     def _focus_changed(self, _old, new) -> None:
         """Undo/redo act on the bank while the Patches view has the focus, on the song otherwise."""
@@ -561,16 +482,6 @@ class MainWindow(QMainWindow):
         self.settings.setValue("window/state", self.saveState())
         self.settings.setValue("render/output", str(self.project.output_dir))
 
-    def about(self) -> None:
-        QMessageBox.about(self, "About Slakh Studio", about_text())
-
-    def show_diagnostics(self):
-        from slakh_gui.gui.diagnostics_dialog import DiagnosticsDialog
-
-        self._diagnostics = DiagnosticsDialog(self, runner=self.runner)
-        self._diagnostics.show()
-        return self._diagnostics
-
     # ------------------------------------------------------------------------------------------ drag and drop
     def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt override)
         if _dropped_path(event) is not None:
@@ -601,28 +512,3 @@ def _dropped_path(event) -> Path | None:
     urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
     local = [Path(u.toLocalFile()) for u in urls if u.isLocalFile()]
     return local[0] if local else None
-
-
-def about_text() -> str:
-    from PySide6 import __version__ as pyside_version
-    from PySide6.QtCore import qVersion
-
-    from slakh_gui.core import fluid
-
-    def version(name: str) -> str:
-        try:
-            return importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            return "not installed"
-
-    try:
-        fs = fluid.version()
-    except Exception as exc:  # noqa: BLE001
-        fs = f"not available ({exc})"
-    return (f"<h3>Slakh Studio {__version__}</h3>"
-            "<p>Build and audition Slakh2100-style multitrack data from MIDI.</p>"
-            f"<p>FluidSynth {fs}<br>Qt {qVersion()} / PySide6 {pyside_version}<br>"
-            f"pyloudnorm {version('pyloudnorm')}, pedalboard {version('pedalboard')}, "
-            f"pyqtgraph {version('pyqtgraph')}<br>torch {version('torch')}</p>"
-            f"<p>Patch banks: {paths.patches_dir()}<br>Resources: {paths.resources_dir()}</p>")
-

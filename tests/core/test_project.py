@@ -157,3 +157,19 @@ def test_opened_track_folder_is_read_only(rendered):
         p.render_plan()
     with pytest.raises(ProjectError):
         p.set_seed(3)
+
+
+def test_render_cache_lives_in_the_cache_folder_and_goes_with_the_document(tmp_path, monkeypatch):
+    import gc
+    import os
+
+    monkeypatch.setenv("SLAKH_STUDIO_CACHE_DIR", str(tmp_path / "cache"))
+    dead = tmp_path / "cache" / "render-cache" / "pid-999999999-x"  # left by a process that died
+    dead.mkdir(parents=True)
+    p = Project()
+    folder = p.cache.spill_dir
+    assert folder.parent == tmp_path / "cache" / "render-cache" and folder.name.startswith(f"pid-{os.getpid()}-")
+    assert folder.is_dir() and not dead.exists()
+    del p
+    gc.collect()
+    assert not folder.exists()

@@ -188,7 +188,7 @@ def test_range_mode_renders_only_the_region_and_exports_stems(qtbot, window, sma
 
 
 def test_about_lists_versions(window):
-    from slakh_gui.gui.main_window import about_text
+    from slakh_gui.gui.menus import about_text
 
     text = about_text()
     assert "FluidSynth 2." in text and "Qt 6." in text and "torch" in text
