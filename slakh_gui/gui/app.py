@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
 import sys
@@ -15,6 +16,7 @@ from PySide6.QtWidgets import QApplication
 from slakh_gui import paths
 
 log = logging.getLogger("slakh_studio")
+FULL_GC_NEVER = 1_000_000  # generation-2 threshold: a million generation-1 collections
 
 
 def apply_theme(app: QApplication) -> None:
@@ -42,9 +44,15 @@ def make_app(argv: list[str] | None = None) -> QApplication:
     # so the UI waits less, and load the heavy extension modules now, before there is a UI to freeze
     # (dlopen of scipy.signal and pedalboard holds the GIL for tens of milliseconds).
     sys.setswitchinterval(0.001)
-    import pedalboard  # noqa: F401, PLC0415
-    import pyloudnorm  # noqa: F401, PLC0415
-    import scipy.fft  # noqa: F401, PLC0415
+    # No automatic full (generation-2) garbage collections in the app: one scans every object made since the heap
+    # was last frozen and holds the GIL meanwhile; a render makes ~10^5 (MIDI notes, progress reports), and a full
+    # collection run by a worker thread froze the UI for 50-95 ms. Young generations are still collected (cheap), and
+    # opening a document collects everything and freezes the survivors (document_actions.freeze_heap).
+    young, middle, _ = gc.get_threshold()
+    gc.set_threshold(young, middle, FULL_GC_NEVER)
+    import pedalboard  # noqa: F401
+    import pyloudnorm  # noqa: F401
+    import scipy.fft  # noqa: F401
 
     from slakh_gui.core import fluid  # noqa: PLC0415
 

@@ -130,6 +130,8 @@ class MainWindow(QMainWindow):
                     self.select_stem(select_stem)
             self.songLoaded.connect(select)
         job = self.documents.open_path(Path(path))
+        if job is None and select_stem:  # the user kept the open document
+            self.songLoaded.disconnect(select)
         self.raise_()
         return job
 

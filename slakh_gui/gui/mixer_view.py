@@ -176,7 +176,15 @@ class MixerView(QWidget):
         outer.addWidget(master)
 
     def set_stems(self, stems: list[tuple[str, str, float | None, float | None]]) -> None:
-        """(key, title, LUFS, peak dBFS) per stem, as rendered (the auto-mix)."""
+        """(key, title, LUFS, peak dBFS) per stem, as rendered (the auto-mix). The same stems again (a re-render)
+        keep their strips and get new readings: building strips is the costliest part of showing a render."""
+        if [(k, t) for k, t, _, _ in stems] == [(k, s.title) for k, s in self.strips.items()]:
+            for key, _title, lufs, peak in stems:
+                strip = self.strips[key]
+                strip.base_lufs, strip.base_peak = lufs, peak
+                strip._update_readouts()
+            self.stateChanged.emit()
+            return
         for s in self.strips.values():
             s.setParent(None)
             s.deleteLater()

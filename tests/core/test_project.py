@@ -173,3 +173,24 @@ def test_render_cache_lives_in_the_cache_folder_and_goes_with_the_document(tmp_p
     del p
     gc.collect()
     assert not folder.exists()
+
+
+def test_session_mixer_comes_back_once_the_stems_are_rendered(project, tmp_path):
+    from slakh_gui.core import pipeline
+    from slakh_gui.core.project import Audio
+
+    stems = {"S00": np.full(100, 0.1, np.float32), "S01": np.full(100, 0.2, np.float32)}
+    project.audio = Audio(stems, None, 44100)
+    project.mixer = type(project.mixer).for_stems(stems)
+    project.set_strip("S01", gain_db=-4.5, solo=True)
+    path = tmp_path / "mix.slakh.json"
+    project.save_session(path)
+    fresh = Project(output_dir=tmp_path / "o")
+    s = sess.load_session(path)
+    fresh.load_song(midi.load_song(s.song), patches.load_bank(s.bank_path()))
+    fresh.apply_session(s, path)
+    assert fresh.mixer.strips == {}  # nothing rendered yet: the mixer waits for the stems
+    md = {"normalization_factor": -13.0, "overall_gain": 1.0, "stems": {}}
+    fresh.set_render_result(pipeline.TrackResult(tmp_path / "o" / "Track00001", md, list(stems), stems=stems), {})
+    assert fresh.mixer.strips["S01"].gain_db == -4.5 and fresh.mixer.strips["S01"].solo
+    assert fresh.gains() == {"S00": 0.0, "S01": pytest.approx(10 ** (-4.5 / 20))}

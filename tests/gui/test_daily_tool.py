@@ -158,6 +158,12 @@ def test_window_fits_a_laptop_screen(qtbot, window, small_song_path):
     for strip in window.mixer_view.strips.values():  # readouts never cut
         for label in (strip.lufs_label, strip.peak_label, strip.db_label):
             assert label.width() >= label.minimumSizeHint().width()
+    for dock in (window.patches_dock, window.separate_dock):  # the other tabs fit too
+        dock.raise_()
+    qtbot.waitUntil(lambda: window.patches_view.bank is not None, timeout=30000)
+    QApplication.processEvents()
+    assert_no_overlap(window)
+    assert window.width() <= 1280 and window.height() <= 720
 
 
 def test_labels_titles_and_a_track_folder_is_read_only(qtbot, window, small_song_path):

@@ -365,12 +365,18 @@ def test_confirm_discard_save_that_fails_or_is_cancelled_keeps_the_edits(monkeyp
 
     _answer(monkeypatch, view, QMessageBox.StandardButton.Save)
     assert view.bank_tree.add_class("Organs", "Organ", "16-19")
+    offered = []
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: offered.append(1) or ("", ""))
     monkeypatch.setattr(view.doc, "path", tmp_path / "missing-folder" / "bank.yaml")
-    assert view.confirm_discard() is False and view.modified  # the write failed
-    assert "Not saved" in view.save_label.text()
+    assert view.confirm_discard() is False and view.modified  # the write failed; Save As offered, cancelled
+    assert "Not saved" in view.save_label.text() and offered == [1]
     monkeypatch.setattr(view.doc, "path", None)  # never saved: Save asks for a file, and the user cancels
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: ("", ""))
     assert view.confirm_discard() is False and view.modified and "Organs" in view.bank.classes
+    # a bank that cannot be written where it is (a read-only install) is saved where the user says instead
+    monkeypatch.setattr(view.doc, "path", tmp_path / "missing-folder" / "bank.yaml")
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "elsewhere.yaml"), ""))
+    assert view.confirm_discard() is True and not view.modified
+    assert "Organs" in (tmp_path / "elsewhere.yaml").read_text()
 
 
 def test_loading_another_bank_asks_first(qtbot, monkeypatch, view, tmp_path):

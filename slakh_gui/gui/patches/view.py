@@ -154,7 +154,8 @@ class PatchesView(QWidget):
             return True
         answer = self._ask_unsaved(self.doc.display_name(), parent)
         if answer == Button.Save:
-            return self.save() is not None
+            # a bank that cannot be written where it is (a read-only install's shipped bank) goes elsewhere
+            return self.save() is not None or self._save_as_dialog() is not None
         return answer == Button.Discard
 
     def _ask_unsaved(self, name: str, parent: QWidget | None = None) -> QMessageBox.StandardButton:
