@@ -55,6 +55,7 @@ def register(sub) -> None:
                       help="take the whole track out (e.g. a duplicate); resuming never renders it again")
     what.add_argument("--reroll", action="store_const", dest="action", const="reroll", help="draw another patch")
     what.add_argument("--drop", action="store_const", dest="action", const="drop", help="leave the stem out")
+    f.add_argument("--bank", type=Path, help="the bank file the dataset was made with (default: the copy in OUT)")
     f.set_defaults(handler=cmd_fix)
 
 
@@ -133,7 +134,7 @@ def cmd_fix(args) -> int:
         return 0
     if not args.stem:
         raise CliError(f"--{args.action} needs a stem key, e.g. S02")
-    result = fix_stem(args.out, args.track, args.stem, args.action)
+    result = fix_stem(args.out, args.track, args.stem, args.action, args.bank)
     entry = next(t for t in load_manifest(args.out)["tracks"] if t["track"] == args.track)
     meta = yaml.safe_load((track_dir(args.out, entry) / "metadata.yaml").read_text(encoding="utf-8"))
     stem = meta["stems"][args.stem]

@@ -28,7 +28,7 @@ import yaml
 
 from slakh_gui import __version__
 from slakh_gui.core import layout, mirdata_index, selection
-from slakh_gui.core.audio_io import atomic_write_text
+from slakh_gui.core.audio_io import atomic_write_bytes, atomic_write_text
 from slakh_gui.core.dataset_task import track_seed
 from slakh_gui.core.jobs import CancelToken, ProgressFn, check, report
 from slakh_gui.core.patches import load_bank
@@ -36,6 +36,7 @@ from slakh_gui.core.patches import load_bank
 MANIFEST = "dataset.yaml"
 MANIFEST_FORMAT = "slakh-studio-dataset/1"
 SELECTION_REPORT = "selection.yaml"
+BANK_COPY = "bank.yaml"  # the patch bank the dataset was made with, copied beside the manifest
 LINT_REPORT = "lint.yaml"
 RUN_LOG = "run-log.jsonl"
 SPLITS = ("train", "validation", "test")
@@ -93,8 +94,7 @@ class DatasetOptions:
         d.pop("bank")
         d["band"] = list(self.band)
         d["split"] = [float(w) for w in self.split]
-        d["midi_dir"] = str(Path(midi_dir).resolve())
-        return d
+        return d  # the MIDI folder is given again on every run: no folder of this machine in the manifest
 
 
 @dataclass
@@ -149,19 +149,21 @@ def plan_dataset(midi_dir: str | Path, out: str | Path, options: DatasetOptions,
     if not sel.scanned:
         raise DatasetError(f"{midi_dir}: no .mid or .midi files found")
     layout.check_writable(out)
-    selection.write_report(sel, out / SELECTION_REPORT)
+    selection.write_report(sel, out / SELECTION_REPORT, relative_to=midi_dir)
+    atomic_write_bytes(out / BANK_COPY, Path(options.bank).read_bytes())  # the bank travels with the dataset
     counts = split_counts(len(sel.selected), options.split)
     splits = [s for s, n in zip(SPLITS, counts, strict=True) for _ in range(n)]
     tracks = []
     for number, (cand, split) in enumerate(zip(sel.selected, splits, strict=True), start=1):
-        tracks.append({"track": layout.track_name(number), "split": split, "midi": str(cand.path.resolve()),
+        tracks.append({"track": layout.track_name(number), "split": split,
+                       "midi": layout.lmd_midi_dir(cand.path, midi_dir),
                        "md5": cand.md5, "seed": track_seed(options.seed, cand.md5),
                        "midi_seconds": round(cand.duration, 3), "status": "pending"})
     return {
         "format": MANIFEST_FORMAT,
         "versions": _versions(),
         "options": options.manifest_dict(midi_dir),
-        "bank": {"path": str(Path(options.bank).resolve()), "name": bank.name, "sha256": bank.sha256},
+        "bank": {"file": BANK_COPY, "source": Path(options.bank).name, "name": bank.name, "sha256": bank.sha256},
         "selection": {"report": SELECTION_REPORT, "scanned": sel.scanned, "eligible": sel.eligible,
                       "selected": len(sel.selected), "rejected": len(sel.rejected),
                       "duplicates": len(sel.duplicates)},
@@ -188,9 +190,15 @@ def write_manifest(out: Path, manifest: dict) -> None:
     atomic_write_text(out / MANIFEST, yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True, width=120))
 
 
+def midi_path(midi_dir: Path, entry: dict) -> Path:
+    """A manifest track's MIDI file: stored relative to the collection (manifests written before were absolute,
+    and an absolute path stays what it was)."""
+    return Path(midi_dir) / entry["midi"]
+
+
 def _check_same(old: dict, new_options: dict, bank_sha: str, out: Path) -> None:
     diffs = [f"{k} {old['options'].get(k)!r} (now {v!r})" for k, v in new_options.items()
-             if old["options"].get(k) != v]
+             if k != "midi_dir" and old["options"].get(k) != v]
     if old["bank"]["sha256"] != bank_sha:
         diffs.append("the bank file (its SHA-256 changed)")
     if diffs:
@@ -246,7 +254,12 @@ def run_dataset(midi_dir: str | Path, out: str | Path, options: DatasetOptions, 
     report(progress, "render", done_count, total, f"{done_count} of {total} tracks already done")
     # Longest songs first, so that the last songs in flight are short ones and no worker idles long at the end.
     todo.sort(key=lambda t: -float(t.get("midi_seconds", 0.0)))
-    tasks = [_task(out, t, options, bank.sha256, threads) for t in todo]
+    missing = [t for t in todo if not midi_path(midi_dir, t).is_file()]
+    if missing:
+        t = missing[0]
+        raise DatasetError(f"{midi_dir} has no {t['midi']} (planned for {t['track']}{' and ' + str(len(missing) - 1) + ' more' if len(missing) > 1 else ''}): "
+                           "resume with the MIDI folder the dataset was made from")
+    tasks = [_task(out, t, options, bank.sha256, threads, midi_dir) for t in todo]
     lint_found = read_lint(out)
     if scheduler:
         results: Iterator[dict] = dataset_exec.run_dask(tasks, scheduler, cancel)
@@ -295,13 +308,13 @@ def run_dataset(midi_dir: str | Path, out: str | Path, options: DatasetOptions, 
     return result
 
 
-def _task(out: Path, t: dict, options: DatasetOptions, bank_sha: str, threads: int) -> dict:
+def _task(out: Path, t: dict, options: DatasetOptions, bank_sha: str, threads: int, midi_dir: Path) -> dict:
     return {
-        "name": t["track"], "midi": t["midi"], "md5": t["md5"], "seed": t["seed"],
+        "name": t["track"], "midi": str(midi_path(midi_dir, t).resolve()), "md5": t["md5"], "seed": t["seed"],
         "out_dir": str(track_dir(out, t).resolve()), "bank": str(Path(options.bank).resolve()),
         "bank_sha256": bank_sha, "fixed": t.get("fixed") or {}, "lint": options.lint,
         "render": {"fmt": options.fmt, "tail": options.tail, "fluid_effects": options.fluid_effects,
-                   "flakh": options.flakh, "threads": threads},
+                   "flakh": options.flakh, "threads": threads, "corpus_root": str(Path(midi_dir).resolve())},
     }
 
 

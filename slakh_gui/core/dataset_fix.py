@@ -10,10 +10,12 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+from slakh_gui import paths
 from slakh_gui.core import dataset
 from slakh_gui.core.dataset_task import render_task
 from slakh_gui.core.midi import load_song
 from slakh_gui.core.patches import assign_patches, load_bank
+from slakh_gui.core.track_folder import read_metadata
 
 
 def _manifest_entry(out: Path, track: str) -> tuple[dict, dict]:
@@ -27,22 +29,50 @@ def _manifest_entry(out: Path, track: str) -> tuple[dict, dict]:
     return manifest, entry
 
 
-def fix_stem(out: str | Path, track: str, stem: str, action: str) -> dict:
+def find_bank(manifest: dict, out: Path, bank: str | Path | None = None) -> Path:
+    """The bank file a dataset was made with: ``bank`` if given, else the copy beside the manifest (``bank.yaml``),
+    else (older manifests) the path they stored or the file's name in the patch-bank folders; checked against the
+    manifest's SHA-256."""
+    want = manifest["bank"]
+    name = want.get("source") or Path(str(want.get("path", ""))).name
+    if bank:
+        candidates = [Path(bank)]
+    else:
+        candidates = [Path(out) / want["file"]] if want.get("file") else []
+        candidates += [Path(str(want["path"]))] if want.get("path") else []
+        candidates += [paths.patches_dir() / name, paths.user_data_dir() / "banks" / name] if name else []
+    for c in candidates:
+        if c.is_file() and load_bank(c).sha256 == want["sha256"]:
+            return c
+    raise dataset.DatasetError(f"the dataset's bank {name or want.get('name')!r} (SHA-256 {want['sha256'][:12]}…) "
+                               f"{'is not ' + str(bank) if bank else 'was not found'}: pass the bank file it was made "
+                               "with (--bank)")
+
+
+def _source_midi(entry: dict, folder: Path) -> Path:
+    """The track's MIDI: the collection's file when the manifest knows where (older manifests), else the copy in
+    the track folder (``all_src.mid``: the same bytes)."""
+    stored = Path(str(entry["midi"]))
+    return stored if stored.is_absolute() and stored.is_file() else folder / "all_src.mid"
+
+
+def fix_stem(out: str | Path, track: str, stem: str, action: str, bank: str | Path | None = None) -> dict:
     """``action`` = ``"reroll"`` or ``"drop"`` for ``stem`` of ``track`` in the dataset ``out``; re-renders the
     track and updates ``dataset.yaml`` and ``lint.yaml``. Returns the render result (``status``, ``lint``, ...)."""
     if action not in ("reroll", "drop"):
         raise dataset.DatasetError(f"unknown action {action!r} (reroll or drop)")
     out = Path(out)
     manifest, entry = _manifest_entry(out, track)
-    bank = load_bank(manifest["bank"]["path"])
-    if bank.sha256 != manifest["bank"]["sha256"]:
-        raise dataset.DatasetError(f"bank {manifest['bank']['path']} changed since the dataset was made")
-    song = load_song(entry["midi"])
+    bank_file = find_bank(manifest, out, bank)
+    bank_ = load_bank(bank_file)
+    folder = dataset.track_dir(out, entry)
+    source = _source_midi(entry, folder)
+    song = load_song(source)
     keys = [t.key for t in song.tracks]
     if stem not in keys:
         raise dataset.DatasetError(f"{track} has no stem {stem} (it has {', '.join(keys)})")
     fixed = dict(entry.get("fixed") or {})
-    current = assign_patches(song, bank, entry["seed"], fixed=fixed or None)
+    current = assign_patches(song, bank_, entry["seed"], fixed=fixed or None)
     pid = current.patch_id(stem)
     if action == "drop":
         if pid is None:
@@ -55,7 +85,7 @@ def fix_stem(out: str | Path, track: str, stem: str, action: str) -> dict:
         program = song.track(stem).program
         history = entry.setdefault("rerolled", {}).setdefault(stem, [])
         tried = set(history) | ({pid} if pid else set())
-        pool = [p.id for p in bank.pool(program) if p.id not in tried]
+        pool = [p.id for p in bank_.pool(program) if p.id not in tried]
         if not pool:
             raise dataset.DatasetError(f"{track} {stem}: every patch of its pool (program {program}) was tried")
         if pid:
@@ -64,11 +94,12 @@ def fix_stem(out: str | Path, track: str, stem: str, action: str) -> dict:
     entry["fixed"] = fixed
     options = manifest["options"]
     task = {
-        "name": track, "midi": entry["midi"], "md5": entry["md5"], "seed": entry["seed"],
-        "out_dir": str(dataset.track_dir(out, entry).resolve()), "bank": manifest["bank"]["path"],
-        "bank_sha256": bank.sha256, "fixed": fixed, "lint": options.get("lint", True),
+        "name": track, "midi": str(source), "md5": entry["md5"], "seed": entry["seed"],
+        "out_dir": str(folder.resolve()), "bank": str(bank_file.resolve()),
+        "bank_sha256": bank_.sha256, "fixed": fixed, "lint": options.get("lint", True),
         "render": {"fmt": options["fmt"], "tail": options["tail"], "fluid_effects": options["fluid_effects"],
-                   "flakh": options["flakh"], "threads": 2},
+                   "flakh": options["flakh"], "threads": 2,
+                   "source_name": read_metadata(folder).get("lmd_midi_dir") or source.name},
     }
     result = render_task(task)
     if result["status"] != "done":

@@ -24,10 +24,17 @@ def track_name(number: int) -> str:
     return f"Track{number:05d}"
 
 
-def lmd_midi_dir(path: Path) -> str:
-    """Slakh's ``lmd_midi_dir``: the last six components of the source MIDI path."""
-    parts = [p for p in Path(path).parts if p != Path(path).anchor]
-    return "/".join(parts[-6:])
+def lmd_midi_dir(path: Path, corpus_root: str | Path | None = None) -> str:
+    """Slakh's ``lmd_midi_dir``, portable: the source MIDI file's path relative to the corpus it was taken from
+    (POSIX separators, as Slakh2100 stores it relative to the Lakh MIDI folder), or its file name alone for a
+    single file (or one outside ``corpus_root``). No folder of the machine that rendered it."""
+    path = Path(path)
+    if corpus_root is not None:
+        try:
+            return path.resolve().relative_to(Path(corpus_root).resolve()).as_posix()
+        except ValueError:
+            pass
+    return path.name
 
 
 def dump_metadata(metadata: dict) -> str:

@@ -45,6 +45,8 @@ class RenderOptions:
     sample_rate: int = render.SAMPLE_RATE
     max_duration: float = MAX_DURATION
     max_memory: int = MAX_MEMORY
+    corpus_root: str | None = None  # the MIDI collection's folder: lmd_midi_dir is relative to it (else file name)
+    source_name: str | None = None  # lmd_midi_dir as given (a re-render of a dataset track keeps its own)
 
 
 @dataclass
@@ -275,7 +277,7 @@ def build_metadata(song: Song, bank: Bank, assignment: Assignment, mixed: mixing
     return {
         "UUID": song.md5,
         "audio_dir": "stems",
-        "lmd_midi_dir": layout.lmd_midi_dir(song.path),
+        "lmd_midi_dir": opt.source_name or layout.lmd_midi_dir(song.path, opt.corpus_root),
         "midi_dir": "MIDI",
         "normalization_factor": float(mixed.normalization_factor),
         "normalized": True,

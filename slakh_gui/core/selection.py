@@ -15,6 +15,7 @@ The files that pass are shuffled with ``random.Random(seed)`` and the first ``co
 from __future__ import annotations
 
 import hashlib
+import os
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -258,10 +259,30 @@ def read_report(path: str | Path) -> SelectionReport:
                            rejected)
 
 
-def write_report(selection: Selection, path: str | Path) -> Path:
+def write_report(selection: Selection, path: str | Path, *, relative_to: str | Path | None = None) -> Path:
     """Write ``selection`` as YAML: settings, counts, the selected files with MD5, every reject with its reason,
-    the duplicates with the file they repeat. Atomic."""
+    the duplicates with the file they repeat. Atomic. With ``relative_to`` (a dataset's MIDI folder) every path,
+    in the lists and in the reasons, is written relative to it and ``midi_dir`` is ``.``: a dataset that people
+    share names no folder of the machine that made it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, yaml.safe_dump(selection.as_dict(), sort_keys=False, allow_unicode=True))
+    data = selection.as_dict()
+    if relative_to is not None:
+        data = _portable(data, Path(relative_to))
+    atomic_write_text(path, yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
     return path
+
+
+def _portable(data: dict, root: Path) -> dict:
+    prefixes = sorted({f"{root}{os.sep}", f"{root.resolve()}{os.sep}"}, key=len, reverse=True)
+
+    def rel(text: str) -> str:
+        for prefix in prefixes:
+            text = text.replace(prefix, "")
+        return text
+
+    data = dict(data, midi_dir=".")
+    data["selected"] = [dict(c, path=rel(c["path"])) for c in data["selected"]]
+    data["rejected"] = [{"path": rel(r["path"]), "reason": rel(r["reason"])} for r in data["rejected"]]
+    data["duplicates"] = [{"path": rel(d["path"]), "duplicate_of": rel(d["duplicate_of"])} for d in data["duplicates"]]
+    return data

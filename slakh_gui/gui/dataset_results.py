@@ -703,7 +703,7 @@ class RejectedPanel(_Panel):
             return
         n = len(report.rejected)
         kinds = ", ".join(f"{k} {v}" for k, v in report.kinds().items())
-        where = f" of {report.midi_dir}" if report.midi_dir else ""
+        where = f" of {report.midi_dir}" if report.midi_dir not in ("", ".") else ""
         self.summary.setText(
             f"<b>{n} of {report.scanned} MIDI file{'s' if report.scanned != 1 else ''}{where} rejected</b>"
             + (f" ({kinds})" if kinds else "") + f"; {report.eligible} passed, {report.selected} selected. "

@@ -28,6 +28,7 @@ from slakh_gui.core.dataset import (
     split_counts,
 )
 from slakh_gui.core.dataset_exec import DaskUnavailable, run_dask
+from slakh_gui.core.patches import load_bank
 from tests.conftest import DATA, REPO
 
 SONGS = 7
@@ -86,6 +87,13 @@ def test_layout_metadata_loudness_and_splits(reference, midi_dir):
     assert [t["split"] for t in m["tracks"]] == ["train"] * 4 + ["validation"] * 2 + ["test"]
     md5s = [t["md5"] for t in m["tracks"]]
     assert len(set(md5s)) == SONGS  # the duplicate file was not taken twice, so no MIDI crosses splits
+    # no folder of this machine in the manifest: MIDI files relative to the collection, the bank copied beside it
+    for f in out.rglob("*"):
+        if f.suffix in (".yaml", ".json", ".jsonl", ".md", ".txt") and f.is_file():
+            text = f.read_text(errors="replace")
+            assert str(midi_dir.resolve()) not in text and str(midi_dir) not in text and str(REPO) not in text, f
+    assert "midi_dir" not in m["options"]
+    assert m["bank"]["file"] == "bank.yaml" and load_bank(out / "bank.yaml").sha256 == m["bank"]["sha256"]
     sel = yaml.safe_load((out / "selection.yaml").read_text())
     reasons = {Path(r["path"]).name: r["reason"] for r in sel["rejected"]}
     assert set(reasons) == {"song_00000.mid", "broken.mid", "text.mid"}  # "again.mid" sorts first
@@ -95,6 +103,9 @@ def test_layout_metadata_loudness_and_splits(reference, midi_dir):
         meta = yaml.safe_load((d / "metadata.yaml").read_text())
         assert meta["UUID"] == t["md5"] and meta["audio_dir"] == "stems" and meta["midi_dir"] == "MIDI"
         assert meta["normalized"] is True and meta["slakh_studio"]["seed"] == t["seed"]
+        # portable: the MIDI file relative to the collection, no folder of this machine
+        assert meta["lmd_midi_dir"] == t["midi"] and not Path(t["midi"]).is_absolute()
+        assert str(midi_dir.resolve()) not in (d / "metadata.yaml").read_text()
         mix, sr = sf.read(d / "mix.flac", dtype="float64")
         assert sr == 44100
         total = np.zeros_like(mix)
@@ -151,6 +162,12 @@ def test_resume_skips_finished_tracks_and_refuses_other_settings(reference, midi
     assert tree_bytes(out) == tree_bytes(reference.out)
     with pytest.raises(DatasetError, match="other settings: seed 3 .now 4"):
         run_dataset(midi_dir, out, _options(seed=4), workers=1)
+    # the manifest names no MIDI folder: resuming from a folder without the planned songs says so, renders nothing
+    shutil.rmtree(out / "train" / "Track00002")
+    (tmp_path / "elsewhere").mkdir()
+    with pytest.raises(DatasetError, match="resume with the MIDI folder the dataset was made from"):
+        run_dataset(tmp_path / "elsewhere", out, _options(), workers=1)
+    assert not (out / "train" / "Track00002").exists()
 
 
 def test_sigkill_then_resume_gives_the_same_bytes(reference, midi_dir, tmp_path):
@@ -239,6 +256,7 @@ def test_fix_rerolls_or_drops_a_stem_and_resume_keeps_it(reference, midi_dir, tm
     after = yaml.safe_load((d / "metadata.yaml").read_text())
     assert after["stems"][target]["plugin_name"] != before["stems"][target]["plugin_name"]
     assert after["stems"][other]["plugin_name"] == before["stems"][other]["plugin_name"]
+    assert after["lmd_midi_dir"] == before["lmd_midi_dir"]  # re-rendered from the track's own all_src.mid
     assert f"{target}: patch {after['stems'][target]['plugin_name']}" in text
     code, text, err = run(["fix", out, "Track00001", other, "--drop"], capsys)
     assert code == 0 and "no audio (dropped)" in text

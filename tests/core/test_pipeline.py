@@ -32,6 +32,7 @@ def test_layout_and_metadata_schema(rendered):
     meta = yaml.safe_load((track / "metadata.yaml").read_text())
     assert set(meta) >= TOP_KEYS
     assert meta["UUID"] == song.md5
+    assert meta["lmd_midi_dir"] == song.path.name  # one file rendered: its name, no folder of this machine
     assert meta["normalization_factor"] == -13.0 and meta["target_peak"] == -1.0 and meta["normalized"] is True
     assert set(meta["stems"]) == {t.key for t in song.tracks}
     for key, stem in meta["stems"].items():
@@ -180,3 +181,14 @@ def test_cache_rerenders_only_changed_stems_with_identical_output(tmp_path, smal
         assert isinstance(cache.get(next(iter(cache._items)))[0], np.memmap)
         cache.clear()
         assert len(cache) == 0 and not list((tmp_path / "cache").glob("*.npy"))
+
+
+def test_lmd_midi_dir_names_no_folder_of_the_machine(tmp_path):
+    from slakh_gui.core.layout import lmd_midi_dir
+
+    corpus = tmp_path / "lmd_full"
+    song = corpus / "a" / "b" / "song.mid"
+    assert lmd_midi_dir(song, corpus) == "a/b/song.mid"  # relative to the collection, as Slakh2100 stores it
+    assert lmd_midi_dir(song) == "song.mid"  # a single file: its name alone
+    assert lmd_midi_dir(tmp_path / "elsewhere.mid", corpus) == "elsewhere.mid"  # outside the collection
+

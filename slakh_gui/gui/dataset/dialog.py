@@ -230,7 +230,7 @@ class DatasetDialog(QDialog):
             state = "complete" if done == len(tracks) else "resume"
             self.resume_label.setText(f"<b>{state}: {done} of {len(tracks)} tracks done</b>{extra} · options "
                                       f"below are the dataset's (bank {manifest['bank'].get('name', '?')})")
-            self.form.apply_manifest(manifest)
+            self.form.apply_manifest(manifest, out, self.settings)
             self.lint_panel.set_root(out)
             self.stats_panel.set_folder(out)
             self.rejected_panel.set_folder(out)

@@ -4,6 +4,7 @@ scheduler), checked as they are typed."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -337,11 +338,14 @@ class OptionsForm(QWidget):
         elif not on and current == paths.flakh_bank():
             self.bank_edit.setText(str(paths.default_bank()))
 
-    def apply_manifest(self, manifest: dict) -> None:
-        """Fill the form from a dataset's manifest, so that Start resumes it."""
+    def apply_manifest(self, manifest: dict, out: Path | None = None, settings: QSettings | None = None) -> None:
+        """Fill the form from a dataset's manifest in ``out``, so that Start resumes it (the MIDI folder is not
+        in the manifest: the user names it; the bank is the copy beside the manifest)."""
         o = manifest.get("options") or {}
-        if o.get("midi_dir"):
-            self.midi_edit.setText(str(o["midi_dir"]))
+        remembered = remembered_sources(settings) if settings is not None else {}
+        midi = o.get("midi_dir") or (remembered.get(_key(out)) if out is not None else None)
+        if midi:
+            self.midi_edit.setText(str(midi))
         self.count_spin.setValue(int(o.get("count") or 0))
         self.seed_spin.setValue(int(o.get("seed", 0)))
         self.band_edit.setText(",".join(o.get("band") or DEFAULT_BAND))
@@ -356,7 +360,8 @@ class OptionsForm(QWidget):
         self.fx_check.setChecked(bool(o.get("fluid_effects", False)))
         self.tail_spin.setValue(float(o.get("tail", 5.0)))
         self.lint_check.setChecked(bool(o.get("lint", True)))
-        bank = (manifest.get("bank") or {}).get("path")
+        b = manifest.get("bank") or {}
+        bank = b.get("path") or (Path(out) / b["file"] if out is not None and b.get("file") else None)
         if bank:
             self.bank_edit.setText(str(bank))
 
@@ -401,8 +406,32 @@ class OptionsForm(QWidget):
         self.scheduler_edit.setText(str(s.value("dataset/scheduler", "", type=str)))
 
     def save(self, s: QSettings) -> None:
+        """The form's folders for next time, and which MIDI folder this output folder was built from (kept on this
+        machine: the dataset itself names no folder of it)."""
+        if self.midi_edit.text() and self.out_edit.text():
+            sources = remembered_sources(s)
+            sources.pop(_key(self.out_edit.text()), None)
+            sources[_key(self.out_edit.text())] = self.midi_edit.text()
+            s.setValue("dataset/midi_dirs", json.dumps(dict(list(sources.items())[-MAX_REMEMBERED:])))
         s.setValue("dataset/midi_dir", self.midi_edit.text())
         s.setValue("dataset/out", self.out_edit.text())
         s.setValue("dataset/bank", self.bank_edit.text())
         s.setValue("dataset/workers", self.workers_spin.value())
         s.setValue("dataset/scheduler", self.scheduler_edit.text())
+
+
+MAX_REMEMBERED = 50  # output folders whose MIDI folder the form remembers
+
+
+def _key(out: str | Path) -> str:
+    return str(Path(out).expanduser().resolve())
+
+
+def remembered_sources(settings: QSettings) -> dict[str, str]:
+    """Output folder -> the MIDI folder it was built from, as this machine's settings remember it."""
+    try:
+        data = json.loads(str(settings.value("dataset/midi_dirs", "{}", type=str) or "{}"))
+    except ValueError:
+        return {}
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
