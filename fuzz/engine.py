@@ -250,8 +250,8 @@ def hypothesis_campaign(target: Target, count: int, seed: int, deadline: float, 
     """``count`` hypothesis-generated inputs; a failure is shrunk by hypothesis and kept."""
     if target.strategy is None or count <= 0:
         return
-    from hypothesis import HealthCheck, Phase, given, settings  # noqa: PLC0415
-    from hypothesis import seed as hseed  # noqa: PLC0415
+    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis import seed as hseed
 
     last: dict = {}
 

@@ -131,7 +131,7 @@ def _parser() -> argparse.ArgumentParser:
     dg.add_argument("--json", action="store_true")
     dg.add_argument("--no-audio", action="store_true", help="skip the audio device listing")
 
-    from slakh_gui import commands  # noqa: PLC0415
+    from slakh_gui import commands
 
     for module in commands.modules():
         module.register(sub)
@@ -140,13 +140,13 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    from slakh_gui import logs  # noqa: PLC0415
+    from slakh_gui import logs
 
     logs.setup(verbose=args.verbose)
     log = logs.get("cli")
     log.info("slakh-studio %s: %s", __version__, " ".join(sys.argv[1:] if argv is None else map(str, argv)))
     if args.smoke is not None:
-        from slakh_gui.gui import smoke  # noqa: PLC0415
+        from slakh_gui.gui import smoke
 
         return smoke.run(args.smoke or None)
     if not args.command:
@@ -157,14 +157,14 @@ def main(argv: list[str] | None = None) -> int:
         for key, value in RENDER_DEFAULTS.items():
             if hasattr(args, key) and getattr(args, key) is None:
                 setattr(args, key, value)
-    from slakh_gui import commands  # noqa: PLC0415
-    from slakh_gui.core.fluid import FluidSynthMissing  # noqa: PLC0415
-    from slakh_gui.core.jobs import Cancelled  # noqa: PLC0415
-    from slakh_gui.core.midi import MidiLoadError  # noqa: PLC0415
-    from slakh_gui.core.patches import BankError, SoundFontMissing  # noqa: PLC0415
-    from slakh_gui.core.pipeline import NothingToRender, RenderLimitError  # noqa: PLC0415
-    from slakh_gui.core.render import RenderError  # noqa: PLC0415
-    from slakh_gui.core.session import SessionError  # noqa: PLC0415
+    from slakh_gui import commands
+    from slakh_gui.core.fluid import FluidSynthMissing
+    from slakh_gui.core.jobs import Cancelled
+    from slakh_gui.core.midi import MidiLoadError
+    from slakh_gui.core.patches import BankError, SoundFontMissing
+    from slakh_gui.core.pipeline import NothingToRender, RenderLimitError
+    from slakh_gui.core.render import RenderError
+    from slakh_gui.core.session import SessionError
 
     extra_errors = tuple(e for m in commands.modules() for e in getattr(m, "ERRORS", ()))
     handler = getattr(args, "handler", None) or {
@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_diagnostics(args) -> int:
-    from slakh_gui.core import diagnostics  # noqa: PLC0415
+    from slakh_gui.core import diagnostics
 
     info = diagnostics.collect(with_devices=not args.no_audio)
     print(json.dumps(info, indent=2) if args.json else diagnostics.as_text(info), end="" if not args.json else "\n")
@@ -205,8 +205,8 @@ def cmd_diagnostics(args) -> int:
 
 
 def cmd_info(args) -> int:
-    from slakh_gui.core.midi import load_song  # noqa: PLC0415
-    from slakh_gui.core.patches import load_bank  # noqa: PLC0415
+    from slakh_gui.core.midi import load_song
+    from slakh_gui.core.patches import load_bank
 
     song = load_song(args.midi)
     bank = load_bank(args.bank) if args.bank else None
@@ -241,7 +241,7 @@ def cmd_info(args) -> int:
 
 
 def _out_track_dir(out: Path, number: int) -> Path:
-    from slakh_gui.core.layout import TRACK_NAME, track_name  # noqa: PLC0415
+    from slakh_gui.core.layout import TRACK_NAME, track_name
 
     return out if TRACK_NAME.match(out.name) else out / track_name(number)
 
@@ -253,9 +253,9 @@ def _with_progress(call):
 
 def _run_render(args, midi_path: Path, out_dir: Path, assignment_in: Path | None = None,
                 save_to: Path | None = None, as_json: bool = False) -> int:
-    from slakh_gui.core.midi import load_song  # noqa: PLC0415
-    from slakh_gui.core.patches import assign_patches, load_assignment, load_bank, save_assignment  # noqa: PLC0415
-    from slakh_gui.core.pipeline import RenderOptions, render_track  # noqa: PLC0415
+    from slakh_gui.core.midi import load_song
+    from slakh_gui.core.patches import assign_patches, load_assignment, load_bank, save_assignment
+    from slakh_gui.core.pipeline import RenderOptions, render_track
 
     song = load_song(midi_path)
     bank_path = args.bank or (paths.flakh_bank() if args.flakh else paths.default_bank())
@@ -306,8 +306,8 @@ def cmd_render(args) -> int:
 
 
 def _run_session(args) -> int:
-    from slakh_gui.core.layout import track_name  # noqa: PLC0415
-    from slakh_gui.core.session import load_session, render_session  # noqa: PLC0415
+    from slakh_gui.core.layout import track_name
+    from slakh_gui.core.session import load_session, render_session
 
     given = [name for key, name in SESSION_CONFLICTS.items()
              if key in args.given or (key not in RENDER_DEFAULTS and getattr(args, key, None) is not None)]
@@ -346,13 +346,13 @@ def cmd_demo(args) -> int:
 
 
 def cmd_gui(args) -> int:
-    from slakh_gui.gui.app import main as gui_main  # noqa: PLC0415  (Qt only for this command)
+    from slakh_gui.gui.app import main as gui_main  # Qt only for this command
 
     return gui_main(args.path)
 
 
 def cmd_bank(args) -> int:
-    from slakh_gui.core.patches import SoundFontMissing, load_bank  # noqa: PLC0415
+    from slakh_gui.core.patches import SoundFontMissing, load_bank
 
     bank = load_bank(args.bank or paths.default_bank())
     missing = []
@@ -387,8 +387,8 @@ def cmd_patches(args) -> int:
 
 
 def _patches_list(args) -> int:
-    from slakh_gui.core.patches import find_soundfont  # noqa: PLC0415
-    from slakh_gui.core.soundfont import find_soundfonts, list_presets, preset_dict  # noqa: PLC0415
+    from slakh_gui.core.patches import find_soundfont
+    from slakh_gui.core.soundfont import find_soundfonts, list_presets, preset_dict
 
     files = [find_soundfont(str(f)) for f in args.soundfont] if args.soundfont else find_soundfonts()
     if not files:
@@ -405,7 +405,7 @@ def _patches_list(args) -> int:
 
 
 def _patches_validate(args) -> int:
-    from slakh_gui.core.bank_validate import has_errors, validate_bank  # noqa: PLC0415
+    from slakh_gui.core.bank_validate import has_errors, validate_bank
 
     if not args.bank.is_file():
         raise CliError(f"{args.bank}: no such bank file")
@@ -423,11 +423,11 @@ def _patches_validate(args) -> int:
 
 
 def _patches_audition(args) -> int:
-    import difflib  # noqa: PLC0415
+    import difflib
 
-    from slakh_gui.core.audio_io import to_int16, write_audio  # noqa: PLC0415
-    from slakh_gui.core.audition import audition  # noqa: PLC0415
-    from slakh_gui.core.patches import load_bank  # noqa: PLC0415
+    from slakh_gui.core.audio_io import to_int16, write_audio
+    from slakh_gui.core.audition import audition
+    from slakh_gui.core.patches import load_bank
 
     if args.out.suffix.lower() not in (".wav", ".flac"):
         raise CliError(f"{args.out}: the output must end in .wav or .flac")
@@ -452,8 +452,8 @@ def _patches_audition(args) -> int:
 
 
 def _patches_stats(args) -> int:
-    from slakh_gui.core.bank_edit import coverage  # noqa: PLC0415
-    from slakh_gui.core.patches import load_bank  # noqa: PLC0415
+    from slakh_gui.core.bank_edit import coverage
+    from slakh_gui.core.patches import load_bank
 
     bank = load_bank(args.bank or paths.default_bank())
     rows = coverage(bank)
@@ -484,7 +484,7 @@ def cmd_midi(args) -> int:
 
 
 def _midi_generate(args) -> int:
-    from slakh_gui.core.corpus import generate_corpus  # noqa: PLC0415
+    from slakh_gui.core.corpus import generate_corpus
 
     if args.count < 1:
         raise CliError(f"--count must be at least 1, not {args.count}")
@@ -506,9 +506,9 @@ def _midi_generate(args) -> int:
 
 
 def _midi_select(args) -> int:
-    from collections import Counter  # noqa: PLC0415
+    from collections import Counter
 
-    from slakh_gui.core.selection import parse_band, select_songs, write_report  # noqa: PLC0415
+    from slakh_gui.core.selection import parse_band, select_songs, write_report
 
     try:
         band = parse_band(args.band)

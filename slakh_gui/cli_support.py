@@ -37,9 +37,9 @@ def with_stage_progress(call: Callable, desc: str, weights: dict[str, tuple[int,
 def with_progress(call: Callable, desc: str, show: Callable, unit: str = "file", total: int = 0):
     """Run ``call(progress, cancel)`` with a tqdm bar on stderr that ``show(bar, Progress)`` updates; Ctrl-C
     cancels the job (it raises :class:`~slakh_gui.core.jobs.Cancelled`, nothing half-written stays)."""
-    from tqdm import tqdm  # noqa: PLC0415
+    from tqdm import tqdm
 
-    from slakh_gui.core.jobs import CancelToken  # noqa: PLC0415
+    from slakh_gui.core.jobs import CancelToken
 
     token = CancelToken()
     previous = signal.signal(signal.SIGINT, lambda *_: token.cancel())

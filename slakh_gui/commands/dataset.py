@@ -60,8 +60,8 @@ def register(sub) -> None:
 
 
 def options_from_args(args: argparse.Namespace):
-    from slakh_gui.core.dataset import DatasetOptions, parse_split  # noqa: PLC0415
-    from slakh_gui.core.selection import parse_band  # noqa: PLC0415
+    from slakh_gui.core.dataset import DatasetOptions, parse_split
+    from slakh_gui.core.selection import parse_band
 
     if args.count is not None and args.count < 1:
         raise CliError(f"--count must be at least 1, not {args.count}")
@@ -85,7 +85,7 @@ def options_from_args(args: argparse.Namespace):
 
 
 def cmd_dataset(args) -> int:
-    from slakh_gui.core.dataset import run_dataset  # noqa: PLC0415
+    from slakh_gui.core.dataset import run_dataset
 
     options = options_from_args(args)
     warnings: list[str] = []
@@ -119,13 +119,13 @@ def cmd_dataset(args) -> int:
 
 
 def cmd_fix(args) -> int:
-    import yaml  # noqa: PLC0415
+    import yaml
 
-    from slakh_gui.core.dataset import load_manifest, track_dir  # noqa: PLC0415
-    from slakh_gui.core.dataset_fix import fix_stem  # noqa: PLC0415
+    from slakh_gui.core.dataset import load_manifest, track_dir
+    from slakh_gui.core.dataset_fix import fix_stem
 
     if args.action == "drop_track":
-        from slakh_gui.core.dataset_fix import drop_track  # noqa: PLC0415
+        from slakh_gui.core.dataset_fix import drop_track
 
         if args.stem:
             raise CliError("--drop-track takes no stem")

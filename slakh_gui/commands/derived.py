@@ -72,7 +72,7 @@ def _failed(result) -> None:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    from slakh_gui.core.dataset_stats import compute_stats, write_report  # noqa: PLC0415
+    from slakh_gui.core.dataset_stats import compute_stats, write_report
 
     if args.workers < 1:
         raise CliError(f"--workers must be at least 1, got {args.workers}")
@@ -94,7 +94,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
-    from slakh_gui.core.derived import convert  # noqa: PLC0415
+    from slakh_gui.core.derived import convert
 
     if args.sample_rate is not None and args.sample_rate <= 0:
         raise CliError(f"--sample-rate must be positive, got {args.sample_rate}")
@@ -110,7 +110,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 
 def cmd_submix(args: argparse.Namespace) -> int:
-    from slakh_gui.core.derived import submix  # noqa: PLC0415
+    from slakh_gui.core.derived import submix
 
     result = with_count_progress(lambda p, c: submix(args.src, args.recipe, args.name, fmt=args.audio_format,
                                                      overwrite=args.overwrite, progress=p, cancel=c),
@@ -127,8 +127,8 @@ def cmd_submix(args: argparse.Namespace) -> int:
 
 
 def cmd_lint(args: argparse.Namespace) -> int:
-    from slakh_gui.core.lint import lint_tree, write_lint  # noqa: PLC0415
-    from slakh_gui.core.patches import load_bank  # noqa: PLC0415
+    from slakh_gui.core.lint import lint_tree, write_lint
+    from slakh_gui.core.patches import load_bank
 
     bank = load_bank(args.bank) if args.bank else None
     findings = with_count_progress(lambda p, c: lint_tree(args.path, bank, p, c), "lint", "track")

@@ -83,15 +83,15 @@ def register(sub) -> None:
 
 
 def _threads(n: int) -> None:
-    import torch  # noqa: PLC0415
+    import torch
 
     if n and n > 0:
         torch.set_num_threads(n)
 
 
 def _load(name: str, device: str):
-    from slakh_gui.separation.inference import resolve_device  # noqa: PLC0415
-    from slakh_gui.separation.model import load_model  # noqa: PLC0415
+    from slakh_gui.separation.inference import resolve_device
+    from slakh_gui.separation.model import load_model
 
     return load_model(name).to(resolve_device(device))
 
@@ -102,7 +102,7 @@ def _positive(value, option: str) -> None:
 
 
 def cmd_train(args) -> int:
-    from slakh_gui.separation.train import TrainConfig, train  # noqa: PLC0415
+    from slakh_gui.separation.train import TrainConfig, train
 
     for v, o in ((args.epochs, "--epochs"), (args.steps, "--steps"), (args.batch_size, "--batch-size"),
                  (args.val_clips, "--val-clips"), (args.lr, "--lr"), (args.max_tracks, "--max-tracks")):
@@ -131,7 +131,7 @@ def cmd_train(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from slakh_gui.separation.evaluate import evaluate  # noqa: PLC0415
+    from slakh_gui.separation.evaluate import evaluate
 
     _positive(args.clips_per_track, "--clips-per-track")
     _positive(args.max_tracks, "--max-tracks")
@@ -150,8 +150,8 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_separate(args) -> int:
-    from slakh_gui.core.audio_io import to_int16, write_audio  # noqa: PLC0415
-    from slakh_gui.separation.inference import separate  # noqa: PLC0415
+    from slakh_gui.core.audio_io import to_int16, write_audio
+    from slakh_gui.separation.inference import separate
 
     _positive(args.chunk, "--chunk")
     outs = [args.out] + ([args.residual] if args.residual else [])
@@ -176,13 +176,13 @@ def cmd_separate(args) -> int:
 
 
 def _read_input(path: Path):
-    import soundfile as sf  # noqa: PLC0415
+    import soundfile as sf
 
-    from slakh_gui.separation.errors import AudioInputError  # noqa: PLC0415
+    from slakh_gui.separation.errors import AudioInputError
 
     if not path.is_file():
         raise AudioInputError(f"{path}: no such audio file")
-    from slakh_gui.core.track_folder import MAX_AUDIO_SAMPLES  # noqa: PLC0415
+    from slakh_gui.core.track_folder import MAX_AUDIO_SAMPLES
 
     try:
         info = sf.info(str(path))

@@ -73,7 +73,7 @@ def phrase_path(kind: str) -> Path:
 
 @lru_cache(maxsize=8)
 def _phrase(kind: str):
-    import pretty_midi  # noqa: PLC0415
+    import pretty_midi
 
     pm = pretty_midi.PrettyMIDI(str(phrase_path(kind)))
     return pm.instruments[0], pm.get_end_time()
@@ -94,7 +94,7 @@ def kind_for_patch(patch: Patch, bank: Bank | None = None) -> str:
 
 def measure(audio: np.ndarray, sample_rate: int = 44100) -> tuple[float, float]:
     """(integrated loudness LUFS, sample peak dBFS); -inf for silence."""
-    from slakh_gui.core.mixing import integrated_loudness  # noqa: PLC0415
+    from slakh_gui.core.mixing import integrated_loudness
 
     peak = float(np.max(np.abs(audio))) if len(audio) else 0.0
     peak_db = 20.0 * math.log10(peak) if peak > 0 else float("-inf")
@@ -109,8 +109,8 @@ def audition(patch: Patch, bank: Bank | None = None, *, kind: str | None = None,
     The SoundFont is looked up on the search path plus ``soundfont_dirs`` (and the bank's own folders);
     ``cancel`` stops the render between chunks (raising :class:`slakh_gui.core.jobs.Cancelled`).
     """
-    from slakh_gui.core import render  # noqa: PLC0415
-    from slakh_gui.core.effects import apply_chain  # noqa: PLC0415
+    from slakh_gui.core import render
+    from slakh_gui.core.effects import apply_chain
 
     kind = kind or kind_for_patch(patch, bank)
     instrument, end = _phrase(kind)

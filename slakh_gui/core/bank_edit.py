@@ -124,7 +124,7 @@ def bank_to_yaml(bank: Bank) -> str:
 
 def save_bank(bank: Bank, path: str | Path) -> Path:
     """Write ``bank`` to ``path`` atomically (no validation: a bank with findings can be saved)."""
-    from slakh_gui.core.audio_io import atomic_write_text  # noqa: PLC0415
+    from slakh_gui.core.audio_io import atomic_write_text
 
     path = Path(path)
     atomic_write_text(path, bank_to_yaml(bank))

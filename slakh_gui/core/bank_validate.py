@@ -234,7 +234,7 @@ def validate_bank(path: str | Path, *, render_check: bool = True, soundfont_dirs
 
 def _check_bank(bank: Bank, invalid: set[str], report: _Report, soundfont_dirs) -> list:
     """The static checks; returns the patches whose SoundFont and preset exist (for the render check)."""
-    from slakh_gui.core.soundfont import SoundFontError, list_presets  # noqa: PLC0415
+    from slakh_gui.core.soundfont import SoundFontError, list_presets
 
     bank.soundfont_dirs = list(soundfont_dirs or []) + list(bank.soundfont_dirs)
     playable = []
@@ -288,7 +288,7 @@ def _check_bank(bank: Bank, invalid: set[str], report: _Report, soundfont_dirs) 
 
 
 def _render_check(bank: Bank, playable: list, report: _Report, progress, cancel) -> None:
-    from slakh_gui.core.audition import audition  # noqa: PLC0415
+    from slakh_gui.core.audition import audition
 
     total = len(playable)
     done = [0]

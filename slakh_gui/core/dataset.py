@@ -118,11 +118,11 @@ class DatasetResult:
 
 
 def _versions() -> dict:
-    import numpy  # noqa: PLC0415
-    import pretty_midi  # noqa: PLC0415
-    import soundfile  # noqa: PLC0415
+    import numpy
+    import pretty_midi
+    import soundfile
 
-    from slakh_gui.core import fluid  # noqa: PLC0415
+    from slakh_gui.core import fluid
 
     try:
         fs = fluid.version()
@@ -218,7 +218,7 @@ def run_dataset(midi_dir: str | Path, out: str | Path, options: DatasetOptions, 
     ``workers``: local processes (default: one per core); ``scheduler``: a Dask scheduler address or scheduler
     file instead. A song that fails is recorded (manifest status ``failed`` with the reason) and the run goes on.
     """
-    from slakh_gui.core import dataset_exec  # noqa: PLC0415
+    from slakh_gui.core import dataset_exec
 
     start = time.perf_counter()
     out = Path(out)
@@ -323,7 +323,7 @@ DATASET_KINDS = ("duplicate_midi", "cross_split_duplicate")  # found across trac
 
 def read_lint(out: Path) -> dict[str, list[dict]]:
     """The per-track findings of ``OUT/lint.yaml``: track name (``Track00001``) -> finding dicts."""
-    from slakh_gui.core import lint  # noqa: PLC0415
+    from slakh_gui.core import lint
 
     try:
         findings = lint.read_lint(Path(out) / LINT_REPORT)
@@ -338,7 +338,7 @@ def read_lint(out: Path) -> dict[str, list[dict]]:
 
 def write_lint(out: Path, manifest: dict, per_track: dict[str, list[dict]]) -> list[dict]:
     """``lint.yaml``: per-track findings (in track order) plus the dataset-wide duplicate checks."""
-    from slakh_gui.core import lint  # noqa: PLC0415
+    from slakh_gui.core import lint
 
     done = [t for t in manifest["tracks"] if t["status"] == "done"]
     findings = [lint.Finding.from_dict(f) for t in done for f in per_track.get(t["track"], [])]

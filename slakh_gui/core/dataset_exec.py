@@ -102,7 +102,7 @@ def run_dask(tasks: list[dict], scheduler: str, cancel: CancelToken | None = Non
     Every worker must run the same Slakh Studio version and see the output folder and MIDI files at the same
     paths (shared storage); the caller checks both from the results."""
     try:
-        from distributed import Client  # noqa: PLC0415
+        from distributed import Client
     except ImportError:
         raise DaskUnavailable("dask.distributed is not installed (pip install 'dask[distributed]')") from None
     kwargs = {"scheduler_file": scheduler} if os.path.isfile(scheduler) else {"address": scheduler}

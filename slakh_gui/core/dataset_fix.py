@@ -116,7 +116,7 @@ def fix_stem(out: str | Path, track: str, stem: str, action: str, bank: str | Pa
 def drop_track(out: str | Path, track: str) -> None:
     """Take ``track`` out of the dataset (e.g. a duplicate): its folder is removed and the manifest marks it
     ``dropped``, so resuming never renders it again. Its number stays unused."""
-    import shutil  # noqa: PLC0415
+    import shutil
 
     out = Path(out)
     manifest, entry = _manifest_entry(out, track)

@@ -309,8 +309,8 @@ def _results(refs: list[TrackRef], workers: int, cancel: CancelToken | None):
             check(cancel)
             yield i, _track_stats_safe(ref)
         return
-    import multiprocessing  # noqa: PLC0415
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait  # noqa: PLC0415
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     # spawn, not fork: safe from a threaded caller (the desktop app)
     with ProcessPoolExecutor(min(workers, len(refs)), mp_context=multiprocessing.get_context("spawn")) as pool:
@@ -401,11 +401,11 @@ def report_markdown(stats: DatasetStats) -> str:
 def write_report(stats: DatasetStats, out_dir: str | Path) -> dict[str, Path]:
     """Write ``stats.md``, ``stats.json``, ``fig1_classes.png`` and ``fig2_spectra.png`` into ``out_dir``
     (created if needed), each atomically; returns file name -> path."""
-    import json  # noqa: PLC0415
+    import json
 
-    from slakh_gui.core import stats_plots  # noqa: PLC0415  (matplotlib only when writing a report)
-    from slakh_gui.core.audio_io import atomic_write_bytes, atomic_write_text  # noqa: PLC0415
-    from slakh_gui.core.layout import check_writable  # noqa: PLC0415
+    from slakh_gui.core import stats_plots  # matplotlib only when writing a report
+    from slakh_gui.core.audio_io import atomic_write_bytes, atomic_write_text
+    from slakh_gui.core.layout import check_writable
 
     out = Path(out_dir)
     check_writable(out)

@@ -24,7 +24,7 @@ def track_seed(dataset_seed: int, md5: str) -> int:
 
 
 def _bank(path: str, sha256: str):
-    from slakh_gui.core.patches import load_bank  # noqa: PLC0415
+    from slakh_gui.core.patches import load_bank
 
     key = (path, sha256)
     if key not in _banks:
@@ -42,7 +42,7 @@ def render_task(task: dict) -> dict:
     start = time.perf_counter()
     result = {"name": task["name"], "version": __version__, "worker": f"{socket.gethostname()}:{os.getpid()}"}
     try:
-        from slakh_gui.core import midi, patches, pipeline  # noqa: PLC0415
+        from slakh_gui.core import midi, patches, pipeline
 
         bank = _bank(task["bank"], task["bank_sha256"])
         song = midi.load_song(task["midi"])
@@ -58,7 +58,7 @@ def render_task(task: dict) -> dict:
         result.update(status="done", duration=round(rendered.duration, 3), stems=len(rendered.rendered),
                       skipped=dict(sorted(rendered.skipped.items())))
         if task.get("lint"):
-            from slakh_gui.core.lint import lint_track  # noqa: PLC0415
+            from slakh_gui.core.lint import lint_track
 
             result["lint"] = [f.as_dict() for f in lint_track(out, bank, audio=rendered.stems)]
     except Exception as exc:  # noqa: BLE001 - a bad song is recorded, never fatal

@@ -69,7 +69,7 @@ def resample(audio: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
     """Polyphase resampling (scipy ``resample_poly``, Kaiser window) from ``sr_in`` to ``sr_out``."""
     if sr_in == sr_out:
         return audio
-    from scipy.signal import resample_poly  # noqa: PLC0415
+    from scipy.signal import resample_poly
 
     g = math.gcd(int(sr_in), int(sr_out))
     return resample_poly(audio.astype(np.float64), sr_out // g, sr_in // g).astype(np.float32)

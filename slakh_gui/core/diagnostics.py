@@ -50,7 +50,7 @@ def audio_devices(timeout: float = 15.0) -> dict:
 
 def gpu() -> str:
     try:
-        import torch  # noqa: PLC0415
+        import torch
     except ImportError:
         return "torch not installed"
     if torch.cuda.is_available():
@@ -60,7 +60,7 @@ def gpu() -> str:
 
 def collect(with_devices: bool = True) -> dict:
     """Everything, as a JSON-able dict."""
-    from slakh_gui.core import fluid, soundfont  # noqa: PLC0415
+    from slakh_gui.core import fluid, soundfont
 
     try:
         fs = fluid.version()

@@ -21,7 +21,7 @@ EFFECT_TYPES = {
 
 def make_plugin(kind: str, params: dict):
     """One pedalboard plugin; ``ValueError`` naming the bad type or parameter."""
-    import pedalboard  # noqa: PLC0415  (loaded only when a chain is used)
+    import pedalboard  # loaded only when a chain is used
 
     if kind not in EFFECT_TYPES:
         raise ValueError(f"unknown effect type {kind!r} (known: {', '.join(EFFECT_TYPES)})")
@@ -42,7 +42,7 @@ def apply_chain(audio: np.ndarray, chain: list[tuple[str, dict]], sample_rate: i
     """Run mono float32 ``audio`` through the chain; samples that stay silent stay exactly zero."""
     if not chain:
         return audio
-    import pedalboard  # noqa: PLC0415
+    import pedalboard
 
     board = pedalboard.Pedalboard([make_plugin(k, p) for k, p in chain])
     out = board(audio[np.newaxis, :].astype(np.float32, copy=False), sample_rate, reset=True)[0]

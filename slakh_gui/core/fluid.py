@@ -22,7 +22,7 @@ class FluidSynthMissing(RuntimeError):
 
 def _load():
     try:
-        import fluidsynth  # noqa: PLC0415  (pyfluidsynth; raises ImportError without the C library)
+        import fluidsynth  # pyfluidsynth; raises ImportError without the C library
     except (ImportError, OSError) as exc:
         raise FluidSynthMissing(
             f"FluidSynth is not available ({exc}); install it with: apt-get install libfluidsynth3"

@@ -130,7 +130,7 @@ def _label(track_dir: Path) -> str:
 
 def _midi_pitches(path: Path) -> list[int]:
     """Pitches of every note-on (velocity > 0) in a MIDI file, in file order."""
-    import mido  # noqa: PLC0415
+    import mido
 
     mid = mido.MidiFile(path)
     return [m.note for tr in mid.tracks for m in tr if m.type == "note_on" and m.velocity > 0]
@@ -148,8 +148,8 @@ def _has_patch(entry: dict) -> bool:
 
 
 def _check_range(label: str, key: str, entry: dict, midi: Path | None, bank) -> Finding | None:
-    from slakh_gui.core import sf2_ranges  # noqa: PLC0415
-    from slakh_gui.core.patches import SoundFontMissing  # noqa: PLC0415
+    from slakh_gui.core import sf2_ranges
+    from slakh_gui.core.patches import SoundFontMissing
 
     patch = bank.patches.get(str(entry.get("plugin_name")))
     if patch is None or midi is None:
@@ -198,7 +198,7 @@ def _check_audio(label: str, key: str, entry: dict, path: Path, given: np.ndarra
                                   "flatness_threshold": NOISE_FLATNESS}))
     lufs = entry.get("integrated_loudness")
     if not isinstance(lufs, int | float) or isinstance(lufs, bool) or not math.isfinite(lufs):
-        from slakh_gui.core.mixing import integrated_loudness  # noqa: PLC0415
+        from slakh_gui.core.mixing import integrated_loudness
 
         try:
             now = integrated_loudness(audio.astype(np.float64), sr)
@@ -380,7 +380,7 @@ def lint_yaml(findings: Iterable[Finding]) -> str:
 
 def write_lint(path: str | Path, findings: Iterable[Finding]) -> Path:
     """Write ``lint.yaml`` atomically."""
-    from slakh_gui.core.audio_io import atomic_write_text  # noqa: PLC0415
+    from slakh_gui.core.audio_io import atomic_write_text
 
     path = Path(path)
     atomic_write_text(path, lint_yaml(findings))

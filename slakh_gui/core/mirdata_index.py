@@ -76,7 +76,7 @@ def build_index(data_home: str | Path, topdir: str = "slakh2100_flac_redux", ver
 def write_index(data_home: str | Path, path: str | Path | None = None, *, reuse: bool = False, **kwargs) -> Path:
     """Write ``index_slakh.json`` (default: in ``data_home``) and return its path. With ``reuse``, the entries of
     tracks whose metadata is unchanged since the index already at ``path`` are kept (see :func:`build_index`)."""
-    from slakh_gui.core.audio_io import atomic_write_text  # noqa: PLC0415
+    from slakh_gui.core.audio_io import atomic_write_text
 
     path = Path(path) if path else Path(data_home) / "index_slakh.json"
     previous = None
@@ -94,7 +94,7 @@ def write_index(data_home: str | Path, path: str | Path | None = None, *, reuse:
 
 def open_with_mirdata(data_home: str | Path, index_path: str | Path):
     """``mirdata.initialize('slakh')`` pointed at our index (mirdata is a test/optional dependency)."""
-    import mirdata  # noqa: PLC0415
+    import mirdata
 
     dataset = mirdata.initialize("slakh", data_home=str(data_home), version="2100-redux")
     dataset.index_path = str(index_path)

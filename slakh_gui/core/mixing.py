@@ -25,8 +25,8 @@ def integrated_loudness(audio: np.ndarray, sample_rate: int) -> float:
     from one cumulative sum instead of pyloudnorm's per-block Python loop: the same number as
     ``pyloudnorm.Meter(rate).integrated_loudness`` (tests hold it to 1e-6 LU), about ten times faster.
     """
-    import pyloudnorm  # noqa: PLC0415  (imports scipy.signal: 0.6 s, so only when needed)
-    from scipy.signal import sosfilt  # noqa: PLC0415
+    import pyloudnorm  # imports scipy.signal: 0.6 s, so only when needed
+    from scipy.signal import sosfilt
 
     audio = np.asarray(audio)
     if audio.ndim != 1:
@@ -71,7 +71,7 @@ def integrated_loudness(audio: np.ndarray, sample_rate: int) -> float:
 
 def pyloudnorm_reference(audio: np.ndarray, sample_rate: int) -> float:
     """pyloudnorm's own (slower) measurement, for cross-checks."""
-    import pyloudnorm  # noqa: PLC0415
+    import pyloudnorm
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

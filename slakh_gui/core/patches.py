@@ -268,7 +268,7 @@ class _Checker:
 
 def load_bank(path: str | Path) -> Bank:
     """Read and validate a bank file; raise :class:`BankError` naming file, line and key on any fault."""
-    from slakh_gui.core.audio_io import read_utf8  # noqa: PLC0415
+    from slakh_gui.core.audio_io import read_utf8
 
     path = Path(path)
     text = read_utf8(path, BankError, "cannot read bank file", "not a UTF-8 text file")
@@ -439,7 +439,7 @@ def assign_patches(song: Song, bank: Bank, seed: int, *, fixed: dict[str, str | 
 
 
 def save_assignment(assignment: Assignment, path: str | Path) -> None:
-    from slakh_gui.core.audio_io import atomic_write_text  # noqa: PLC0415
+    from slakh_gui.core.audio_io import atomic_write_text
 
     atomic_write_text(Path(path), yaml.safe_dump(assignment.to_dict(), sort_keys=False))
 

@@ -211,10 +211,10 @@ def render_track(song: Song, bank: Bank, assignment: Assignment, out_dir: str | 
 
 def _preload(with_effects: bool) -> None:
     """Import the loudness (scipy.signal) and effects (pedalboard) libraries while the synths render."""
-    import pyloudnorm  # noqa: F401, PLC0415
+    import pyloudnorm  # noqa: F401
 
     if with_effects:
-        import pedalboard  # noqa: F401, PLC0415
+        import pedalboard  # noqa: F401
 
 
 def _duration(seconds: float) -> str:

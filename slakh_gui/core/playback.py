@@ -58,7 +58,7 @@ class PlaybackError(RuntimeError):
 def _sounddevice():
     """Import sounddevice, turning a missing package or PortAudio library into PlaybackError."""
     try:
-        import sounddevice  # noqa: PLC0415  (lazy: PortAudio is initialized on import)
+        import sounddevice  # lazy: PortAudio is initialized on import
     except ImportError as e:
         raise PlaybackError(f"audio playback unavailable: the sounddevice package is not installed ({e})") from e
     except OSError as e:  # sounddevice raises OSError when the PortAudio library is missing

@@ -82,7 +82,7 @@ def shipped_recipes() -> list[str]:
 
 def parse_recipe(text: str, name: str = "recipe") -> Recipe:
     """A :class:`Recipe` from slakh-utils YAML text; :class:`RecipeError` with the reason otherwise."""
-    from slakh_gui.core.patches import BankError, load_yaml_limited, show  # noqa: PLC0415
+    from slakh_gui.core.patches import BankError, load_yaml_limited, show
 
     try:  # also refuses too deep nesting, "billion laughs" aliases and tagged values PyYAML cannot build
         _, data = load_yaml_limited(text, name)

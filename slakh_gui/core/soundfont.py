@@ -66,7 +66,7 @@ def _read_cache() -> dict:
 
 
 def _write_cache(fonts: dict) -> None:
-    from slakh_gui.core.audio_io import atomic_write_text  # noqa: PLC0415
+    from slakh_gui.core.audio_io import atomic_write_text
 
     folder = cache_dir()
     with contextlib.suppress(OSError):  # a read-only cache folder only costs speed
@@ -77,7 +77,7 @@ def _write_cache(fonts: dict) -> None:
 def _load_presets(path: Path) -> list[tuple[int, int, str]]:
     """(bank, preset, name) of every preset, by FluidSynth's own iteration (no samples are loaded)."""
     global load_count
-    from slakh_gui.core import fluid  # noqa: PLC0415
+    from slakh_gui.core import fluid
 
     api = fluid.api()
     synth = api.fs.Synth(gain=0.2, samplerate=44100.0, **{

@@ -154,7 +154,7 @@ def _band_weights(points: np.ndarray, n_fft: int, sample_rate: int):
     A triangle that spans at least two FFT bins averages them with triangular weights; a narrower one (low bands of
     a fine log or mel axis) linearly interpolates the power at its centre. Every row sums to 1.
     """
-    from scipy import sparse  # noqa: PLC0415  (0.2 s import, only when computing)
+    from scipy import sparse  # 0.2 s import, only when computing
 
     n_freq = n_fft // 2 + 1
     df = sample_rate / n_fft
@@ -184,7 +184,7 @@ def _band_weights(points: np.ndarray, n_fft: int, sample_rate: int):
 
 def band_layout(scale: str, sample_rate: int, n_fft: int, n_bins: int, fmin: float, htk: bool = False):
     """``(weights or None, centre freqs)`` for a scale; ``None`` means the FFT bins themselves (no pooling)."""
-    from scipy import sparse  # noqa: PLC0415
+    from scipy import sparse
 
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r} (use one of {', '.join(SCALES)})")
@@ -237,8 +237,8 @@ def compute_spectrogram(audio: np.ndarray, sample_rate: int, *, n_fft: int = 204
     re full scale). Reports ``progress`` per block (stage ``"spectrogram"``, frames) and checks ``cancel`` between
     blocks (raises :class:`~slakh_gui.core.jobs.Cancelled`).
     """
-    from scipy import fft as sfft  # noqa: PLC0415
-    from scipy.signal import get_window  # noqa: PLC0415
+    from scipy import fft as sfft
+    from scipy.signal import get_window
 
     if n_fft < 16 or hop < 1:
         raise ValueError("n_fft must be at least 16 and hop at least 1")

@@ -37,7 +37,7 @@ def fig1_classes(stats: DatasetStats) -> Figure:
     ax.set_title(f"Mixtures containing each instrument class ({stats.songs} songs)")
     ax.grid(axis="y", alpha=0.3)
     if any(c == EVERY_MIX_COLOR for c in colors):
-        from matplotlib.patches import Patch  # noqa: PLC0415
+        from matplotlib.patches import Patch
 
         ax.legend(handles=[Patch(color=EVERY_MIX_COLOR, label="in every mixture"),
                            Patch(color=OTHER_COLOR, label="in some mixtures")], loc="upper right", fontsize=8,

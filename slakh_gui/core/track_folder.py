@@ -64,7 +64,7 @@ def read_metadata(track_dir: str | Path) -> dict:
     meta_path = Path(track_dir) / "metadata.yaml"
     if not meta_path.is_file():
         raise TrackFolderError(f"{track_dir}: not a Slakh track folder: no metadata.yaml")
-    from slakh_gui.core.patches import BankError, load_yaml_limited  # noqa: PLC0415
+    from slakh_gui.core.patches import BankError, load_yaml_limited
 
     try:
         text = meta_path.read_text(encoding="utf-8")

@@ -54,7 +54,7 @@ def make_app(argv: list[str] | None = None) -> QApplication:
     import pyloudnorm  # noqa: F401
     import scipy.fft  # noqa: F401
 
-    from slakh_gui.core import fluid  # noqa: PLC0415
+    from slakh_gui.core import fluid
 
     # pyfluidsynth finds its library with ctypes.util.find_library, which forks ldconfig: do it now (a missing
     # library is reported when a render is asked for)
@@ -75,7 +75,7 @@ def make_app(argv: list[str] | None = None) -> QApplication:
 def main(path: str | Path | None = None, settings: QSettings | None = None) -> int:
     """Open the window on ``path`` (MIDI file, track folder or session), or the demo song on first start."""
     app = make_app()
-    from slakh_gui.gui.main_window import MainWindow  # noqa: PLC0415  (after QApplication exists)
+    from slakh_gui.gui.main_window import MainWindow  # after QApplication exists
 
     win = MainWindow(settings)
     win.show()

@@ -20,12 +20,12 @@ def run(out_dir: str | Path | None = None) -> int:
     log = logs.get("smoke")
     out = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix="slakh-studio-smoke-"))
     out.mkdir(parents=True, exist_ok=True)
-    from PySide6.QtCore import QSettings, QTimer  # noqa: PLC0415
+    from PySide6.QtCore import QSettings, QTimer
 
-    from slakh_gui.gui.app import make_app  # noqa: PLC0415
+    from slakh_gui.gui.app import make_app
 
     app = make_app()
-    from slakh_gui.gui.main_window import MainWindow  # noqa: PLC0415
+    from slakh_gui.gui.main_window import MainWindow
 
     win = MainWindow(QSettings(str(out / "smoke-settings.ini"), QSettings.Format.IniFormat), confirm_on_close=False)
     win.resize(1400, 900)

@@ -32,7 +32,7 @@ CACHE_VERSION = 1
 
 
 def default_cache_dir() -> Path:
-    import platformdirs  # noqa: PLC0415
+    import platformdirs
 
     return Path(platformdirs.user_cache_dir("slakh-studio", appauthor=False)) / "separation"
 
@@ -109,7 +109,7 @@ def load_track_audio(track: str | Path, recipe: Recipe, group: str, cache_dir: s
                      name: str | None = None) -> TrackAudio:
     """Target (``recipe``'s ``group``) and interference of one track folder at 16 kHz mono, from the cache when
     the track's files have not changed (``cache_dir`` None: the user cache folder)."""
-    from slakh_gui.core.track_folder import load_track_folder  # noqa: PLC0415
+    from slakh_gui.core.track_folder import load_track_folder
 
     track = Path(track)
     name = name or f"{track.parent.name}/{track.name}"
@@ -230,7 +230,7 @@ class ClipSampler:
         return self.coherent_at(i, int(rng.choice(self.offsets[i])))
 
     def incoherent(self, rng: np.random.Generator) -> Clip:
-        from slakh_gui.core.mixing import integrated_loudness  # noqa: PLC0415
+        from slakh_gui.core.mixing import integrated_loudness
 
         clip = self.coherent(rng)
         choices = [i for i in range(len(self.tracks)) if self.tracks[i].name != clip.track] or list(

@@ -12,7 +12,7 @@ def resample(x: np.ndarray, sr_from: int, sr_to: int) -> np.ndarray:
     x = np.asarray(x, dtype=np.float32)
     if int(sr_from) == int(sr_to):
         return x
-    from scipy.signal import resample_poly  # noqa: PLC0415
+    from scipy.signal import resample_poly
 
     g = gcd(int(sr_from), int(sr_to))
     return resample_poly(x, int(sr_to) // g, int(sr_from) // g, axis=0).astype(np.float32)
