@@ -258,7 +258,7 @@ def _run_render(args, midi_path: Path, out_dir: Path, assignment_in: Path | None
     from slakh_gui.core.pipeline import RenderOptions, render_track
 
     song = load_song(midi_path)
-    bank_path = args.bank or (paths.flakh_bank() if args.flakh else paths.default_bank())
+    bank_path = args.bank or paths.mode_bank(args.flakh)
     bank = load_bank(bank_path)
     if assignment_in:
         assignment = load_assignment(assignment_in, song, bank)

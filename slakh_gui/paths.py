@@ -40,6 +40,11 @@ def flakh_bank() -> Path:
     return patches_dir() / "flakh.yaml"
 
 
+def mode_bank(flakh: bool) -> Path:
+    """The bank used when none is named: Flakh's for Flakh mode, else the default bank."""
+    return flakh_bank() if flakh else default_bank()
+
+
 def user_data_dir() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 

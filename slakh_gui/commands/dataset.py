@@ -77,7 +77,7 @@ def options_from_args(args: argparse.Namespace):
         raise CliError(f"--band: {exc}") from None
     if not args.midi_dir.is_dir():
         raise CliError(f"{args.midi_dir}: not a folder")
-    bank = args.bank or (paths.flakh_bank() if args.flakh else paths.default_bank())
+    bank = args.bank or paths.mode_bank(args.flakh)
     return DatasetOptions(bank=bank, count=args.count, seed=args.seed, band=band, min_notes=args.min_notes,
                           allow_multiple_drums=args.allow_multiple_drums, split=parse_split(args.split),
                           fmt=args.format, flakh=args.flakh, fluid_effects=args.fx, tail=args.tail,

@@ -14,7 +14,7 @@ from slakh_gui import paths
 from slakh_gui.core import dataset
 from slakh_gui.core.dataset_task import render_task
 from slakh_gui.core.midi import load_song
-from slakh_gui.core.patches import assign_patches, load_bank
+from slakh_gui.core.patches import Bank, assign_patches, load_bank
 from slakh_gui.core.track_folder import read_metadata
 
 
@@ -29,10 +29,10 @@ def _manifest_entry(out: Path, track: str) -> tuple[dict, dict]:
     return manifest, entry
 
 
-def find_bank(manifest: dict, out: Path, bank: str | Path | None = None) -> Path:
+def find_bank(manifest: dict, out: Path, bank: str | Path | None = None) -> tuple[Path, Bank]:
     """The bank file a dataset was made with: ``bank`` if given, else the copy beside the manifest (``bank.yaml``),
     else (older manifests) the path they stored or the file's name in the patch-bank folders; checked against the
-    manifest's SHA-256."""
+    manifest's SHA-256. Returns the file and the bank read from it."""
     want = manifest["bank"]
     name = want.get("source") or Path(str(want.get("path", ""))).name
     if bank:
@@ -42,8 +42,8 @@ def find_bank(manifest: dict, out: Path, bank: str | Path | None = None) -> Path
         candidates += [Path(str(want["path"]))] if want.get("path") else []
         candidates += [paths.patches_dir() / name, paths.user_data_dir() / "banks" / name] if name else []
     for c in candidates:
-        if c.is_file() and load_bank(c).sha256 == want["sha256"]:
-            return c
+        if c.is_file() and (found := load_bank(c)).sha256 == want["sha256"]:
+            return c, found
     raise dataset.DatasetError(f"the dataset's bank {name or want.get('name')!r} (SHA-256 {want['sha256'][:12]}…) "
                                f"{'is not ' + str(bank) if bank else 'was not found'}: pass the bank file it was made "
                                "with (--bank)")
@@ -63,8 +63,7 @@ def fix_stem(out: str | Path, track: str, stem: str, action: str, bank: str | Pa
         raise dataset.DatasetError(f"unknown action {action!r} (reroll or drop)")
     out = Path(out)
     manifest, entry = _manifest_entry(out, track)
-    bank_file = find_bank(manifest, out, bank)
-    bank_ = load_bank(bank_file)
+    bank_file, bank_ = find_bank(manifest, out, bank)
     folder = dataset.track_dir(out, entry)
     source = _source_midi(entry, folder)
     song = load_song(source)

@@ -33,6 +33,7 @@ from slakh_gui.core.dataset_stats import (
     track_ref,
 )
 from slakh_gui.core.jobs import CancelToken, ProgressFn, check, report
+from slakh_gui.core.mixer import peak_db
 from slakh_gui.core.track_folder import TrackFolderError
 
 LINT_FORMAT = "slakh-studio-lint/1"
@@ -83,11 +84,6 @@ class Finding:
 
 
 # ---------------------------------------------------------------------------------------------- audio measures
-
-
-def peak_db(audio: np.ndarray) -> float:
-    peak = float(np.max(np.abs(audio))) if audio.size else 0.0
-    return 20.0 * math.log10(peak) if peak > 0 else float("-inf")
 
 
 def frame_flatness(audio: np.ndarray) -> np.ndarray:

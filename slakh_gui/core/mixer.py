@@ -56,6 +56,11 @@ def gain_to_db(gain: float) -> float:
     return 20.0 * math.log10(gain) if gain > 0 else float("-inf")
 
 
+def peak_db(audio: np.ndarray) -> float:
+    """Sample peak in dBFS (-inf for silence or no samples)."""
+    return gain_to_db(float(np.max(np.abs(audio))) if audio.size else 0.0)
+
+
 @dataclass
 class Strip:
     """One channel strip: fader (dB relative to the auto-mix), mute, solo."""
@@ -95,6 +100,10 @@ class MixerState:
 
     def set_master(self, db: float) -> None:
         self.master_db = _check_db("master_db", db)
+
+    def copy(self) -> MixerState:
+        """An independent copy (undo keeps states before and after an edit)."""
+        return MixerState({k: Strip(s.gain_db, s.mute, s.solo) for k, s in self.strips.items()}, self.master_db)
 
     def reset(self) -> None:
         """Back to the auto-mix: every fader at 0 dB, nothing muted or soloed, master at 0 dB."""

@@ -103,13 +103,8 @@ class RenderPlan:
     options: pipeline.RenderOptions
 
 
-def peak_db(audio: np.ndarray) -> float:
-    peak = float(np.max(np.abs(audio))) if audio.size else 0.0
-    return 20 * math.log10(peak) if peak > 0 else float("-inf")
-
-
 def stem_peaks(stems: dict[str, np.ndarray]) -> dict[str, float]:
-    return {k: peak_db(a) for k, a in stems.items()}
+    return {k: mixer.peak_db(a) for k, a in stems.items()}
 
 
 def next_free_track_number(output_dir: Path, start: int = 1) -> int:
@@ -141,25 +136,15 @@ class Project:
         self.mixer = mixer.MixerState()
         self._cache_dir = paths.render_cache_dir()
         weakref.finalize(self, shutil.rmtree, self._cache_dir, True)
-        self.cache = self._new_cache()
+        self.cache = pipeline.StemCache(spill_dir=self._cache_dir)  # on disk, memory-mapped
         self.session_path: Path | None = None
         self.dirty = False
         self._pending_mixer: dict | None = None
         self._listeners: list[Callable[[str], None]] = []
 
-    def _new_cache(self) -> pipeline.StemCache:
-        """An empty stem cache for a new song; the old one's files go (it lives on disk, memory-mapped)."""
-        old = getattr(self, "cache", None)
-        if old is not None:
-            old.clear()
-        return pipeline.StemCache(spill_dir=self._cache_dir)
-
     # -------------------------------------------------------------------------------------------- observing
     def subscribe(self, fn: Callable[[str], None]) -> None:
         self._listeners.append(fn)
-
-    def unsubscribe(self, fn: Callable[[str], None]) -> None:
-        self._listeners.remove(fn)
 
     def _emit(self, event: str) -> None:
         for fn in list(self._listeners):
@@ -190,20 +175,20 @@ class Project:
     def sample_rate(self) -> int:
         return self.audio.sample_rate
 
-    def load_song(self, song: midi.Song, bank: patches.Bank, *, keep_track_number: bool = False) -> None:
-        """A new song with ``bank``: fresh draw at the current seed, no audio, nothing unsaved."""
+    def load_song(self, song: midi.Song, bank: patches.Bank) -> None:
+        """A new song with ``bank``: fresh draw at the current seed, no audio, the next free track number, nothing
+        unsaved."""
         self.song, self.bank = song, bank
         self.bank_path = Path(bank.path) if bank.path else self.bank_path
         self.folder_path, self.folder_plugins = None, {}
         self.fixed, self.locked = {}, set()
-        self.cache = self._new_cache()
+        self.cache.clear()
         self.audio = Audio()
         self.mixer = mixer.MixerState()
         self.region = None
         self.session_path = None
         self._reassign()
-        if not keep_track_number:
-            self.track_number = next_free_track_number(self.output_dir, 1)
+        self.track_number = next_free_track_number(self.output_dir, 1)
         self.dirty = False
         self._emit("loaded")
 
@@ -215,7 +200,7 @@ class Project:
         self.folder_path = Path(folder.path)
         self.folder_plugins = {k: str(v.get("plugin_name", "")) for k, v in stems_md.items()}
         self.fixed, self.locked = {}, set()
-        self.cache = self._new_cache()
+        self.cache.clear()
         self.region = None
         self.session_path = None
         self.audio = Audio(dict(folder.stems), folder.mix, folder.sample_rate,
@@ -232,6 +217,15 @@ class Project:
             return
         self.assignment = patches.assign_patches(self.song, self.bank, self.seed, fixed=self.fixed,
                                                  locked=self.locked)
+
+    def stale_stems(self) -> set[str]:
+        """Stems on show whose patch is no longer the one they were rendered with."""
+        a = self.assignment
+        if a is None or self.is_folder:
+            return set()
+        stems = (self.audio.metadata or {}).get("stems", {})
+        rendered = {k: v.get("plugin_name") for k, v in stems.items() if isinstance(v, dict)}
+        return {k for k, t in a.tracks.items() if k in rendered and t.patch_id and rendered[k] != t.patch_id}
 
     def patch_state(self) -> PatchState:
         return PatchState(self.seed, tuple(sorted(self.fixed.items())), frozenset(self.locked))
@@ -344,10 +338,6 @@ class Project:
             self.region = region
             self._emit("region")
 
-    def flakh_bank_path(self, flakh: bool) -> Path:
-        """The default bank for Flakh or Slakh mode."""
-        return paths.flakh_bank() if flakh else paths.default_bank()
-
     # -------------------------------------------------------------------------------------------- rendering
     def track_dir(self, number: int | None = None) -> Path:
         return self.output_dir / track_name(self.track_number if number is None else number)
@@ -416,7 +406,7 @@ class Project:
 
     def set_mixer(self, state: mixer.MixerState) -> None:
         """Replace the whole mixer state (undo/redo, reset)."""
-        state = mixer.MixerState({k: dataclasses.replace(s) for k, s in state.strips.items()}, state.master_db)
+        state = state.copy()
         if state != self.mixer:
             self.mixer = state
             self.set_dirty()
@@ -427,15 +417,17 @@ class Project:
         self.set_mixer(state)
 
     def mixer_copy(self) -> mixer.MixerState:
-        return mixer.MixerState({k: dataclasses.replace(s) for k, s in self.mixer.strips.items()},
-                                self.mixer.master_db)
+        return self.mixer.copy()
 
     def _apply_mixer_dict(self, data: dict) -> None:
-        for key, st in (data or {}).get("strips", {}).items():
-            if key in self.mixer.strips and isinstance(st, dict):
-                with_defaults = {"gain_db": 0.0, "mute": False, "solo": False, **st}
-                self.mixer.strips[key] = mixer.Strip(float(with_defaults["gain_db"]), bool(with_defaults["mute"]),
-                                                     bool(with_defaults["solo"]))
+        """A session's mixer, read by the mixer's own parser; strips of stems not rendered are left out, and a
+        mixer state the parser refuses is ignored (the session file stores it as an opaque object)."""
+        try:
+            saved = mixer.MixerState.from_dict(data or {})
+        except ValueError:
+            return
+        self.mixer.strips.update({k: s for k, s in saved.strips.items() if k in self.mixer.strips})
+        self.mixer.master_db = saved.master_db
 
     def gains(self) -> dict[str, float]:
         return self.mixer.linear_gains(self.audio.stems)

@@ -106,7 +106,7 @@ class Session:
         """The bank file to load (the default bank when none is set)."""
         if self.bank is not None:
             return Path(self.bank)
-        return paths.flakh_bank() if self.flakh else paths.default_bank()
+        return paths.mode_bank(self.flakh)
 
     def track_dir(self) -> Path | None:
         """``output_dir/TrackNNNNN`` (None without an output folder)."""

@@ -36,12 +36,11 @@ class JobSignals(WorkerBaseSignals):
 class Job(WorkerBase):
     """One call of a core function on a pool thread, with a :class:`CancelToken` and a progress callback."""
 
-    def __init__(self, fn: Callable, *args: Any, hooks: bool = True, name: str = "", **kwargs: Any):
+    def __init__(self, fn: Callable, *args: Any, hooks: bool = True, **kwargs: Any):
         super().__init__(SignalsClass=JobSignals)
         self.setAutoDelete(False)
         self.fn, self.args, self.kwargs = fn, args, kwargs
         self.hooks = hooks
-        self.name = name or getattr(fn, "__name__", "job")
         self.token = CancelToken()
         self.done = False
         self.slot: str | None = None
@@ -76,7 +75,6 @@ class JobRunner(QObject):
     """Starts, tracks and stops the background jobs of one window (and the views inside it)."""
 
     error = Signal(object)  # an exception of a job started without on_error
-    busyChanged = Signal(bool)
 
     def __init__(self, parent: QObject | None = None, pool: QThreadPool | None = None):
         super().__init__(parent)
@@ -88,9 +86,9 @@ class JobRunner(QObject):
     def start(self, fn: Callable, *args: Any, on_result: Callable | None = None, on_error: Callable | None = None,
               on_progress: Callable[[Progress], None] | None = None, on_cancelled: Callable | None = None,
               on_finished: Callable | None = None, slot: str | None = None, hooks: bool = True,
-              name: str = "", **kwargs: Any) -> Job:
+              **kwargs: Any) -> Job:
         """Run ``fn`` in the background; every callback runs in the GUI thread. See the module docstring."""
-        job = Job(fn, *args, hooks=hooks, name=name, **kwargs)
+        job = Job(fn, *args, hooks=hooks, **kwargs)
         return self.submit(job, on_result=on_result, on_error=on_error, on_progress=on_progress,
                            on_cancelled=on_cancelled, on_finished=on_finished, slot=slot)
 
@@ -117,10 +115,7 @@ class JobRunner(QObject):
         # this runner and its window are deleted first
         WorkerBase._worker_set.add(job)
         sig._finished.connect(WorkerBase._set_discard)
-        was_busy = bool(self.jobs)
         self.jobs.add(job)
-        if not was_busy:
-            self.busyChanged.emit(True)
         self.pool.start(job)
         return job
 
@@ -146,8 +141,6 @@ class JobRunner(QObject):
             del self._slots[job.slot]
         if on_finished is not None:
             on_finished()
-        if not self.jobs:
-            self.busyChanged.emit(False)
 
     # -------------------------------------------------------------------------------------------- stopping
     def running(self, slot: str | None = None) -> list[Job]:

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from slakh_gui import paths
 from slakh_gui.core import mixer
 from slakh_gui.core.project import Project, ProjectError
 from slakh_gui.gui import errors
@@ -255,7 +256,7 @@ class MainWindow(QMainWindow):
         elif event == "assignment":
             self.tracks_panel.show_assignment()
             self.tracks_panel.refresh_controls(self.selected_key)
-            changed = set(self._changed_keys())
+            changed = p.stale_stems()
             for key, status in list(self.model.status.items()):
                 if status == "changed" and key not in changed:  # undone back to the rendered patch
                     self.model.set_status(key, "rendered")
@@ -266,7 +267,7 @@ class MainWindow(QMainWindow):
         elif event == "audio":
             self._show_audio()
         elif event == "mixer":
-            self.mixer_view.apply_state(p.mixer.to_dict())
+            self.mixer_view.apply_state(p.mixer)
             self.transport.apply_gains()
             self._update_mix_levels_soon()
         elif event == "settings":
@@ -278,22 +279,10 @@ class MainWindow(QMainWindow):
         elif event == "dirty":
             self._update_title()
 
-    def _changed_keys(self) -> list[str]:
-        """Stems on show whose patch is no longer the one they were rendered with."""
-        md = self.project.audio.metadata or {}
-        a = self.project.assignment
-        if a is None or self.project.is_folder:
-            return []
-        rendered = {k: v.get("plugin_name") for k, v in md.get("stems", {}).items() if isinstance(v, dict)}
-        return [k for k, t in a.tracks.items() if k in rendered and t.patch_id and rendered[k] != t.patch_id]
-
     def _update_title(self) -> None:
         name = self.project.display_name
         self.setWindowTitle(f"{name}[*] — Slakh Studio" if name else "Slakh Studio[*]")
         self.setWindowModified(self.project.dirty)
-
-    def set_dirty(self, dirty: bool = True) -> None:
-        self.project.set_dirty(dirty)
 
     def show_error(self, text: str) -> None:
         self.message.show_message(text, error=True)
@@ -345,7 +334,7 @@ class MainWindow(QMainWindow):
     def _flakh_toggled(self, on: bool) -> None:
         p = self.project
         p.update_settings(flakh=on)
-        target = p.flakh_bank_path(on)
+        target = paths.mode_bank(on)
         if p.song is not None and not p.is_folder and Path(target) != Path(p.bank_path):
             self.documents.reload_with_bank(target, f"{'Flakh' if on else 'Slakh'} mode: bank {target.name}")
 
@@ -362,7 +351,7 @@ class MainWindow(QMainWindow):
         a = p.audio
         names = {t.key: (t.name or t.program_name) for t in p.song.tracks} if p.song is not None else {}
         self.mixer_view.set_stems([(k, names.get(k, ""), a.lufs.get(k), a.peaks.get(k)) for k in a.stems])
-        self.mixer_view.apply_state(p.mixer.to_dict())
+        self.mixer_view.apply_state(p.mixer)
         self.mixer_view.set_selected(self.selected_key)
         self.transport.set_audio(a.stems, a.mix, a.sample_rate, p.gains)
         if a.mix is not None:
@@ -382,7 +371,7 @@ class MainWindow(QMainWindow):
         if p.song is not None and any(t.key == key for t in p.song.tracks):
             t = p.song.track(key)
             title = f"{key} {t.name or t.program_name}"
-        if key in self._changed_keys():
+        if key in p.stale_stems():
             rendered = (p.audio.metadata or {}).get("stems", {}).get(key, {}).get("plugin_name")
             title += f"  (rendered with {rendered}; its patch has changed since: render to hear it)"
         return title

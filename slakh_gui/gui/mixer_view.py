@@ -17,6 +17,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from slakh_gui.core.mixer import MixerState
+from slakh_gui.core.mixer import Strip as MixerStrip
+
 FADER_MIN_DB, FADER_MAX_DB = -60.0, 12.0
 STRIP_WIDTH = 122  # fits "-120.0 dBFS!" in 8 pt monospace beside the fader
 
@@ -28,7 +31,6 @@ def fmt_db(value: float | None, unit: str) -> str:
 
 
 class Strip(QFrame):
-    changed = Signal()
     edited = Signal(str, str)  # stem key, what changed: "gain", "mute" or "solo" (user edits only)
     selected = Signal(str)
 
@@ -78,7 +80,6 @@ class Strip(QFrame):
         self.mute.setStyleSheet("QToolButton:checked { background: #b8462d; color: white; }")
         self.solo.setStyleSheet("QToolButton:checked { background: #c9a227; color: black; }")
         for b, what in ((self.mute, "mute"), (self.solo, "solo")):
-            b.toggled.connect(self.changed)
             b.toggled.connect(lambda _on, what=what: self.edited.emit(self.key, what))
             buttons.addWidget(b)
         buttons.addStretch(1)
@@ -112,7 +113,6 @@ class Strip(QFrame):
 
     def _moved(self) -> None:
         self._update_readouts()
-        self.changed.emit()
         self.edited.emit(self.key, "gain")
 
     def _update_readouts(self) -> None:
@@ -127,9 +127,9 @@ class Strip(QFrame):
 
 
 class MixerView(QWidget):
-    """Strips for the stems plus a master readout. ``stateChanged`` fires on any fader/mute/solo change."""
+    """Strips for the stems plus a master readout. ``stripEdited`` announces what the user changed; the window
+    shows the document's state with :meth:`apply_state`."""
 
-    stateChanged = Signal()
     stripEdited = Signal(str, str)  # stem key, "gain" | "mute" | "solo": a user edit (not a programmatic apply)
     resetRequested = Signal()
     stemSelected = Signal(str)
@@ -183,7 +183,6 @@ class MixerView(QWidget):
                 strip = self.strips[key]
                 strip.base_lufs, strip.base_peak = lufs, peak
                 strip._update_readouts()
-            self.stateChanged.emit()
             return
         for s in self.strips.values():
             s.setParent(None)
@@ -191,45 +190,27 @@ class MixerView(QWidget):
         self.strips = {}
         for key, title, lufs, peak in stems:
             strip = Strip(key, title, lufs, peak)
-            strip.changed.connect(self.stateChanged)
             strip.edited.connect(self.stripEdited)
             strip.selected.connect(self.stemSelected)
             self.row.insertWidget(self.row.count() - 1, strip)
             self.strips[key] = strip
         self.empty.setVisible(not stems)
-        self.stateChanged.emit()
 
     def set_selected(self, key: str | None) -> None:
         """Outline the strip of the selected stem (the same selection as the track list and spectrogram)."""
         for k, strip in self.strips.items():
             strip.setStyleSheet("QFrame#strip { border: 2px solid #3465a4; }" if k == key else "")
 
-    def reset(self) -> None:
-        for s in self.strips.values():
-            s.blockSignals(True)
-            s.set_gain_db(0.0)
-            s.mute.setChecked(False)
-            s.solo.setChecked(False)
-            s.blockSignals(False)
-            s._update_readouts()
-        self.stateChanged.emit()
-
-    def state_dict(self) -> dict:
-        return {"strips": {k: {"gain_db": s.gain_db, "mute": s.mute.isChecked(), "solo": s.solo.isChecked()}
-                           for k, s in self.strips.items()}}
-
-    def apply_state(self, state: dict) -> None:
-        for key, st in (state or {}).get("strips", {}).items():
-            s = self.strips.get(key)
-            if s is None:
-                continue
-            s.blockSignals(True)
-            s.set_gain_db(float(st.get("gain_db", 0.0)))
-            s.mute.setChecked(bool(st.get("mute", False)))
-            s.solo.setChecked(bool(st.get("solo", False)))
-            s.blockSignals(False)
-            s._update_readouts()
-        self.stateChanged.emit()
+    def apply_state(self, state: MixerState) -> None:
+        """Show the document's mixer (its faders, mutes and solos) without announcing edits."""
+        for key, strip in self.strips.items():
+            st = state.strips.get(key, MixerStrip())
+            strip.blockSignals(True)
+            strip.set_gain_db(st.gain_db)
+            strip.mute.setChecked(st.mute)
+            strip.solo.setChecked(st.solo)
+            strip.blockSignals(False)
+            strip._update_readouts()
 
     def set_mix_levels(self, lufs: float | None, peak_db: float | None) -> None:
         self.mix_lufs.setText(fmt_db(lufs, "LUFS"))

@@ -177,5 +177,4 @@ class RenderPanel(QScrollArea):
     def _choose_output(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Output folder", self.out_edit.text())
         if path:
-            self.out_edit.setText(path)
-            self._output_edited()
+            self.out_edit.setText(path)  # textChanged tells the document

@@ -11,13 +11,9 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QToolButton, QWi
 
 from slakh_gui.core import playback
 from slakh_gui.core.render import SAMPLE_RATE
+from slakh_gui.separation.comparison import clock
 
 NOTHING_TO_PLAY = "Nothing to play yet: render the song or open a track folder."
-
-
-def clock(seconds: float) -> str:
-    seconds = max(0.0, seconds)
-    return f"{int(seconds // 60)}:{seconds % 60:04.1f}"
 
 
 class Transport(QWidget):

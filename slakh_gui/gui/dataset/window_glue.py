@@ -24,26 +24,10 @@ def dataset_dialog(window: QWidget) -> DatasetDialog:
         dialog = DatasetDialog(window, getattr(window, "settings", None),
                                confirm_on_close=getattr(window, "confirm_on_close", True),
                                runner=runner if isinstance(runner, JobRunner) else None)
-        if hasattr(window, "open_track_folder") or hasattr(window, "open_path"):
-            dialog.openTrackRequested.connect(lambda path, stem: _open_in_window(window, Path(path), stem))
+        if hasattr(window, "open_track_folder"):  # it asks about unsaved work and selects the stem once loaded
+            dialog.openTrackRequested.connect(
+                lambda path, stem: window.open_track_folder(Path(path), select_stem=stem or None))
     return dialog
-
-
-def _open_in_window(window: QWidget, path: Path, stem: str) -> None:
-    """Open a track folder in the main window, ``stem`` selected once it is loaded (the window asks about unsaved
-    changes itself)."""
-    if hasattr(window, "open_track_folder"):
-        window.open_track_folder(path, select_stem=stem or None)
-    else:  # a window without open_track_folder yet: its older API
-        if stem:
-            def select() -> None:
-                window.songLoaded.disconnect(select)
-                if stem in window.stems:
-                    window.select_stem(stem)
-
-            window.songLoaded.connect(select)
-        window.open_path(path)
-    window.raise_()
 
 
 def show_dataset_dialog(window: QWidget) -> DatasetDialog:

@@ -103,7 +103,7 @@ class AuditionPanel(QWidget):
         self.say(f"Rendering {html.escape(label)} …")
         return self.runner.start(_render, label, patch, snapshot(bank) if bank is not None else None,
                                  self.effects_check.isChecked(), [Path(d) for d in self.extra_dirs()],
-                                 on_result=self._ready, on_error=self._failed, slot=self.slot, name="audition")
+                                 on_result=self._ready, on_error=self._failed, slot=self.slot)
 
     def _failed(self, exc: Exception) -> None:
         self.say(error_html(f"Audition failed: {exc}"))

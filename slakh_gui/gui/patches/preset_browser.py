@@ -253,7 +253,7 @@ class PresetBrowser(QWidget):
         self.browser_label.setText("Listing SoundFonts…")
         return self.runner.start(enumerate_presets, self.extra_dirs(), on_result=self._presets_ready,
                                  on_error=lambda exc: self.browser_label.setText(f"Listing failed: {exc}"),
-                                 slot=self.slot_prefix + "presets", name="list presets")
+                                 slot=self.slot_prefix + "presets")
 
     def _presets_ready(self, result: tuple[list, list[str]]) -> None:
         presets, problems = result

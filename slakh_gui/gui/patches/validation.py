@@ -95,8 +95,7 @@ class ValidationPanel(QWidget):
         generation = self.doc.generation
         return self.runner.start(validate_in_memory, snapshot(self.doc.bank), self.dirs(), False,
                                  on_result=lambda findings: self._validated(generation, findings),
-                                 on_error=lambda exc: self._failed(generation, exc), slot=self.slot,
-                                 name="validate bank")
+                                 on_error=lambda exc: self._failed(generation, exc), slot=self.slot)
 
     def validation_current(self) -> bool:
         """The findings shown are those of the bank as it is now."""
@@ -146,7 +145,7 @@ class ValidationPanel(QWidget):
             on_result=lambda findings: self._render_validated(generation, findings),
             on_progress=self._render_progress, on_cancelled=lambda: self.findings_label.setText("Render check cancelled"),
             on_error=lambda exc: self.findings_label.setText(f"Render check failed: {exc}"),
-            on_finished=self._render_finished, slot=self.render_slot, name="render check")
+            on_finished=self._render_finished, slot=self.render_slot)
         return self._render_job
 
     def _render_check_clicked(self) -> None:

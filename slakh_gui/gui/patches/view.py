@@ -251,7 +251,7 @@ class PatchesView(QWidget):
         self._load_generation = self.doc.generation
         self.bank_label.setText(f"Loading {Path(path).name} …")
         return self.runner.start(_load, Path(path), hooks=False, on_result=self._bank_ready,
-                                 on_error=self._bank_failed, slot=SLOT_PREFIX + "load", name="load bank")
+                                 on_error=self._bank_failed, slot=SLOT_PREFIX + "load")
 
     def _bank_ready(self, bank: Bank) -> None:
         if self.doc.generation != self._load_generation and not self.confirm_discard():
