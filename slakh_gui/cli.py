@@ -157,16 +157,9 @@ def main(argv: list[str] | None = None) -> int:
         for key, value in RENDER_DEFAULTS.items():
             if hasattr(args, key) and getattr(args, key) is None:
                 setattr(args, key, value)
-    from slakh_gui import commands
-    from slakh_gui.core.fluid import FluidSynthMissing
+    from slakh_gui.core.errors import SlakhError
     from slakh_gui.core.jobs import Cancelled
-    from slakh_gui.core.midi import MidiLoadError
-    from slakh_gui.core.patches import BankError, SoundFontMissing
-    from slakh_gui.core.pipeline import NothingToRender, RenderLimitError
-    from slakh_gui.core.render import RenderError
-    from slakh_gui.core.session import SessionError
 
-    extra_errors = tuple(e for m in commands.modules() for e in getattr(m, "ERRORS", ()))
     handler = getattr(args, "handler", None) or {
         "info": cmd_info, "render": cmd_render, "demo": cmd_demo, "bank": cmd_bank, "gui": cmd_gui,
         "patches": cmd_patches, "midi": cmd_midi, "diagnostics": cmd_diagnostics}[args.command]
@@ -176,8 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         log.info("cancelled")
         print("slakh-studio: cancelled; nothing was written", file=sys.stderr)
         return EXIT_CANCELLED
-    except (CliError, MidiLoadError, BankError, SoundFontMissing, RenderLimitError, RenderError, NothingToRender,
-            FluidSynthMissing, SessionError, FileExistsError, PermissionError, *extra_errors) as exc:
+    except (SlakhError, FileExistsError, PermissionError) as exc:  # the user's: one line, no traceback
         log.info("error: %s", exc)
         print(f"slakh-studio: error: {exc}", file=sys.stderr)
         return EXIT_ERROR

@@ -6,8 +6,10 @@ import signal
 import sys
 from collections.abc import Callable
 
+from slakh_gui.core.errors import SlakhError
 
-class CliError(Exception):
+
+class CliError(SlakhError):
     """An error to print as one line."""
 
 

@@ -1,9 +1,9 @@
 """Sub-commands of ``slakh-studio`` that live outside :mod:`slakh_gui.cli`.
 
 Each module has ``register(sub)`` (adds its parsers to the ``argparse`` sub-parsers, each with
-``set_defaults(handler=...)``) and ``ERRORS``: the exception types its handlers let through that the CLI prints as
-one ``slakh-studio: error:`` line (exit 1). Handlers return the exit code; they raise
-:class:`slakh_gui.cli_support.CliError` for usage errors.
+``set_defaults(handler=...)``). Handlers return the exit code; they raise :class:`slakh_gui.cli_support.CliError`
+for usage errors. Every :class:`slakh_gui.core.errors.SlakhError` they let through is printed by the CLI as one
+``slakh-studio: error:`` line (exit 1).
 """
 
 from __future__ import annotations

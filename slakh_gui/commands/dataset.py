@@ -9,10 +9,6 @@ from pathlib import Path
 
 from slakh_gui import paths
 from slakh_gui.cli_support import CliError, with_count_progress
-from slakh_gui.core.dataset import DatasetError
-from slakh_gui.core.dataset_exec import DaskUnavailable
-
-ERRORS = (DatasetError, DaskUnavailable)
 
 
 def register(sub) -> None:
@@ -119,10 +115,9 @@ def cmd_dataset(args) -> int:
 
 
 def cmd_fix(args) -> int:
-    import yaml
-
     from slakh_gui.core.dataset import load_manifest, track_dir
     from slakh_gui.core.dataset_fix import fix_stem
+    from slakh_gui.core.track_folder import read_metadata
 
     if args.action == "drop_track":
         from slakh_gui.core.dataset_fix import drop_track
@@ -136,7 +131,7 @@ def cmd_fix(args) -> int:
         raise CliError(f"--{args.action} needs a stem key, e.g. S02")
     result = fix_stem(args.out, args.track, args.stem, args.action, args.bank)
     entry = next(t for t in load_manifest(args.out)["tracks"] if t["track"] == args.track)
-    meta = yaml.safe_load((track_dir(args.out, entry) / "metadata.yaml").read_text(encoding="utf-8"))
+    meta = read_metadata(track_dir(args.out, entry))
     stem = meta["stems"][args.stem]
     now = f"patch {stem['plugin_name']}" if stem["audio_rendered"] else "no audio (dropped)"
     print(f"{args.track} {args.stem}: {now}; re-rendered in {result['seconds']:.1f} s, "

@@ -8,14 +8,6 @@ import sys
 from pathlib import Path
 
 from slakh_gui.cli_support import CliError, with_count_progress
-from slakh_gui.core.dataset_stats import DatasetNotFoundError
-from slakh_gui.core.derived import DerivedError
-from slakh_gui.core.lint import LintError
-from slakh_gui.core.recipes import RecipeError
-from slakh_gui.core.sf2_ranges import SoundFontRangeError
-from slakh_gui.core.track_folder import TrackFolderError
-
-ERRORS = (DatasetNotFoundError, DerivedError, RecipeError, LintError, SoundFontRangeError, TrackFolderError)
 
 
 def register(sub) -> None:

@@ -8,11 +8,7 @@ import sys
 from pathlib import Path
 
 from slakh_gui.cli_support import CliError, with_count_progress
-from slakh_gui.core.recipes import RecipeError
-from slakh_gui.core.track_folder import TrackFolderError
-from slakh_gui.separation.errors import SeparationError
 
-ERRORS = (SeparationError, RecipeError, TrackFolderError)
 PRESETS = ("paper", "small", "tiny")  # slakh_gui.separation.model.PRESETS, without importing torch
 
 

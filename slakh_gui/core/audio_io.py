@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-SAMPLE_RATE = 44100
+from slakh_gui.core.constants import SAMPLE_RATE
+
 FORMATS = {"flac": "FLAC", "wav": "WAV"}
 
 

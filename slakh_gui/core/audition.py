@@ -16,6 +16,7 @@ import numpy as np
 
 from slakh_gui import paths
 from slakh_gui.core import gm
+from slakh_gui.core.constants import SAMPLE_RATE
 from slakh_gui.core.jobs import CancelToken, check
 from slakh_gui.core.patches import Bank, Patch, find_soundfont
 
@@ -39,7 +40,7 @@ class Audition:
     lufs: float  # BS.1770 integrated loudness; -inf when silent
     peak_dbfs: float  # sample peak; -inf when silent
     kind: str
-    sample_rate: int = 44100
+    sample_rate: int = SAMPLE_RATE
 
     @property
     def seconds(self) -> float:
@@ -92,7 +93,7 @@ def kind_for_patch(patch: Patch, bank: Bank | None = None) -> str:
     return phrase_kind(patch.preset if patch.bank != 128 else gm.DRUMS)
 
 
-def measure(audio: np.ndarray, sample_rate: int = 44100) -> tuple[float, float]:
+def measure(audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> tuple[float, float]:
     """(integrated loudness LUFS, sample peak dBFS); -inf for silence."""
     from slakh_gui.core.mixing import integrated_loudness
 

@@ -16,11 +16,10 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
-import yaml
-
 from slakh_gui.core import gm
 from slakh_gui.core.effects import make_plugin
 from slakh_gui.core.patches import BANK_FORMAT, Bank, BankError, Patch, PatchClass
+from slakh_gui.core.safe_yaml import YamlError, load_yaml
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
@@ -83,8 +82,8 @@ def _scalar(value) -> str:
         return str(value)
     text = str(value)
     try:
-        plain = text != "" and "\n" not in text and yaml.safe_load(f"k: {text}") == {"k": text}
-    except yaml.YAMLError:
+        plain = text != "" and "\n" not in text and load_yaml(f"k: {text}", "value")[1] == {"k": text}
+    except YamlError:
         plain = False
     return text if plain else json.dumps(text, ensure_ascii=False)
 

@@ -25,6 +25,7 @@ from pathlib import Path
 import yaml
 
 from slakh_gui.core import gm
+from slakh_gui.core.constants import SAMPLE_RATE
 from slakh_gui.core.jobs import CancelToken, check
 from slakh_gui.core.patches import Bank, BankError, SoundFontMissing, _bank_from_data, load_yaml_limited, show
 
@@ -111,7 +112,7 @@ def _walk_nodes(node, report: _Report) -> None:
     walk(node, ())
 
 
-def effect_problems(kind: str, params: dict, sample_rate: int = 44100) -> list[tuple[str, str]]:
+def effect_problems(kind: str, params: dict, sample_rate: int = SAMPLE_RATE) -> list[tuple[str, str]]:
     """(parameter, message) for each parameter of a known effect type that is not a finite number in range."""
     ranges = PARAM_RANGES.get(kind, {})
     out = []

@@ -29,9 +29,12 @@ import yaml
 from slakh_gui import __version__
 from slakh_gui.core import layout, mirdata_index, selection
 from slakh_gui.core.audio_io import atomic_write_bytes, atomic_write_text
+from slakh_gui.core.constants import SPLITS
 from slakh_gui.core.dataset_task import track_seed
+from slakh_gui.core.errors import DatasetError
 from slakh_gui.core.jobs import CancelToken, ProgressFn, check, report
 from slakh_gui.core.patches import load_bank
+from slakh_gui.core.safe_yaml import YamlError, read_yaml
 
 MANIFEST = "dataset.yaml"
 MANIFEST_FORMAT = "slakh-studio-dataset/1"
@@ -39,14 +42,9 @@ SELECTION_REPORT = "selection.yaml"
 BANK_COPY = "bank.yaml"  # the patch bank the dataset was made with, copied beside the manifest
 LINT_REPORT = "lint.yaml"
 RUN_LOG = "run-log.jsonl"
-SPLITS = ("train", "validation", "test")
 SLAKH_SPLIT = (1500.0, 375.0, 225.0)
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 REDUX_DIR = "slakh2100_flac_redux"
-
-
-class DatasetError(ValueError):
-    """A dataset that cannot be planned or resumed as asked (bad options, another dataset in the folder, ...)."""
 
 
 def parse_split(text: str) -> tuple[float, float, float]:
@@ -178,9 +176,9 @@ def load_manifest(out: str | Path) -> dict | None:
     if not path.is_file():
         return None
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise DatasetError(f"{path}: unreadable manifest: {str(exc).splitlines()[0]}") from None
+        data = read_yaml(path)
+    except YamlError as exc:
+        raise DatasetError(f"{path}: unreadable manifest: {exc.detail}") from None
     if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT or not isinstance(data.get("tracks"), list):
         raise DatasetError(f"{path}: not a Slakh Studio dataset manifest ({MANIFEST_FORMAT})")
     return data

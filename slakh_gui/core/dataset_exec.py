@@ -18,12 +18,13 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 
 from slakh_gui.core.dataset_task import render_task
+from slakh_gui.core.errors import SlakhError
 from slakh_gui.core.jobs import CancelToken, check
 
 POLL_SECONDS = 0.2
 
 
-class DaskUnavailable(RuntimeError):
+class DaskUnavailable(SlakhError, RuntimeError):
     """The Dask scheduler cannot be reached, or dask.distributed is not installed."""
 
 

@@ -1,4 +1,4 @@
-"""Find the tracks of any Slakh-layout folder, and compute the Slakh2100 paper's statistics over them.
+"""Compute the Slakh2100 paper's statistics over the tracks of any Slakh-layout folder (found by :mod:`slakh_gui.core.walk`).
 
 What :func:`compute_stats` measures (Manilow et al. 2019, "Cutting music source separation some Slakh"):
 
@@ -20,87 +20,19 @@ import statistics
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 import soundfile as sf
 
+from slakh_gui.core.constants import SPLITS_WITH_OMITTED
 from slakh_gui.core.jobs import CancelToken, ProgressFn, check, report
-from slakh_gui.core.layout import TRACK_NAME
 from slakh_gui.core.track_folder import AUDIO_EXTS, TrackFolderError, audio_file, read_metadata, read_mono  # noqa: F401 (re-exported)
+from slakh_gui.core.walk import DatasetNotFoundError, TrackRef, discover_tracks, track_ref  # noqa: F401 (re-exported)
 
-SPLITS = ("train", "validation", "test", "omitted")
 NO_SPLIT = "unsplit"  # the split name used for tracks outside split folders (BabySlakh, a single track)
 N_FFT = 4096
 HOP = 2048
 _FRAMES_PER_CHUNK = 256
-
-
-class DatasetNotFoundError(ValueError):
-    """The path holds no Slakh track folders."""
-
-
-class TrackRef(NamedTuple):
-    """A track folder and the split folder it is in (None outside split folders); unpacks as a pair."""
-
-    split: str | None
-    path: Path
-
-    @property
-    def name(self) -> str:
-        return self.path.name
-
-    @property
-    def label(self) -> str:
-        """``train/Track00001``, or ``Track00001`` outside split folders."""
-        return f"{self.split}/{self.path.name}" if self.split else self.path.name
-
-
-def _is_track(path: Path) -> bool:
-    return path.is_dir() and (bool(TRACK_NAME.match(path.name)) or (path / "metadata.yaml").is_file())
-
-
-def _tracks_in(folder: Path, split: str | None) -> list[TrackRef]:
-    return [TrackRef(split, p) for p in sorted(folder.iterdir()) if TRACK_NAME.match(p.name) and p.is_dir()]
-
-
-def _scan(folder: Path) -> list[TrackRef]:
-    out = _tracks_in(folder, None)
-    for split in SPLITS:
-        if (folder / split).is_dir():
-            out += _tracks_in(folder / split, split)
-    return out
-
-
-def track_ref(path: str | Path) -> TrackRef:
-    """A single track folder as a :class:`TrackRef` (its split from the parent folder's name)."""
-    path = Path(path)
-    return TrackRef(path.parent.name if path.parent.name in SPLITS else None, path)
-
-
-def discover_tracks(path: str | Path) -> list[TrackRef]:
-    """The Slakh tracks under ``path``, in split order (train, validation, test, omitted) then by name.
-
-    ``path`` may be a dataset root with split folders, a mirdata ``data_home`` (its ``slakh2100_flac_redux/<split>/``
-    or ``babyslakh_16k/`` one level down), a flat folder of ``TrackNNNNN/`` (BabySlakh), or one track folder.
-    Folders are matched by name (``TrackNNNNN``); whether they are readable is for the caller to find out.
-    """
-    path = Path(path)
-    if not path.exists():
-        raise DatasetNotFoundError(f"{path}: no such folder")
-    if not path.is_dir():
-        raise DatasetNotFoundError(f"{path}: not a folder")
-    if _is_track(path):
-        return [track_ref(path)]
-    refs = _scan(path)
-    if not refs:  # a mirdata data_home: the dataset folder(s) one level down
-        for child in sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith(".")):
-            refs += _scan(child)
-    if not refs:
-        raise DatasetNotFoundError(f"{path}: no TrackNNNNN folders found (looked in it, in train/ validation/ "
-                                   "test/ omitted/, and one level down)")
-    order = {s: i for i, s in enumerate((None, *SPLITS))}
-    return sorted(refs, key=lambda r: (order[r.split], str(r.path)))
 
 
 def stems_dir(track_dir: Path, metadata: dict) -> Path:
@@ -235,7 +167,7 @@ class DatasetStats:
             s.songs += 1
             s.seconds += t.seconds
             s.stems += t.stems
-        order = {s: i for i, s in enumerate((*SPLITS, NO_SPLIT))}
+        order = {s: i for i, s in enumerate((*SPLITS_WITH_OMITTED, NO_SPLIT))}
         return dict(sorted(out.items(), key=lambda kv: order.get(kv[0], 99)))
 
     @property

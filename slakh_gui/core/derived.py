@@ -24,24 +24,18 @@ import soundfile as sf
 
 from slakh_gui.core import layout
 from slakh_gui.core.audio_io import FORMATS, atomic_path, atomic_write_text, to_int16, write_audio
-from slakh_gui.core.dataset_stats import (
-    TrackRef,
-    audio_file,
-    discover_tracks,
-    read_metadata,
-    read_mono,
-    stem_files,
-    stems_dir,
-)
+from slakh_gui.core.dataset_stats import audio_file, read_metadata, read_mono, stem_files, stems_dir
+from slakh_gui.core.errors import SlakhError
 from slakh_gui.core.jobs import CancelToken, ProgressFn, check, report
 from slakh_gui.core.recipes import RESIDUAL, Recipe, load_recipe
 from slakh_gui.core.track_folder import TrackFolderError
+from slakh_gui.core.walk import TrackRef, discover_tracks
 
 RESIDUALS_FILE = "residuals"  # slakh-utils' name for the residual submix file
 MIN_RATE, MAX_RATE = 1000, 384000
 
 
-class DerivedError(ValueError):
+class DerivedError(SlakhError, ValueError):
     """Conversion or submix options that cannot be used (bad rate or format, output inside the source)."""
 
 

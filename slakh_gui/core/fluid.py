@@ -15,8 +15,10 @@ import ctypes
 import threading
 from ctypes import POINTER, c_char_p, c_float, c_int, c_size_t, c_void_p
 
+from slakh_gui.core.errors import SlakhError
 
-class FluidSynthMissing(RuntimeError):
+
+class FluidSynthMissing(SlakhError, RuntimeError):
     """libfluidsynth (Debian: ``libfluidsynth3``) or pyfluidsynth is not installed."""
 
 

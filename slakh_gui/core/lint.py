@@ -23,18 +23,14 @@ import numpy as np
 import soundfile as sf
 import yaml
 
-from slakh_gui.core.dataset_stats import (
-    SPLITS,
-    TrackRef,
-    discover_tracks,
-    read_metadata,
-    read_mono,
-    stem_files,
-    track_ref,
-)
+from slakh_gui.core.constants import SPLITS_WITH_OMITTED
+from slakh_gui.core.dataset_stats import read_metadata, read_mono, stem_files
+from slakh_gui.core.errors import SlakhError
 from slakh_gui.core.jobs import CancelToken, ProgressFn, check, report
 from slakh_gui.core.mixer import peak_db
+from slakh_gui.core.safe_yaml import YamlError, read_yaml
 from slakh_gui.core.track_folder import TrackFolderError
+from slakh_gui.core.walk import TrackRef, discover_tracks, track_ref
 
 LINT_FORMAT = "slakh-studio-lint/1"
 KINDS = ("silent", "noise", "out_of_range", "unmeasured_loudness", "missing_audio", "duplicate_midi",
@@ -55,7 +51,7 @@ NOISE_FRACTION = 0.75  # a stem is noise-only when this share of its active fram
 ACTIVE_DB = -60.0  # frames within this many dB of the loudest frame are active
 
 
-class LintError(ValueError):
+class LintError(SlakhError, ValueError):
     """A lint file that cannot be read."""
 
 
@@ -318,7 +314,7 @@ def lint_dataset(tracks: Iterable) -> list[Finding]:
     groups: dict[int, list[int]] = {}
     for i in range(len(refs)):
         groups.setdefault(find(i), []).append(i)
-    order = {s: n for n, s in enumerate((*SPLITS, None))}
+    order = {s: n for n, s in enumerate((*SPLITS_WITH_OMITTED, None))}
     findings = []
     for members in groups.values():
         if len(members) < 2:
@@ -388,9 +384,9 @@ def read_lint(path: str | Path) -> list[Finding]:
     are ignored); :class:`LintError` if it is not one."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise LintError(f"{path}: cannot read lint file: {str(exc).splitlines()[0]}") from None
+        data = read_yaml(path)
+    except YamlError as exc:
+        raise LintError(f"{path}: cannot read lint file: {exc.detail}") from None
     if (not isinstance(data, dict) or data.get("format", LINT_FORMAT) != LINT_FORMAT
             or not isinstance(data.get("findings"), list)):
         raise LintError(f"{path}: not a lint file (needs a 'findings' list)")

@@ -19,11 +19,12 @@ import mido
 import pretty_midi
 
 from slakh_gui.core import gm
+from slakh_gui.core.errors import SlakhError
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 
 
-class MidiLoadError(Exception):
+class MidiLoadError(SlakhError):
     """A MIDI file could not be read; the message says why in one line."""
 
 

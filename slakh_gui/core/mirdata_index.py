@@ -11,11 +11,10 @@ import hashlib
 import json
 from pathlib import Path
 
-import yaml
+from slakh_gui.core.constants import SPLITS_WITH_OMITTED
+from slakh_gui.core.safe_yaml import read_yaml
+from slakh_gui.core.walk import track_dirs
 
-from slakh_gui.core.layout import TRACK_NAME
-
-SPLITS = ("train", "validation", "test", "omitted")
 INDEX_VERSION = "2100-redux-slakh-studio"
 
 
@@ -43,11 +42,11 @@ def build_index(data_home: str | Path, topdir: str = "slakh2100_flac_redux", ver
     multitracks: dict[str, dict] = {}
     old_tracks = (previous or {}).get("tracks") or {}
     old_multi = (previous or {}).get("multitracks") or {}
-    for split in SPLITS:
+    for split in SPLITS_WITH_OMITTED:
         split_dir = data_home / topdir / split
         if not split_dir.is_dir():
             continue
-        for track_dir in sorted(p for p in split_dir.iterdir() if TRACK_NAME.match(p.name)):
+        for track_dir in track_dirs(split_dir):
             meta_path = track_dir / "metadata.yaml"
             meta_entry = _entry(meta_path, data_home)
             old = old_multi.get(track_dir.name)
@@ -55,7 +54,7 @@ def build_index(data_home: str | Path, topdir: str = "slakh2100_flac_redux", ver
                 multitracks[track_dir.name] = old
                 tracks.update({t: old_tracks[t] for t in old["tracks"]})
                 continue
-            meta = yaml.safe_load(meta_path.read_text())
+            meta = read_yaml(meta_path)
             mix = next((p for p in (track_dir / "mix.flac", track_dir / "mix.wav") if p.exists()), track_dir / "mix.flac")
             ids = []
             for stem in meta["stems"]:

@@ -26,12 +26,13 @@ from pathlib import Path
 import numpy as np
 
 from slakh_gui.core import audio_io
+from slakh_gui.core.constants import TARGET_PEAK
+from slakh_gui.core.errors import SlakhError
 from slakh_gui.core.mixing import integrated_loudness
 
 GAIN_MIN_DB = -120.0  # fader range; the GUI's fader bottom should map to mute rather than to -inf dB
 GAIN_MAX_DB = 24.0
 FULL_SCALE = 32767.0 / 32768.0  # the largest magnitude 16-bit PCM holds on both sides
-NORMALIZE_PEAK_DB = -1.0  # on_clip="normalize" target (Slakh's target peak)
 ON_CLIP = ("refuse", "normalize", "clip")
 _CHUNK = 1 << 16
 _STRIP_FIELDS = {"gain_db", "mute", "solo"}
@@ -272,7 +273,7 @@ def levels(audio: np.ndarray, sr: int) -> Levels:
 # Export
 
 
-class ClippingError(Exception):
+class ClippingError(SlakhError):
     """The export would clip; nothing was written. ``peak_dbfs``, ``clipped_samples`` and ``per_file`` say how."""
 
     def __init__(self, message: str, peak_dbfs: float, clipped_samples: int, per_file: dict[str, int]):
@@ -348,7 +349,7 @@ def export_mix(path, stems: dict[str, np.ndarray], state: MixerState, sr: int = 
                 "Nothing was written. Lower the master or the faders, or export with on_clip='normalize' "
                 "(scale to a -1 dBFS peak) or on_clip='clip'.", peak_db, over, per_file)
         if on_clip == "normalize":
-            extra = db_to_gain(NORMALIZE_PEAK_DB) / peak
+            extra = db_to_gain(TARGET_PEAK) / peak  # to Slakh's target peak
     clip = on_clip == "clip"
     out_stems = Path(stems_dir) if stems_dir is not None else None
     if out_stems is not None:

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from slakh_gui.core.constants import NORMALIZATION_FACTOR, TARGET_PEAK
+
 _CHUNK = 1 << 16  # samples per filtering chunk in integrated_loudness
-NORMALIZATION_FACTOR = -13.0  # LUFS each stem is normalized to (Slakh's mix_normalization_factor)
-TARGET_PEAK = -1.0  # dBFS the mix may reach before the uniform gain (Slakh's mix_target_peak)
 
 
 def integrated_loudness(audio: np.ndarray, sample_rate: int) -> float:

@@ -20,13 +20,13 @@ import yaml
 from slakh_gui import paths
 from slakh_gui.core import gm
 from slakh_gui.core.effects import make_plugin
+from slakh_gui.core.errors import SlakhError
 from slakh_gui.core.midi import Song
+from slakh_gui.core.safe_yaml import load_yaml
 
 BANK_FORMAT = "slakh-studio-bank/1"
 ASSIGNMENT_FORMAT = "slakh-studio-assignment/1"
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
-MAX_YAML_NODES = 100_000  # a bank has a few thousand; aliases that expand past this are a "billion laughs"
-MAX_YAML_DEPTH = 50  # a bank nests 6 deep
 
 _REPR = reprlib.Repr()
 _REPR.maxlevel, _REPR.maxstring, _REPR.maxother, _REPR.maxlong = 3, 80, 80, 40
@@ -37,7 +37,7 @@ def show(value) -> str:
     return _REPR.repr(value)
 
 
-class BankError(ValueError):
+class BankError(SlakhError, ValueError):
     """A bank file is unreadable or invalid; the message names the file, line and key.
 
     Raised by the parser, it also carries them apart: ``line`` (1-based or None), ``key`` (the key path as a tuple,
@@ -49,7 +49,7 @@ class BankError(ValueError):
         self.line, self.key, self.detail = line, tuple(key), detail or message
 
 
-class SoundFontMissing(FileNotFoundError):
+class SoundFontMissing(SlakhError, FileNotFoundError):
     """A patch's SoundFont file is on none of the search folders."""
 
 
@@ -135,59 +135,9 @@ def find_soundfont(name: str, extra_dirs: list[Path] | None = None, *, patch_id:
 
 
 def load_yaml_limited(text: str, source: str):
-    """``(node, data)`` of YAML text: :class:`BankError` on a syntax error, nesting deeper than
-    :data:`MAX_YAML_DEPTH` or aliases expanding to more than :data:`MAX_YAML_NODES` nodes ("billion laughs")."""
-    if _flow_depth(text) > MAX_YAML_DEPTH:  # before PyYAML, whose scanner is slow on deep [[[[ and recurses
-        detail = f"YAML nested more than {MAX_YAML_DEPTH} levels deep"
-        raise BankError(f"{source}: {detail}", detail=detail)
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        if node is not None:
-            _check_size(node, source)
-        data = yaml.safe_load(text)
-    except BankError:
-        raise
-    except (ValueError, TypeError, OverflowError) as exc:  # a tagged value PyYAML cannot build: !!float x
-        detail = f"invalid YAML value: {_short(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)}"
-        raise BankError(f"{source}: {detail}", detail=detail) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise BankError(f"{source}{line}: YAML syntax error: {problem}", line=mark.line + 1 if mark else None,
-                        detail=f"YAML syntax error: {problem}") from None
-    except RecursionError:
-        detail = f"YAML nested more than {MAX_YAML_DEPTH} levels deep"
-        raise BankError(f"{source}: {detail}", detail=detail) from None
-    return node, data
-
-
-def _flow_depth(text: str) -> int:
-    """How deep ``[`` and ``{`` nest in the text (brackets inside strings count too: an upper bound)."""
-    depth = deepest = 0
-    for ch in re.sub(r"[^\[\]{}]+", "", text):
-        depth = depth + 1 if ch in "[{" else max(0, depth - 1)
-        deepest = max(deepest, depth)
-    return deepest
-
-
-def _check_size(node, source: str) -> None:
-    """Walk the node graph as a reader would (an alias is expanded each time it is used), without recursion."""
-    stack, count = [(node, 1)], 0
-    while stack:
-        n, depth = stack.pop()
-        count += 1
-        line = n.start_mark.line + 1
-        if count > MAX_YAML_NODES:
-            detail = f"YAML expands to more than {MAX_YAML_NODES} values (anchors and aliases nested too far)"
-            raise BankError(f"{source}:{line}: {detail}", line=line, detail=detail)
-        if depth > MAX_YAML_DEPTH:
-            detail = f"YAML nested more than {MAX_YAML_DEPTH} levels deep"
-            raise BankError(f"{source}:{line}: {detail}", line=line, detail=detail)
-        if isinstance(n, yaml.MappingNode):
-            stack.extend((x, depth + 1) for kv in n.value for x in kv)
-        elif isinstance(n, yaml.SequenceNode):
-            stack.extend((x, depth + 1) for x in n.value)
+    """``(node, data)`` of YAML text read by :func:`slakh_gui.core.safe_yaml.load_yaml`; :class:`BankError` when
+    it is not safe YAML."""
+    return load_yaml(text, source, error=BankError)
 
 
 def _compose_with_lines(text: str, source: str):

@@ -15,6 +15,7 @@ import numpy as np
 from slakh_gui import __version__
 from slakh_gui.core import effects, layout, mixing, render
 from slakh_gui.core.audio_io import FORMATS, atomic_write_bytes, atomic_write_text, to_int16, write_audio
+from slakh_gui.core.errors import SlakhError
 from slakh_gui.core.jobs import CancelToken, ProgressFn, check, report
 from slakh_gui.core.midi import Song, sanitize_smf
 from slakh_gui.core.midi_export import instrument_midi_bytes
@@ -26,11 +27,11 @@ MAX_MEMORY = 8 * 2**30  # bytes of float stems a render may hold at once
 FLAKH_SOUNDFONT = "TimGM6mb.sf2"
 
 
-class RenderLimitError(ValueError):
+class RenderLimitError(SlakhError, ValueError):
     """The song is beyond the configured duration or memory limits."""
 
 
-class NothingToRender(ValueError):
+class NothingToRender(SlakhError, ValueError):
     """No track of the song has a patch, or every stem came out silent."""
 
 

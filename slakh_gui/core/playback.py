@@ -2,16 +2,17 @@
 
 Usage::
 
+    from slakh_gui.core.constants import SAMPLE_RATE
     from slakh_gui.core.playback import Player
     from slakh_gui.core.mixer import MixerState
 
     ok, why = Player.available()          # never raises: (False, "no audio output device (PortAudio found none)")
-    player = Player(sample_rate=44100)    # opens nothing yet; the stream is opened by open() or the first play()
+    player = Player(sample_rate=SAMPLE_RATE)  # opens nothing yet; the stream is opened by open() or the first play()
     player.set_sources(stems)             # {"S00": float32 mono array, ...}, all the same length
     state = MixerState.for_stems(stems)
     state.set_solo("S01", True)
     player.set_gains(state.linear_gains())   # heard from the next audio block on
-    player.set_loop(44100, 5 * 44100)        # optional: wraps seamlessly, inside a block
+    player.set_loop(SAMPLE_RATE, 5 * SAMPLE_RATE)  # optional: wraps seamlessly, inside a block
     player.play()
     ...
     player.position                       # frames mixed so far (ahead of the loudspeaker by the output latency)
@@ -48,10 +49,11 @@ from collections.abc import Callable
 import numpy as np
 
 from slakh_gui.core import audio_io
+from slakh_gui.core.errors import SlakhError
 from slakh_gui.core.mixer import mix_block
 
 
-class PlaybackError(RuntimeError):
+class PlaybackError(SlakhError, RuntimeError):
     """The audio output could not be opened or started; the message says why."""
 
 

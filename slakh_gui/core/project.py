@@ -30,8 +30,9 @@ import numpy as np
 from slakh_gui import paths
 from slakh_gui.core import midi, mixer, patches, pipeline
 from slakh_gui.core import session as sess
+from slakh_gui.core.constants import SAMPLE_RATE
+from slakh_gui.core.errors import SlakhError
 from slakh_gui.core.layout import track_name
-from slakh_gui.core.render import SAMPLE_RATE
 
 #: what observers are told: ``loaded`` a new song or track folder; ``loaded_bank`` the same song, another bank;
 #: ``assignment`` patches, locks or seed changed;
@@ -40,7 +41,7 @@ from slakh_gui.core.render import SAMPLE_RATE
 EVENTS = ("loaded", "loaded_bank", "assignment", "audio", "mixer", "settings", "region", "dirty")
 
 
-class ProjectError(ValueError):
+class ProjectError(SlakhError, ValueError):
     """An operation the document cannot do now; the message says why in one line, for the user."""
 
 

@@ -20,13 +20,15 @@ from pathlib import Path
 import numpy as np
 
 from slakh_gui.core.audio_io import read_utf8
+from slakh_gui.core.errors import SlakhError
+from slakh_gui.core.safe_yaml import YamlError, load_yaml
 
 RECIPE_DIR = Path(__file__).resolve().parents[2] / "resources" / "submixes"
 DRUMS = 128
 RESIDUAL = "residual"
 
 
-class RecipeError(ValueError):
+class RecipeError(SlakhError, ValueError):
     """A recipe file that cannot be used, or an unknown recipe or group name."""
 
 
@@ -82,11 +84,11 @@ def shipped_recipes() -> list[str]:
 
 def parse_recipe(text: str, name: str = "recipe") -> Recipe:
     """A :class:`Recipe` from slakh-utils YAML text; :class:`RecipeError` with the reason otherwise."""
-    from slakh_gui.core.patches import BankError, load_yaml_limited, show
+    from slakh_gui.core.patches import show
 
     try:  # also refuses too deep nesting, "billion laughs" aliases and tagged values PyYAML cannot build
-        _, data = load_yaml_limited(text, name)
-    except BankError as exc:
+        _, data = load_yaml(text, name)
+    except YamlError as exc:
         raise RecipeError(f"{name}: not YAML: {exc.detail}") from None
     if not isinstance(data, dict) or not isinstance(data.get("Recipes"), dict) or not data["Recipes"]:
         raise RecipeError(f"{name}: needs a 'Recipes' mapping of group name -> list of programs")

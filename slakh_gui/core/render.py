@@ -22,15 +22,16 @@ import numpy as np
 import pretty_midi
 
 from slakh_gui.core import fluid
+from slakh_gui.core.constants import SAMPLE_RATE
+from slakh_gui.core.errors import SlakhError
 from slakh_gui.core.jobs import CancelToken, ProgressFn, check, report
 
-SAMPLE_RATE = 44100
 CHUNK = 8192  # frames rendered between progress reports and cancel checks
 BLOCK = 64  # FluidSynth's internal block; render lengths are kept a multiple of it
 SKIPPED_CCS = {0, 32}  # bank select would override the patch's bank
 
 
-class RenderError(RuntimeError):
+class RenderError(SlakhError, RuntimeError):
     """FluidSynth could not render (unloadable SoundFont, missing preset...)."""
 
 

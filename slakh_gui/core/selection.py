@@ -27,6 +27,7 @@ from slakh_gui.core import gm
 from slakh_gui.core.audio_io import atomic_write_text
 from slakh_gui.core.jobs import CancelToken, ProgressFn, check, report
 from slakh_gui.core.midi import MidiLoadError, Song, load_song_bytes, read_midi_bytes
+from slakh_gui.core.safe_yaml import YamlError, read_yaml
 
 DEFAULT_BAND = ("Piano", "Guitar", "Bass", "Drums")
 MIDI_SUFFIXES = (".mid", ".midi")
@@ -237,11 +238,9 @@ def read_report(path: str | Path) -> SelectionReport:
     """Read back a report :func:`write_report` wrote; ValueError (one line) when it is unreadable or not one."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # Lakh: 170k rejects
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ValueError(f"{path}: unreadable: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") \
-            from None
+        data = read_yaml(path)
+    except YamlError as exc:
+        raise ValueError(f"{path}: unreadable: {exc.detail}") from None
     if not isinstance(data, dict) or not isinstance(data.get("rejected", []), list):
         raise ValueError(f"{path}: not a selection report")
     rejected = []

@@ -24,6 +24,7 @@ from pathlib import Path
 from slakh_gui import __version__, paths
 from slakh_gui.core import midi
 from slakh_gui.core.audio_io import FORMATS, atomic_write_text, read_utf8
+from slakh_gui.core.errors import SlakhError
 from slakh_gui.core.jobs import CancelToken, ProgressFn
 from slakh_gui.core.layout import track_name
 from slakh_gui.core.midi import Song
@@ -48,7 +49,7 @@ MAX_TRACK_NUMBER = 99999
 MAX_JSON_DEPTH = 64  # a session nests 4 deep; the mixer state is opaque but not arbitrarily deep
 
 
-class SessionError(ValueError):
+class SessionError(SlakhError, ValueError):
     """A session file is unreadable or invalid, or cannot be replayed; the message says why in one line."""
 
 

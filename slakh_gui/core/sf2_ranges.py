@@ -18,6 +18,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from slakh_gui.core.errors import SlakhError
+
 GEN_INSTRUMENT = 41
 GEN_KEY_RANGE = 43
 GEN_SAMPLE_ID = 53
@@ -27,7 +29,7 @@ _cache: dict[tuple, dict[tuple[int, int], PresetRanges]] = {}
 _lock = threading.Lock()
 
 
-class SoundFontRangeError(ValueError):
+class SoundFontRangeError(SlakhError, ValueError):
     """The file is not a readable SF2/SF3 SoundFont (its preset data cannot be parsed)."""
 
 

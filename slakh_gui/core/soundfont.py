@@ -20,6 +20,8 @@ import platformdirs
 
 from slakh_gui import paths
 from slakh_gui.core import gm
+from slakh_gui.core.constants import SAMPLE_RATE
+from slakh_gui.core.errors import SlakhError
 
 CACHE_FORMAT = "slakh-studio-presets/1"
 CACHE_FILE = "soundfont-presets.json"
@@ -30,7 +32,7 @@ load_count = 0
 _lock = threading.Lock()
 
 
-class SoundFontError(RuntimeError):
+class SoundFontError(SlakhError, RuntimeError):
     """FluidSynth cannot read a SoundFont file."""
 
 
@@ -80,7 +82,7 @@ def _load_presets(path: Path) -> list[tuple[int, int, str]]:
     from slakh_gui.core import fluid
 
     api = fluid.api()
-    synth = api.fs.Synth(gain=0.2, samplerate=44100.0, **{
+    synth = api.fs.Synth(gain=0.2, samplerate=float(SAMPLE_RATE), **{
         "synth.dynamic-sample-loading": 1, "synth.reverb.active": 0, "synth.chorus.active": 0})
     try:
         sfid = synth.sfload(str(path))

@@ -13,7 +13,7 @@ colour scale. Nothing is ever NaN or -inf: silence is the floor (``-top_db``).
 
 Example::
 
-    spec = compute_spectrogram(audio, 44100, scale="mel", n_bins=128)
+    spec = compute_spectrogram(audio, SAMPLE_RATE, scale="mel", n_bins=128)
     spec.db.shape            # (128, 1 + len(audio) // 512)
     spec.row_of(1000.0)      # fractional image row of 1 kHz (for axis ticks)
 """
@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from slakh_gui.core.constants import SAMPLE_RATE
 from slakh_gui.core.jobs import CancelToken, ProgressFn, check, report
 
 SCALES = ("log", "mel", "linear")
@@ -112,7 +113,7 @@ class Spectrogram:
     times: np.ndarray
     freqs: np.ndarray
     scale: str
-    sample_rate: int = 44100
+    sample_rate: int = SAMPLE_RATE
     n_fft: int = 2048
     hop: int = 512
     ref: float = 1.0

@@ -8,14 +8,16 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from slakh_gui.core.errors import SlakhError
 from slakh_gui.core.midi import MidiLoadError, Song, load_song
+from slakh_gui.core.safe_yaml import YamlError, load_yaml
 
 AUDIO_EXTS = (".flac", ".wav")
 MAX_AUDIO_SAMPLES = 2**28  # per file (frames x channels): 1 GiB as float32, 50 min of 44.1 kHz stereo
 _AUDIO_ERRORS = (RuntimeError, sf.LibsndfileError, ValueError, TypeError, OverflowError, MemoryError, OSError)
 
 
-class TrackFolderError(ValueError):
+class TrackFolderError(SlakhError, ValueError):
     """The folder is not a readable Slakh track."""
 
 
@@ -64,8 +66,6 @@ def read_metadata(track_dir: str | Path) -> dict:
     meta_path = Path(track_dir) / "metadata.yaml"
     if not meta_path.is_file():
         raise TrackFolderError(f"{track_dir}: not a Slakh track folder: no metadata.yaml")
-    from slakh_gui.core.patches import BankError, load_yaml_limited
-
     try:
         text = meta_path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
@@ -73,8 +73,8 @@ def read_metadata(track_dir: str | Path) -> dict:
     except OSError as exc:
         raise TrackFolderError(f"{meta_path}: cannot read: {exc.strerror or exc}") from None
     try:  # also refuses too deep nesting, "billion laughs" aliases and tagged values PyYAML cannot build
-        _, metadata = load_yaml_limited(text, str(meta_path))
-    except BankError as exc:
+        _, metadata = load_yaml(text, str(meta_path))
+    except YamlError as exc:
         raise TrackFolderError(f"{meta_path}: unreadable YAML: {exc.detail}") from None
     if not isinstance(metadata, dict) or not isinstance(metadata.get("stems"), dict):
         raise TrackFolderError(f"{meta_path}: no 'stems' mapping — not Slakh metadata")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
@@ -33,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from slakh_gui.core.jobs import Progress
 from slakh_gui.core.selection import SelectionReport, read_report, rejection_kind
+from slakh_gui.core.track_folder import TrackFolderError, read_metadata
 from slakh_gui.gui.jobs import Job, JobRunner
 
 LINT_FILE = "lint.yaml"
@@ -61,9 +61,8 @@ def load_findings(root: Path) -> list[tuple[object, str]]:
     for f in findings:
         if f.track not in meta:
             try:
-                data = yaml.safe_load((root / f.track / "metadata.yaml").read_text(encoding="utf-8"))
-                meta[f.track] = data.get("stems", {}) if isinstance(data, dict) else {}
-            except (OSError, UnicodeDecodeError, yaml.YAMLError):
+                meta[f.track] = read_metadata(root / f.track)["stems"]
+            except TrackFolderError:
                 meta[f.track] = {}
         entry = meta[f.track].get(f.stem) if f.stem else None
         patch = ""

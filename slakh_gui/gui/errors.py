@@ -1,8 +1,11 @@
-"""Unexpected exceptions in the GUI: logged with their trace, shown once in a dialog naming the log file; the app
-keeps running.
+"""Errors in the GUI. The user's (:func:`~slakh_gui.core.errors.is_user_error`: a
+:class:`~slakh_gui.core.errors.SlakhError` or an ``OSError``) are one line in a message bar, no traceback
+(:func:`user_message`); unexpected exceptions are logged with their trace and shown once in a dialog naming the log
+file, and the app keeps running.
 
 PySide6 hands an exception raised in a slot to ``sys.excepthook`` and carries on; without a hook of ours it went
-to stderr only. :func:`install` sets the hook; while one dialog is open, further errors are logged, not shown.
+to stderr only. :func:`install` sets the hook, :func:`report` hands the reporter an exception caught elsewhere (a
+background job's); while one dialog is open, further errors are logged, not shown.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from slakh_gui import logs
+from slakh_gui.core.errors import first_line, is_user_error
 
 log = logs.get("gui")
 
@@ -44,7 +48,11 @@ class ErrorReporter(QObject):
         if issubclass(kind, KeyboardInterrupt):
             (self._previous or sys.__excepthook__)(kind, exc, tb)
             return
-        text = "".join(traceback.format_exception(kind, exc, tb))
+        self.report(exc, "".join(traceback.format_exception(kind, exc, tb)))
+
+    def report(self, exc: BaseException, text: str) -> None:
+        """Log ``exc`` with its traceback ``text`` and show it (from any thread)."""
+        kind = type(exc)
         log.error("unexpected error: %s", text.rstrip())
         summary = f"{kind.__name__}: {exc}".splitlines()[0][:300]
         self.raised.emit(summary, text)
@@ -68,6 +76,26 @@ class ErrorReporter(QObject):
 
 
 _reporter: ErrorReporter | None = None
+
+
+def user_message(exc: BaseException) -> str:
+    """The one line a message bar shows for ``exc``: its message for the user's errors, with the type's name
+    in front for anything else (a bug: :func:`report` it too)."""
+    return first_line(exc) if is_user_error(exc) else f"{type(exc).__name__}: {first_line(exc)}"
+
+
+def traceback_text(exc: BaseException) -> str:
+    """The trace of ``exc``: the one a background job recorded (``exc.traceback_text``), else its own."""
+    return getattr(exc, "traceback_text", "") or "".join(traceback.format_exception(exc))
+
+
+def report(exc: BaseException) -> None:
+    """An unexpected exception caught outside ``sys.excepthook``: to the app's reporter (log and dialog), or to the
+    log alone when the app has none."""
+    if _reporter is not None:
+        _reporter.report(exc, traceback_text(exc))
+    else:
+        log.error("unexpected error: %s", traceback_text(exc).rstrip())
 
 
 def install(app: QApplication) -> ErrorReporter:

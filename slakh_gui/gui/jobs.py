@@ -10,6 +10,9 @@ signals are queued to the GUI thread); on top of it :class:`JobRunner` adds what
   no longer its slot's newest has its result and error dropped ("newest request wins");
 - ``cancel_all()`` and ``shutdown()`` (cancel everything and wait) for closing a window;
 - one ``error`` signal that views route to their message bar when they pass no ``on_error``.
+
+A job's error that is not the user's (:func:`slakh_gui.core.errors.is_user_error`) is a bug: it is logged with its
+trace before it is handed on.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from PySide6.QtCore import QDeadlineTimer, QObject, QThreadPool, Signal
 from superqt.utils import WorkerBase
 from superqt.utils._qthreading import WorkerBaseSignals
 
+from slakh_gui import logs
+from slakh_gui.core.errors import is_user_error
 from slakh_gui.core.jobs import Cancelled, CancelToken, Progress
 
 
@@ -129,6 +134,9 @@ class JobRunner(QObject):
         return self._alive() and not job.cancelled and (job.slot is None or self._slots.get(job.slot) is job)
 
     def _errored(self, job: Job, exc: Exception, on_error: Callable | None) -> None:
+        if not is_user_error(exc):
+            logs.get("gui").error("unexpected error in a background job: %s",
+                                  getattr(exc, "traceback_text", "") or f"{type(exc).__name__}: {exc}")
         if not self._current(job):
             return
         (on_error or self.error.emit)(exc)

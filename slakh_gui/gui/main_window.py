@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from slakh_gui import paths
 from slakh_gui.core import mixer
+from slakh_gui.core.errors import is_user_error
 from slakh_gui.core.project import Project, ProjectError
 from slakh_gui.gui import errors
 from slakh_gui.gui.document_actions import DocumentActions, freeze_heap
@@ -73,7 +74,7 @@ class MainWindow(QMainWindow):
         self.project = Project()
         self.project.subscribe(self._project_changed)
         self.runner = JobRunner(self)
-        self.runner.error.connect(lambda exc: self.show_error(str(exc)))
+        self.runner.error.connect(self._job_failed)
         self.pool = self.runner.pool
         self.undo_stack = QUndoStack(self)  # the song's edits; the Patches view has one for its bank
         self.undo_group = QUndoGroup(self)
@@ -283,6 +284,13 @@ class MainWindow(QMainWindow):
         name = self.project.display_name
         self.setWindowTitle(f"{name}[*] — Slakh Studio" if name else "Slakh Studio[*]")
         self.setWindowModified(self.project.dirty)
+
+    def _job_failed(self, exc: Exception) -> None:
+        """A job started without ``on_error``: the user's errors in the message bar, bugs to the error reporter."""
+        if is_user_error(exc):
+            self.show_error(str(exc))
+        else:
+            errors.report(exc)
 
     def show_error(self, text: str) -> None:
         self.message.show_message(text, error=True)

@@ -25,7 +25,7 @@ import shiboken6
 from PySide6.QtCore import QObject, QRectF, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
-from slakh_gui.core.render import SAMPLE_RATE
+from slakh_gui.core.constants import SAMPLE_RATE
 from slakh_gui.core.spectrogram import Spectrogram, SpectrogramCache, audio_fingerprint, compute_spectrogram
 from slakh_gui.gui.jobs import Job, JobRunner
 

@@ -18,13 +18,14 @@ from pathlib import Path
 
 import numpy as np
 
+from slakh_gui.core.constants import SPLITS
 from slakh_gui.core.jobs import CancelToken, ProgressFn, check, report
 from slakh_gui.core.recipes import Recipe
+from slakh_gui.core.walk import track_dirs
 from slakh_gui.separation.errors import DatasetError
 from slakh_gui.separation.resample import resample
 from slakh_gui.separation.stft import HOP, SAMPLE_RATE
 
-SPLITS = ("train", "validation", "test")
 TOPDIRS = ("slakh2100_flac_redux", "slakh2100_flac", "slakh2100_wav_redux", "babyslakh_16k")
 CLIP_SECONDS = 10.0
 THRESHOLD_DB = -30.0
@@ -38,7 +39,8 @@ def default_cache_dir() -> Path:
 
 
 def _tracks_in(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_dir() and (p / "metadata.yaml").is_file())
+    """The track folders in ``folder`` that have a ``metadata.yaml``."""
+    return [p for p in track_dirs(folder) if (p / "metadata.yaml").is_file()]
 
 
 def find_tracks(root: str | Path, split: str) -> list[Path]:

@@ -1,18 +1,19 @@
-"""Errors the user can cause in separation jobs; each message is one line."""
+"""Errors the user can cause in separation jobs; each message is one line. A dataset folder with no usable
+tracks for the asked split and target is the package's one :class:`~slakh_gui.core.errors.DatasetError`."""
 
 from __future__ import annotations
 
+from slakh_gui.core.errors import DatasetError, SlakhError
 
-class SeparationError(ValueError):
+__all__ = ["AudioInputError", "DatasetError", "ModelLoadError", "SeparationError", "TrainError"]
+
+
+class SeparationError(SlakhError, ValueError):
     """Base class of the separation errors."""
 
 
 class ModelLoadError(SeparationError):
     """A model file that is missing, not a Slakh Studio model, corrupt, or of an unsupported version."""
-
-
-class DatasetError(SeparationError):
-    """A dataset folder that has no usable tracks for the asked split and target."""
 
 
 class TrainError(SeparationError):

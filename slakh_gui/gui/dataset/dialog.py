@@ -20,17 +20,16 @@ from PySide6.QtWidgets import QDialog, QMessageBox, QScrollArea, QTabWidget, QVB
 
 from slakh_gui.core.dataset import (
     MANIFEST,
-    DatasetError,
     DatasetOptions,
     DatasetResult,
     load_manifest,
     run_dataset,
 )
-from slakh_gui.core.dataset_exec import DaskUnavailable
 from slakh_gui.core.jobs import Progress
 from slakh_gui.gui.dataset.build_progress import BuildProgress
 from slakh_gui.gui.dataset.options_form import OptionsForm, dropped_folder
 from slakh_gui.gui.dataset_results import LintPanel, RejectedPanel, StatsPanel
+from slakh_gui.gui.errors import user_message
 from slakh_gui.gui.jobs import Job, JobRunner
 from slakh_gui.gui.widgets import MessageBar
 
@@ -43,10 +42,11 @@ def _read_manifest(out: Path) -> dict | None:
 
 
 def _is_dataset_folder(path: Path) -> bool:
-    from slakh_gui.core.dataset_stats import SPLITS
+    from slakh_gui.core.constants import SPLITS_WITH_OMITTED
+    from slakh_gui.core.walk import track_dirs
 
-    return (path / MANIFEST).is_file() or any((path / s).is_dir() for s in SPLITS) or any(
-        p.is_dir() and p.name.startswith("Track") for p in path.iterdir())
+    return (path / MANIFEST).is_file() or any((path / s).is_dir() for s in SPLITS_WITH_OMITTED) or bool(
+        track_dirs(path))
 
 
 class DatasetDialog(QDialog):
@@ -283,10 +283,7 @@ class DatasetDialog(QDialog):
             self._count_in_tab(self.lint_panel, "&Lint", len(result.lint))
 
     def _run_failed(self, exc: Exception) -> None:
-        text = str(exc).strip()
-        if not isinstance(exc, DatasetError | DaskUnavailable | OSError):  # a bug somewhere: say what it was
-            text = f"{type(exc).__name__}: {text}" if text else f"unexpected {type(exc).__name__}"
-        self.show_error(f"Dataset build failed: {text.splitlines()[0] if text else type(exc).__name__}")
+        self.show_error(f"Dataset build failed: {user_message(exc)}")  # a bug says what it was
         self.message.label.setToolTip(getattr(exc, "traceback_text", ""))
 
     def _run_finished(self) -> None:

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from slakh_gui import paths
 from slakh_gui.core import gm
+from slakh_gui.core.constants import SPLITS
 from slakh_gui.core.dataset import DatasetError, DatasetOptions, parse_split, split_counts
 from slakh_gui.core.dataset_exec import default_workers
 from slakh_gui.core.selection import DEFAULT_BAND, parse_band
@@ -294,7 +295,7 @@ class OptionsForm(QWidget):
             self.split_edit.setToolTip(SPLIT_TIP)
             total = sum(weights)
             share = " · ".join(f"{name} {100 * w / total:.1f} %" for name, w in
-                               zip(("train", "validation", "test"), weights, strict=True))
+                               zip(SPLITS, weights, strict=True))
             n = self.count_spin.value() or known_tracks
             if n:
                 t, va, te = split_counts(n, weights)

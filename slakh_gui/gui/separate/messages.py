@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
+from slakh_gui.core.errors import first_line
 
-def first_line(exc: BaseException) -> str:
-    """An exception's first line for the message bar (its type when it has no text)."""
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+__all__ = ["first_line"]

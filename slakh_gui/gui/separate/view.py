@@ -35,8 +35,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from slakh_gui.core.constants import SAMPLE_RATE
 from slakh_gui.core.jobs import Progress
-from slakh_gui.core.render import SAMPLE_RATE
 from slakh_gui.gui.jobs import Job, JobRunner
 from slakh_gui.gui.separate.audition_bar import AuditionBar
 from slakh_gui.gui.separate.messages import first_line
