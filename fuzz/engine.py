@@ -138,7 +138,7 @@ def run_case(target: Target, data: Input, *, limit: float = HANG_SECONDS) -> Out
         return Outcome("clear", seconds, detail)
     except KeyboardInterrupt:
         raise
-    except BaseException as exc:  # noqa: BLE001  (the point: anything else is a bug)
+    except BaseException as exc:  # the point: anything else is a bug
         return Outcome("bug", time.perf_counter() - t0, f"{type(exc).__name__}: {str(exc)[:300]}",
                        f"{type(exc).__name__}@{_where(exc)}")
     finally:

@@ -23,8 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fuzz import engine  # noqa: E402
-from fuzz.targets import TARGETS  # noqa: E402
+from fuzz import engine
+from fuzz.targets import TARGETS
 
 DEFAULT_COUNTS = {"midi": 10500, "bank": 1300, "assignment": 300, "session": 1300, "recipe": 400,
                   "track_folder": 1500, "audio": 1500}

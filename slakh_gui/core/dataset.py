@@ -124,7 +124,7 @@ def _versions() -> dict:
 
     try:
         fs = fluid.version()
-    except Exception:  # noqa: BLE001 - the renderer reports a missing FluidSynth itself
+    except Exception:  # the renderer reports a missing FluidSynth itself
         fs = "unknown"
     return {"slakh_studio": __version__, "fluidsynth": fs, "libsndfile": soundfile.__libsndfile_version__,
             "numpy": numpy.__version__, "pretty_midi": pretty_midi.__version__}

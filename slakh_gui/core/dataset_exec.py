@@ -109,7 +109,7 @@ def run_dask(tasks: list[dict], scheduler: str, cancel: CancelToken | None = Non
     kwargs = {"scheduler_file": scheduler} if os.path.isfile(scheduler) else {"address": scheduler}
     try:
         client = Client(timeout=timeout, set_as_default=False, **kwargs)
-    except Exception as exc:  # noqa: BLE001 - distributed raises OSError, TimeoutError, ValueError, AssertionError...
+    except Exception as exc:  # distributed raises OSError, TimeoutError, ValueError, AssertionError...
         raise DaskUnavailable(f"cannot reach the Dask scheduler at {scheduler}: {type(exc).__name__}: {exc}") from None
     futures: list = []
     try:
@@ -126,7 +126,7 @@ def run_dask(tasks: list[dict], scheduler: str, cancel: CancelToken | None = Non
                 name = pending.pop(fut)
                 try:
                     yield fut.result()
-                except Exception as exc:  # noqa: BLE001 - a lost worker (KilledWorker) fails only that track
+                except Exception as exc:  # a lost worker (KilledWorker) fails only that track
                     yield {"name": name, "status": "failed", "reason": f"Dask: {type(exc).__name__}: {exc}"}
     finally:
         with contextlib.suppress(Exception):

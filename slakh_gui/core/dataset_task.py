@@ -61,7 +61,7 @@ def render_task(task: dict) -> dict:
             from slakh_gui.core.lint import lint_track
 
             result["lint"] = [f.as_dict() for f in lint_track(out, bank, audio=rendered.stems)]
-    except Exception as exc:  # noqa: BLE001 - a bad song is recorded, never fatal
+    except Exception as exc:  # a bad song is recorded, never fatal
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         result.update(status="failed", reason=f"{type(exc).__name__}: {reason}",
                       traceback=traceback.format_exc(limit=6))

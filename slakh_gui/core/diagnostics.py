@@ -64,7 +64,7 @@ def collect(with_devices: bool = True) -> dict:
 
     try:
         fs = fluid.version()
-    except Exception as exc:  # noqa: BLE001 - reported, not raised
+    except Exception as exc:  # reported, not raised
         fs = f"not available: {exc}"
     fonts = [str(p) for p in soundfont.find_soundfonts()]
     info = {

@@ -280,7 +280,7 @@ def midi_identity(track_dir: Path) -> tuple[str | None, str | None]:
     md5 = None
     src = Path(track_dir) / "all_src.mid"
     if src.is_file():
-        md5 = hashlib.md5(src.read_bytes()).hexdigest()  # noqa: S324  (Slakh's UUID is an MD5)
+        md5 = hashlib.md5(src.read_bytes()).hexdigest()  # Slakh's UUID is an MD5
     return (str(uuid) if uuid else None), md5
 
 

@@ -43,8 +43,9 @@ def load_yaml(text: str, source: str, *, error: type[Exception] = YamlError):
     if _flow_depth(text) > MAX_YAML_DEPTH:  # before PyYAML, whose scanner is slow on deep [[[[ and recurses
         detail = f"YAML nested more than {MAX_YAML_DEPTH} levels deep"
         raise error(f"{source}: {detail}", detail=detail)
-    loader = yaml.SafeLoader(text)
+    loader = None
     try:
+        loader = yaml.SafeLoader(text)  # its reader already refuses characters YAML does not allow
         node = loader.get_single_node()
         if node is not None:
             _check_size(node, source, node_limit(text), error)
@@ -64,7 +65,8 @@ def load_yaml(text: str, source: str, *, error: type[Exception] = YamlError):
         detail = f"YAML nested more than {MAX_YAML_DEPTH} levels deep"
         raise error(f"{source}: {detail}", detail=detail) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return node, data
 
 

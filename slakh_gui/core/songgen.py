@@ -306,7 +306,7 @@ def _drums(ctx: _Ctx, tr: _Track) -> None:
         t = bar.start + at * ctx.beat
         tr.add(pitch, t, t + 0.08, tr.vel(base, bar.kind), jitter=0.003)
 
-    for n, bar in enumerate(ctx.bars):  # noqa: B007 - ``hit`` reads the current bar
+    for n, bar in enumerate(ctx.bars):  # ``hit`` reads the current bar
         if bar.index == 0:
             kicks = tr.rng.choice(((0, 2), (0, 1.5, 2), (0, 2, 2.5), (0, 0.75, 2, 2.5)))
             open_hat, fill = tr.rng.random() < 0.6, tr.rng.choice(_FILLS)

@@ -140,7 +140,7 @@ class ScaledImage(QLabel):
         self.clear()
         self.setText(text)
 
-    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+    def resizeEvent(self, event) -> None:  # Qt override
         super().resizeEvent(event)
         self._rescale()
 
@@ -610,10 +610,10 @@ class RejectedModel(QAbstractTableModel):
             (report.display_path(r), rejection_kind(r.reason), r.reason, str(r.path)) for r in report.rejected]
         self.endResetModel()
 
-    def rowCount(self, parent: QModelIndex | None = None) -> int:  # noqa: N802 (Qt override)
+    def rowCount(self, parent: QModelIndex | None = None) -> int:  # Qt override
         return 0 if parent is not None and parent.isValid() else len(self.rows)
 
-    def columnCount(self, parent: QModelIndex | None = None) -> int:  # noqa: N802 (Qt override)
+    def columnCount(self, parent: QModelIndex | None = None) -> int:  # Qt override
         return 0 if parent is not None and parent.isValid() else len(self.COLUMNS)
 
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
@@ -626,7 +626,7 @@ class RejectedModel(QAbstractTableModel):
             return row[3] if index.column() == 0 else row[2]
         return None
 
-    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802 (Qt override)
+    def headerData(self, section: int, orientation: Qt.Orientation,  # Qt override
                    role: int = Qt.ItemDataRole.DisplayRole):
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return self.COLUMNS[section]

@@ -14,6 +14,7 @@ import sys
 import traceback
 from types import TracebackType
 
+import shiboken6
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
@@ -59,8 +60,9 @@ class ErrorReporter(QObject):
 
     def _show(self, summary: str, text: str) -> None:
         self.last = (summary, text)
-        if self.box is not None and self.box.isVisible():
-            return  # one dialog at a time; the rest is in the log
+        # one dialog at a time (the rest is in the log); the last one went with its window if that was deleted
+        if self.box is not None and shiboken6.isValid(self.box) and self.box.isVisible():
+            return
         path = logs.log_path()
         parent = QApplication.activeWindow() if isinstance(QApplication.activeWindow(), QWidget) else None
         box = QMessageBox(QMessageBox.Icon.Critical, "Unexpected error",

@@ -455,7 +455,7 @@ class MainWindow(QMainWindow):
             self.project.set_output(output_dir=Path(out))
         self.render_panel.refresh()
 
-    def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
+    def showEvent(self, event) -> None:  # Qt override
         super().showEvent(event)
         if getattr(self, "_first_layout", False):
             self._first_layout = False
@@ -482,17 +482,17 @@ class MainWindow(QMainWindow):
         self.settings.setValue("render/output", str(self.project.output_dir))
 
     # ------------------------------------------------------------------------------------------ drag and drop
-    def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt override)
+    def dragEnterEvent(self, event) -> None:  # Qt override
         if _dropped_path(event) is not None:
             event.acceptProposedAction()
 
-    def dropEvent(self, event) -> None:  # noqa: N802 (Qt override)
+    def dropEvent(self, event) -> None:  # Qt override
         path = _dropped_path(event)
         if path is not None:
             event.acceptProposedAction()
             self.documents.open_dropped(path)
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
+    def closeEvent(self, event: QCloseEvent) -> None:  # Qt override
         if not self.documents.confirm_discard("quitting", bank_too=True):
             event.ignore()
             return

@@ -116,7 +116,7 @@ def about_text() -> str:
 
     try:
         fs = fluid.version()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         fs = f"not available ({exc})"
     return (f"<h3>Slakh Studio {__version__}</h3>"
             "<p>Build and audition Slakh2100-style multitrack data from MIDI.</p>"

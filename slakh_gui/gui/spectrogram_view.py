@@ -134,7 +134,7 @@ class FrequencyAxis(pg.AxisItem):
                 take([m * 10.0 ** k], gap=4.0, into=minor)
         return sorted(kept), sorted(set(minor) - set(kept))
 
-    def tickValues(self, minVal, maxVal, size):  # noqa: N802  (Qt/pyqtgraph override)
+    def tickValues(self, minVal, maxVal, size):  # Qt/pyqtgraph override
         if self.spec is None:
             return []
         major, minor = self.tick_freqs(minVal, maxVal, size)
@@ -143,7 +143,7 @@ class FrequencyAxis(pg.AxisItem):
             levels.append((0.5, [float(v) for v in np.atleast_1d(self.y_of(minor))]))
         return levels
 
-    def tickStrings(self, values, scale, spacing):  # noqa: N802
+    def tickStrings(self, values, scale, spacing):
         if self.spec is None or spacing != 1.0:  # the unlabelled level
             return ["" for _ in values]
         return [format_hz(float(f)) for f in np.atleast_1d(self.freq_at(values))]
@@ -154,7 +154,7 @@ class _LoopViewBox(pg.ViewBox):
 
     sigLoopDrag = Signal(float, float, bool)  # start, end, finished
 
-    def mouseDragEvent(self, ev, axis=None):  # noqa: N802
+    def mouseDragEvent(self, ev, axis=None):
         if ev.button() == Qt.MouseButton.LeftButton and ev.modifiers() & Qt.KeyboardModifier.ShiftModifier:
             ev.accept()
             a = self.mapSceneToView(ev.buttonDownScenePos()).x()
@@ -494,7 +494,7 @@ class SpectrogramView(SlotRequests, QWidget):
             self._cancel(slot)
         self._update_status()
 
-    def closeEvent(self, event):  # noqa: N802
+    def closeEvent(self, event):
         self.cancel_jobs()
         super().closeEvent(event)
 

@@ -182,7 +182,7 @@ class TrackTable(QTableView):
         pal.setColor(QPalette.ColorRole.Highlight, QColor(52, 101, 164))
         self.setPalette(pal)
 
-    def selectionChanged(self, selected, deselected):  # noqa: N802 (Qt override)
+    def selectionChanged(self, selected, deselected):  # Qt override
         super().selectionChanged(selected, deselected)
         rows = {i.row() for i in self.selectionModel().selectedRows()}
         if rows:

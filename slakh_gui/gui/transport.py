@@ -72,7 +72,7 @@ class Transport(QWidget):
         if ok:
             try:
                 self.player = playback.Player(sample_rate=self.sample_rate)
-            except Exception as exc:  # noqa: BLE001  (any PortAudio failure: no playback, the app keeps working)
+            except Exception as exc:  # any PortAudio failure: no playback, the app keeps working
                 ok, reason = False, str(exc)
         if not ok:
             self.player = None

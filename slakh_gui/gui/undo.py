@@ -38,10 +38,10 @@ class MixerEdit(QUndoCommand):
         super().__init__(text)
         self.project, self.before, self.after, self.fader = project, before, after, fader
 
-    def id(self) -> int:  # noqa: A003  (Qt's name)
+    def id(self) -> int:  # Qt's name
         return _FADER_ID if self.fader else -1
 
-    def mergeWith(self, other: QUndoCommand) -> bool:  # noqa: N802 (Qt override)
+    def mergeWith(self, other: QUndoCommand) -> bool:  # Qt override
         if not isinstance(other, MixerEdit) or other.fader != self.fader:
             return False
         self.after = other.after

@@ -202,7 +202,7 @@ def load_model(name_or_path: str | Path, device: torch.device | str | None = Non
         raise ModelLoadError(f"{path}: is a folder, not a model file")
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001  (zip, pickle, EOF and unsafe-type errors all mean "unusable file")
+    except Exception as exc:  # zip, pickle, EOF and unsafe-type errors all mean "unusable file"
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:120]
         raise ModelLoadError(f"{path}: not a Slakh Studio model (unreadable: {reason})") from None
     return model_from_dict(data, path)

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from slakh_gui.core.constants import SPLITS
 from slakh_gui.core.jobs import CancelToken, ProgressFn, check, report
 from slakh_gui.core.recipes import load_recipe
 from slakh_gui.core.track_folder import TrackFolderError, read_metadata
@@ -126,7 +127,7 @@ def _uuid(track: Path) -> str | None:
 def _check_no_leak(extra: list[Path], data: str) -> None:
     """Refuse extra training tracks whose MIDI is also in ``data``'s validation or test split."""
     held_out = {}
-    for split in ("validation", "test"):
+    for split in SPLITS[1:]:  # validation, test
         try:
             held_out.update({u: f"{split}/{t.name}" for t in find_tracks(data, split) if (u := _uuid(t))})
         except DatasetError:
@@ -175,7 +176,7 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, pro
                              "output folder)")
         try:
             ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise TrainError(f"{ckpt_path}: unreadable checkpoint ({str(exc).splitlines()[0][:100]})") from None
         if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
             raise TrainError(f"{ckpt_path}: not a Slakh Studio training checkpoint")

@@ -7,12 +7,12 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QTimer  # noqa: E402
-from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
 
-from tests.conftest import make_song  # noqa: E402
-from tests.gui.layout_checks import assert_no_overlap  # noqa: E402
-from tests.gui.test_main_window import SMALL_BANK, open_and_wait, render_and_wait  # noqa: E402
+from tests.conftest import make_song
+from tests.gui.layout_checks import assert_no_overlap
+from tests.gui.test_main_window import SMALL_BANK, open_and_wait, render_and_wait
 
 Answer = QMessageBox.StandardButton
 
@@ -138,6 +138,26 @@ def test_an_exception_in_a_slot_shows_one_dialog_and_the_app_lives_on(qtbot, win
     # still alive and working
     assert window.isVisible() and window.song.path == small_song_path
     render_and_wait(qtbot, window)
+
+
+def test_a_job_s_user_error_is_one_line_and_a_bug_goes_to_the_error_reporter(qtbot, window, tmp_path):
+    """A background job that fails with a SlakhError (here a folder that is no track) says so in the message bar
+    and opens no dialog; one that fails with anything else is a bug: the error dialog with the job's traceback."""
+    from slakh_gui.core.track_folder import read_metadata
+
+    shown: list = []
+    window.reporter.shown.connect(shown.append)
+    job = window.runner.start(read_metadata, tmp_path, hooks=False)
+    qtbot.waitUntil(lambda: job.done and window.message.isVisible(), timeout=5000)
+    qtbot.wait(50)
+    text = window.message.label.text()
+    assert text == f"{tmp_path}: not a Slakh track folder: no metadata.yaml" and not shown
+    with qtbot.waitSignal(window.reporter.shown, timeout=5000) as blocker:
+        window.runner.start(read_metadata, 42, hooks=False)  # a bug: not a path
+    box = blocker.args[0]
+    assert "TypeError" in box.text() and "slakh-studio.log" in box.text()
+    assert "read_metadata" in box.detailedText()  # the trace from the worker thread
+    box.close()
 
 
 def test_window_fits_a_laptop_screen(qtbot, window, small_song_path):

@@ -15,12 +15,12 @@ import yaml
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QSettings, Qt  # noqa: E402
-from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QApplication, QWidget
 
-from slakh_gui.core import corpus  # noqa: E402
-from slakh_gui.core.dataset import load_manifest  # noqa: E402
-from tests.conftest import DATA, SLAKH_SAMPLES, make_song  # noqa: E402
+from slakh_gui.core import corpus
+from slakh_gui.core.dataset import load_manifest
+from tests.conftest import DATA, SLAKH_SAMPLES, make_song
 
 SMALL_BANK = DATA / "small_bank.yaml"
 RUN_TIMEOUT = 120_000

@@ -13,10 +13,10 @@ import soundfile as sf
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtCore import Qt
 
-from slakh_gui import paths  # noqa: E402
-from tests.conftest import SLAKH_SAMPLES  # noqa: E402
+from slakh_gui import paths
+from tests.conftest import SLAKH_SAMPLES
 
 SMALL_BANK = Path(__file__).resolve().parent.parent / "data" / "small_bank.yaml"
 

@@ -11,9 +11,9 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QSettings, Qt  # noqa: E402
+from PySide6.QtCore import QSettings, Qt
 
-from slakh_gui.core.patches import load_bank  # noqa: E402
+from slakh_gui.core.patches import load_bank
 
 SMALL_BANK = Path(__file__).resolve().parent.parent / "data" / "small_bank.yaml"
 

@@ -16,10 +16,10 @@ import torch
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtWidgets import QApplication
 
-from slakh_gui import paths  # noqa: E402
-from tests.conftest import SLAKH_SAMPLES  # noqa: E402
+from slakh_gui import paths
+from tests.conftest import SLAKH_SAMPLES
 
 torch.set_num_threads(1)
 

@@ -314,11 +314,11 @@ class DatasetDialog(QDialog):
         self.message.show_message(text, error=True)
 
     # ------------------------------------------------------------------------------------------ drag and drop
-    def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt override)
+    def dragEnterEvent(self, event) -> None:  # Qt override
         if dropped_folder(event) is not None:
             event.acceptProposedAction()
 
-    def dropEvent(self, event) -> None:  # noqa: N802 (Qt override)
+    def dropEvent(self, event) -> None:  # Qt override
         folder = dropped_folder(event)
         if folder is None:
             return
@@ -329,7 +329,7 @@ class DatasetDialog(QDialog):
             self.midi_edit.setText(str(folder))
 
     # ------------------------------------------------------------------------------------------ closing
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # Qt override
         """Closing the window the dialog belongs to stops a running build first (asking, unless told not to)."""
         if obj is self.parent() and event.type() == QEvent.Type.Close and self.running():
             if self.confirm_on_close and not self._confirm_stop():
@@ -357,7 +357,7 @@ class DatasetDialog(QDialog):
     def reject(self) -> None:  # Esc: close, with the same questions
         self.close()
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
+    def closeEvent(self, event: QCloseEvent) -> None:  # Qt override
         if self.running():
             if self.confirm_on_close and not self._confirm_stop():
                 event.ignore()

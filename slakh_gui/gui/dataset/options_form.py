@@ -382,7 +382,7 @@ class OptionsForm(QWidget):
         if path:
             self.bank_edit.setText(path)
 
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # Qt override
         """A folder dropped on the MIDI or output field fills it."""
         if obj in (getattr(self, "midi_edit", None), getattr(self, "out_edit", None)):
             kind = event.type()

@@ -136,7 +136,7 @@ class AuditionPanel(QWidget):
                 self.player.seek(min(pos, max(0, len(aud.audio) - 1)))
                 self.player.play()
                 self.took_player = True
-            except Exception as exc:  # noqa: BLE001  (no sound is no reason to lose the audition)
+            except Exception as exc:  # no sound is no reason to lose the audition
                 self.player_note = f"Playback failed: {exc}"
         self._show_takes()
 

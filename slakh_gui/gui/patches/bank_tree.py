@@ -190,7 +190,7 @@ class BankTree(QWidget):
             menu.addActions([a for a in actions if a.isEnabled()])
         menu.popup(self.tree.viewport().mapToGlobal(pos))
 
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # Qt override
         if obj is self.tree and event.type() == QEvent.Type.KeyPress:
             if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.selected_patch():
                 self.patchActivated.emit()

@@ -55,7 +55,7 @@ def param_default(kind: str, name: str) -> float | None:
         from slakh_gui.core.effects import make_plugin
 
         return float(getattr(make_plugin(kind, {}), name))
-    except Exception:  # noqa: BLE001
+    except Exception:
         return None
 
 

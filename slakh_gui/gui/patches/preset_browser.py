@@ -82,13 +82,13 @@ class PresetModel(QAbstractTableModel):
         p = self.presets[row]
         return self.in_bank.get((str(Path(p.soundfont)), p.bank, p.preset), [])
 
-    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802, B008
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.presets)
 
-    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802, B008
+    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(PRESET_COLUMNS)
 
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return PRESET_COLUMNS[section]
         return None
@@ -145,7 +145,7 @@ class PresetFilter(QSortFilterProxyModel):
         else:
             self.invalidateFilter()
 
-    def filterAcceptsRow(self, row, parent) -> bool:  # noqa: N802
+    def filterAcceptsRow(self, row, parent) -> bool:
         m: PresetModel = self.sourceModel()
         p = m.presets[row]
         if self.family and m.families[row] != self.family:
@@ -236,7 +236,7 @@ class PresetBrowser(QWidget):
         t.installEventFilter(self)
         return t
 
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # Qt override
         if (obj is self.preset_table and event.type() == QEvent.Type.KeyPress
                 and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)):
             self.presetChosen.emit()

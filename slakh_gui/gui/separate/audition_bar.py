@@ -252,7 +252,7 @@ class AuditionBar(QWidget):
             self.route()
             self._apply_loop(self.loop_check.isChecked())
             p.play()
-        except Exception as exc:  # noqa: BLE001  (no sound is no reason to lose the separation)
+        except Exception as exc:  # no sound is no reason to lose the separation
             self.errorRaised.emit(f"Playback failed: {exc}")
             return
         self.timer.start()

@@ -57,7 +57,7 @@ class VerticalScroll(QScrollArea):
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
-    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt override)
+    def minimumSizeHint(self) -> QSize:  # Qt override
         hint = super().minimumSizeHint()
         return QSize(self.widget().minimumSizeHint().width() + self.verticalScrollBar().sizeHint().width(),
                      hint.height())
@@ -262,7 +262,7 @@ class SeparateView(QWidget):
         self.region_label.setEnabled(self.range_check.isChecked())
 
     # ------------------------------------------------------------------------------------------ models
-    def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
+    def showEvent(self, event) -> None:  # Qt override
         super().showEvent(event)
         if not self.models.listed:
             self.refresh_models()
