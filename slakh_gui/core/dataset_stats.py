@@ -1,4 +1,4 @@
-"""Compute the Slakh2100 paper's statistics over the tracks of any Slakh-layout folder (found by :mod:`slakh_gui.core.walk`).
+"""The Slakh2100 paper's statistics over the tracks of any Slakh-layout folder (found by :mod:`.walk`).
 
 What :func:`compute_stats` measures (Manilow et al. 2019, "Cutting music source separation some Slakh"):
 
