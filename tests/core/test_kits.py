@@ -10,6 +10,7 @@ differently when they are loaded on demand (TimGM6mb's TR-808 snare: 10 dB SI-SD
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import subprocess
@@ -403,3 +404,37 @@ def test_validator_flags_bad_kit_keys(tmp_path):
 def test_shipped_banks_have_no_kit_findings():
     for path in (paths.flakh_bank(), paths.default_bank()):
         assert not [f for f in validate_bank(path, render_check=False) if "/kit" in f.key], path
+
+
+@needs_fonts
+def test_lint_checks_the_kit_that_played(tmp_path):
+    """Key 88 is outside TimGM6mb's Standard kit (27-87) but inside its Orchestra kit (27-88): the range check of a
+    kit-following stem uses the kit its program picked."""
+    from slakh_gui.core import lint
+
+    bank = patches.load_bank(paths.flakh_bank())
+    for kit, flagged in ((48, False), (0, True)):
+        pm = pretty_midi.PrettyMIDI()
+        drums = pretty_midi.Instrument(kit, is_drum=True)
+        drums.notes += [pretty_midi.Note(100, 38, 0.2, 0.4), pretty_midi.Note(100, 88, 0.6, 0.8)]
+        pm.instruments.append(drums)
+        pm.write(str(tmp_path / f"k{kit}.mid"))
+        song = midi.load_song(tmp_path / f"k{kit}.mid")
+        result = pipeline.render_track(song, bank, patches.assign_patches(song, bank, 0), tmp_path / f"T{kit}")
+        found = [(f.stem, f.kind, f.details.get("pitches_outside")) for f in lint.lint_track(result.path, bank)]
+        assert found == ([("S00", "out_of_range", [88])] if flagged else []), kit
+
+
+@needs_fonts
+def test_cli_shows_kit_fallbacks(tmp_path, capsys):
+    from tests.cli.helpers import run
+
+    mid = drum_song(tmp_path / "k26.mid", 26, beats=3)
+    why = "kit program 26 not in TimGM6mb.sf2: standard kit used"
+    code, out, _ = run(["render", mid, "--flakh", "-o", tmp_path / "a", "--tail", "0.5"], capsys)
+    assert code == 0 and f"  S00  warning: {why}" in out.splitlines()
+    code, out, _ = run(["render", mid, "--flakh", "-o", tmp_path / "b", "--tail", "0.5", "--json"], capsys)
+    assert code == 0 and json.loads(out)["kit_fallbacks"] == {"S00": why}
+    code, out, _ = run(["render", drum_song(tmp_path / "k25.mid", 25, beats=3), "--flakh", "-o", tmp_path / "c",
+                        "--tail", "0.5", "--json"], capsys)
+    assert code == 0 and json.loads(out)["kit_fallbacks"] == {}

@@ -31,6 +31,7 @@ from slakh_gui.gui.patches.audition import AuditionPanel
 from slakh_gui.gui.patches.bank_tree import BankTree, CoverageTable
 from slakh_gui.gui.patches.document import BankDocument
 from slakh_gui.gui.patches.effect_editor import EffectEditor
+from slakh_gui.gui.patches.kit_editor import KitEditor
 from slakh_gui.gui.patches.preset_browser import PresetBrowser, soundfont_folders
 from slakh_gui.gui.patches.validation import ValidationPanel
 from slakh_gui.gui.patches.widget_helpers import ERROR_FG, OK_FG, eliding_label, push_button, tool_button
@@ -72,6 +73,7 @@ class PatchesView(QWidget):
         self.browser = PresetBrowser(self.runner, self.settings, SLOT_PREFIX)
         self.bank_tree = BankTree(self.doc)
         self.effects = EffectEditor(self.doc)
+        self.kit_editor = KitEditor(self.doc)
         self.validation = ValidationPanel(self.doc, self.runner, self.extra_dirs, SLOT_PREFIX)
         self.coverage_table = CoverageTable()
         self.audition = AuditionPanel(self.runner, self.extra_dirs, SLOT_PREFIX + "audition")
@@ -179,7 +181,13 @@ class PatchesView(QWidget):
         lay.addWidget(self.audition)
         self.tabs = QTabWidget()
         self.tabs.setAccessibleName("Effects, findings and coverage")
-        self.tabs.addTab(_scrolling(self.effects), "Effects")  # scrolls rather than holding the dock tall
+        patch_page = QWidget()  # the selected patch: its kit rule (drum patches) above its effect chain
+        page = QVBoxLayout(patch_page)
+        page.setContentsMargins(0, 0, 0, 0)
+        page.setSpacing(0)
+        page.addWidget(self.kit_editor)
+        page.addWidget(self.effects, 1)
+        self.tabs.addTab(_scrolling(patch_page), "Effects")  # scrolls rather than holding the dock tall
         self.tabs.addTab(_scrolling(self.validation), "Findings")
         self.tabs.addTab(self.coverage_table, "Coverage")
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -361,6 +369,7 @@ class PatchesView(QWidget):
 
     def _patch_chosen(self, pid: str | None) -> None:
         self._source = "patch"
+        self.kit_editor.show_patch(pid)
         self.effects.show_patch(pid)
 
     def _finding_activated(self, key: str) -> None:
