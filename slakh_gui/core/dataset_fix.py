@@ -40,7 +40,7 @@ def find_bank(manifest: dict, out: Path, bank: str | Path | None = None) -> tupl
     else:
         candidates = [Path(out) / want["file"]] if want.get("file") else []
         candidates += [Path(str(want["path"]))] if want.get("path") else []
-        candidates += [paths.patches_dir() / name, paths.user_data_dir() / "banks" / name] if name else []
+        candidates += [paths.patches_dir() / name, paths.user_banks_dir() / name] if name else []
     for c in candidates:
         if c.is_file() and (found := load_bank(c)).sha256 == want["sha256"]:
             return c, found

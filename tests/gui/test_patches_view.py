@@ -379,6 +379,35 @@ def test_confirm_discard_save_that_fails_or_is_cancelled_keeps_the_edits(monkeyp
     assert "Organs" in (tmp_path / "elsewhere.yaml").read_text()
 
 
+def test_a_shipped_bank_of_an_installed_app_is_saved_in_the_users_banks(monkeypatch, view, tmp_path):
+    """From a wheel (pip/pipx), the shipped banks sit inside the package, often writable: Save never writes there
+    (an upgrade would drop the edits), it asks where, starting in the user's banks folder."""
+    from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+    from slakh_gui import paths
+
+    package = tmp_path / "site-packages" / "slakh_gui"  # an installed package: no pyproject.toml beside it
+    shipped = package / "_patches" / "bank.yaml"
+    shipped.parent.mkdir(parents=True)
+    shutil.copyfile(view.bank_path, shipped)
+    before = shipped.read_text()
+    monkeypatch.setattr(paths, "_PACKAGE", package)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setattr(view.doc, "path", shipped)
+    assert paths.is_installed_data(shipped) and not paths.is_installed_data(tmp_path / "bank.yaml")
+    assert view.bank_tree.add_class("Organs", "Organ", "16-19")
+    starts: list[str] = []
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda _w, _t, start, *a: starts.append(start) or ("", ""))
+    assert view.save() is None and view.modified  # Save became Save As, cancelled
+    _answer(monkeypatch, view, QMessageBox.StandardButton.Save)
+    assert view.confirm_discard() is False and view.modified  # asked once, cancelled: the edits stay
+    mine = tmp_path / "data" / "slakh-studio" / "banks" / "bank.yaml"
+    assert starts == [str(mine)] * 2 and mine.parent.is_dir()
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda _w, _t, start, *a: (start, ""))
+    assert view.save() == mine and not view.modified and view.bank_path == mine
+    assert "Organs" in mine.read_text() and shipped.read_text() == before
+
+
 def test_loading_another_bank_asks_first(qtbot, monkeypatch, view, tmp_path):
     from PySide6.QtWidgets import QMessageBox
 

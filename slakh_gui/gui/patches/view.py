@@ -156,7 +156,9 @@ class PatchesView(QWidget):
             return True
         answer = self._ask_unsaved(self.doc.display_name(), parent)
         if answer == Button.Save:
-            # a bank that cannot be written where it is (a read-only install's shipped bank) goes elsewhere
+            if self._saves_elsewhere():
+                return self._save_as_dialog() is not None
+            # a bank that cannot be written where it is (a read-only folder) goes elsewhere
             return self.save() is not None or self._save_as_dialog() is not None
         return answer == Button.Discard
 
@@ -315,7 +317,7 @@ class PatchesView(QWidget):
         None when there is no bank, the Save As dialog was cancelled or writing failed."""
         if self.bank is None:
             return None
-        if path is None and self.bank_path is None:
+        if path is None and (self.bank_path is None or self._saves_elsewhere()):
             return self._save_as_dialog()
         target = Path(path or self.bank_path)
         try:
@@ -338,8 +340,15 @@ class PatchesView(QWidget):
         if self.bank is None:
             return None
         start = str(self.bank_path or (paths.patches_dir() / "bank.yaml"))
+        if self._saves_elsewhere():  # an installed app's shipped bank: offer the user's banks folder
+            paths.user_banks_dir().mkdir(parents=True, exist_ok=True)
+            start = str(paths.user_banks_dir() / self.bank_path.name)
         path, _ = QFileDialog.getSaveFileName(self, "Save patch bank as", start, "Patch banks (*.yaml *.yml)")
         return self.save(Path(path)) if path else None
+
+    def _saves_elsewhere(self) -> bool:
+        """True when the bank is one the installed app ships (inside its package or bundle): Save goes to Save As."""
+        return self.bank_path is not None and paths.is_installed_data(self.bank_path)
 
     def _set_save_label(self, text: str, error: bool = False, ok: bool = False) -> None:
         color = ERROR_FG.name() if error else OK_FG.name() if ok else ""
