@@ -30,7 +30,9 @@ RESOURCES = ["demo_song.mid", "phrases/bass.mid", "phrases/chords.mid", "phrases
 BANKS = ["default.yaml", "flakh.yaml"]
 TORCH = ("torch", "functorch", "torchgen")  # top-level names of the torch wheel
 PROBE = """import importlib.util, json, slakh_gui, slakh_gui.paths as p
+from slakh_gui.core.recipes import shipped_recipes
 print(json.dumps({"module": slakh_gui.__file__, "resources": str(p.resources_dir()), "patches": str(p.patches_dir()),
+                  "recipes": shipped_recipes(),
                   "demo": str(p.demo_song()), "bank": str(p.default_bank()),
                   "installed": p.is_installed_data(p.default_bank()),
                   "torch": importlib.util.find_spec("torch") is not None}))"""
@@ -124,6 +126,7 @@ def test_wheel_from_sdist_installs_and_renders_the_demo(source, tmp_path):
     for key in ("module", "resources", "patches", "demo", "bank"):
         assert Path(where[key]).resolve().is_relative_to(site), (key, where[key])
     assert Path(where["demo"]).is_file() and where["installed"] is True and where["torch"] is False
+    assert "band" in where["recipes"]  # the submix recipes travel too
 
     app = tmp_path / "venv" / "bin" / "slakh-studio"
     _run([app, "demo", "-o", elsewhere / "demo"], elsewhere)
