@@ -14,7 +14,7 @@ from slakh_gui import paths
 from slakh_gui.core import dataset
 from slakh_gui.core.dataset_task import render_task
 from slakh_gui.core.midi import load_song
-from slakh_gui.core.patches import Bank, assign_patches, load_bank
+from slakh_gui.core.patches import Bank, assign_patches, draw_pool, load_bank
 from slakh_gui.core.track_folder import read_metadata
 
 
@@ -84,7 +84,7 @@ def fix_stem(out: str | Path, track: str, stem: str, action: str, bank: str | Pa
         program = song.track(stem).program
         history = entry.setdefault("rerolled", {}).setdefault(stem, [])
         tried = set(history) | ({pid} if pid else set())
-        pool = [p.id for p in bank_.pool(program) if p.id not in tried]
+        pool = [p.id for p in draw_pool(bank_, song.track(stem))[1] if p.id not in tried]  # kit-narrowed
         if not pool:
             raise dataset.DatasetError(f"{track} {stem}: every patch of its pool (program {program}) was tried")
         if pid:

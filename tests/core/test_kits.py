@@ -438,3 +438,21 @@ def test_cli_shows_kit_fallbacks(tmp_path, capsys):
     code, out, _ = run(["render", drum_song(tmp_path / "k25.mid", 25, beats=3), "--flakh", "-o", tmp_path / "c",
                         "--tail", "0.5", "--json"], capsys)
     assert code == 0 and json.loads(out)["kit_fallbacks"] == {}
+
+
+def test_reroll_keeps_a_kit_narrowed_draw(tmp_path):
+    """Re-rolling a brush-kit track in the app draws again among the brush-suited patches only."""
+    import random
+
+    from slakh_gui.core.project import Project
+
+    narrowed = patches.parse_bank(NARROW_BANK.format(brush_kits="\n    kits: [40]",
+                                                     jazz_kits="\n    kits: [32, 40]"))
+    song = two_drum_song(tmp_path / "s.mid", 40, 0)
+    project = Project(output_dir=tmp_path / "out")
+    project.load_song(song, narrowed)
+    rng = random.Random(1)
+    seen = {project.reroll_track("S00", rng) for _ in range(30)}
+    assert seen == {"fluidr3_gm.brush", "fluidr3_gm.jazz"}  # alternates between the two suited patches
+    other = {project.reroll_track("S01", rng) for _ in range(30)}
+    assert len(other) > 2  # the standard-kit track still draws from the whole class
