@@ -22,7 +22,8 @@ Run from the repository root:  ``.venv/bin/python patches/build_banks.py``  (abo
   the same way through the effect chain.
 
 ``flakh.yaml`` is "Flakh": TimGM6mb.sf2 only, one class per GM program (named after it) with that program's own
-bank-0 preset, plus Drums -> bank 128 preset 0; i.e. pretty_midi's default rendering.
+bank-0 preset, plus Drums -> bank 128 preset 0 with ``kit: follow`` (a drum track plays the TimGM6mb kit of its own
+program, the Standard kit when TimGM6mb lacks it); i.e. pretty_midi's default rendering.
 
 The output is deterministic (no times, no paths); the summary goes to stdout.
 """
@@ -285,6 +286,7 @@ class PatchDef:
     drum: bool = False
     effects: list[dict] = field(default_factory=list)
     variant: str = ""
+    kit_follows: bool = False
 
 
 class Builder:
@@ -422,6 +424,7 @@ class Builder:
             patch = self.make(sf, 128 if drum else 0, 0 if drum else program, drum)
             if drum:
                 self.verify(patch, ("drums",), drum_phrase())
+                patch.kit_follows = True  # Flakh: the whole file through one GM SoundFont, kits included
             else:
                 rng = FAMILY_RANGE[gm.family(program)]
                 self.verify(patch, ("melodic", *rng), melodic_phrase(*rng))
@@ -462,6 +465,8 @@ def dump_bank(name: str, description: str, patches: dict[str, PatchDef],
                   f"    preset: {p.preset}", f"    name: {scalar(p.name)}"]
         if p.drum != (p.bank == 128):
             lines.append(f"    drum: {'true' if p.drum else 'false'}")
+        if p.kit_follows:
+            lines.append("    kit: follow")
         if p.effects:
             lines.append("    effects:")
             for fx in p.effects:
@@ -524,8 +529,8 @@ def main(argv: list[str] | None = None) -> int:
     d_text = dump_bank("default", "Slakh2100's komplete_strict classes (programs fixed to 0-based, plus Synth Bass "
                        "and Synth Brass) with the free SoundFonts Debian packages: FluidR3_GM, MuseScore_General, "
                        "TimGM6mb, AVL drum kits", d_patches, d_classes)
-    f_text = dump_bank("flakh", "Flakh: every GM program on its own TimGM6mb.sf2 preset, drums on its Standard kit "
-                       "(pretty_midi's default SoundFont)", f_patches, f_classes)
+    f_text = dump_bank("flakh", "Flakh: every GM program on its own TimGM6mb.sf2 preset, drums on the kit of "
+                       "their program (pretty_midi's default SoundFont)", f_patches, f_classes)
     for fname, text in (("default.yaml", d_text), ("flakh.yaml", f_text)):
         yaml.safe_load(text)  # must read back
         (args.out_dir / fname).write_text(text, encoding="utf-8")

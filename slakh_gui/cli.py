@@ -273,7 +273,8 @@ def _print_result(result, header: str, fmt: str, as_json: bool) -> int:
     md = result.metadata
     if as_json:
         print(json.dumps({"track": str(result.path), "rendered": result.rendered, "skipped": result.skipped,
-                          "overall_gain": md["overall_gain"], "seconds": result.duration}, indent=2))
+                          "kit_fallbacks": result.kit_fallbacks, "overall_gain": md["overall_gain"],
+                          "seconds": result.duration}, indent=2))
         return 0
     print(header)
     for key, stem in md["stems"].items():
@@ -282,6 +283,8 @@ def _print_result(result, header: str, fmt: str, as_json: bool) -> int:
             print(f"  {key}  {label} {stem['plugin_name']:<44} {stem['integrated_loudness']:6.1f} LUFS")
         else:
             print(f"  {key}  {label} not rendered: {result.skipped.get(key, '')}")
+    for key, why in result.kit_fallbacks.items():
+        print(f"  {key}  warning: {why}")
     print(f"  mix: {result.path / ('mix.' + fmt)}   overall_gain {md['overall_gain']:.4f}")
     return 0
 

@@ -1,11 +1,18 @@
-"""Where Slakh Studio finds its files: bundled resources, patch banks, SoundFonts, user folders."""
+"""Where Slakh Studio finds its files: bundled resources, patch banks, SoundFonts, user folders.
+
+The shipped data (``resources/``, ``patches/``) is read from the top-level folders of a checkout (plain or editable
+install) or of a frozen bundle (PyInstaller, ``packaging/``), and from inside the package when installed from a wheel
+(``slakh_gui/_resources``, ``slakh_gui/_patches``, copied there by ``setup.py``'s build hook)."""
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import os
 import shutil
 import sys
 import tempfile
+from importlib.resources import as_file, files
 from pathlib import Path
 
 import platformdirs
@@ -13,19 +20,60 @@ import platformdirs
 APP_NAME = "slakh-studio"
 
 
+_PACKAGE = Path(__file__).resolve().parent
+_EXTRACTED = contextlib.ExitStack()  # package data extracted from a zipped install, kept until exit
+atexit.register(_EXTRACTED.close)
+
+
 def repo_root() -> Path:
-    """The folder holding ``resources/`` and ``patches/`` (the source tree, or a frozen bundle)."""
+    """The folder holding ``resources/`` and ``patches/`` in a checkout or a frozen bundle (for an installed wheel,
+    the folder holding the package: the data is inside the package there, see :func:`resources_dir`)."""
     if getattr(sys, "frozen", False):  # PyInstaller
         return Path(getattr(sys, "_MEIPASS", Path(sys.executable).parent))
-    return Path(__file__).resolve().parent.parent
+    return _PACKAGE.parent
+
+
+def _in_checkout() -> bool:
+    """True when this package runs from the source tree (plain or editable), which has the data folders."""
+    root = _PACKAGE.parent
+    return (root / "pyproject.toml").is_file() and (root / "resources").is_dir()
+
+
+def _package_data(name: str) -> Path:
+    """``slakh_gui/<name>``, the data a wheel carries (setup.py copies it in at build time), as a real folder."""
+    folder = files("slakh_gui").joinpath(name)
+    if isinstance(folder, Path):
+        return folder
+    # a zipped package (Python 3.12+ extracts folders): extracted once per process
+    return Path(_EXTRACTED.enter_context(as_file(folder)))
+
+
+def _shipped(name: str) -> Path:
+    """The shipped folder ``name`` (``resources`` or ``patches``): the frozen bundle's or the checkout's top-level
+    one, else the installed package's copy (``slakh_gui/_resources``, ``slakh_gui/_patches``)."""
+    if getattr(sys, "frozen", False) or _in_checkout():
+        return repo_root() / name
+    return _package_data(f"_{name}")
 
 
 def resources_dir() -> Path:
-    return repo_root() / "resources"
+    """Demo song, audition phrases, submix recipes and shipped models."""
+    return _shipped("resources")
 
 
 def patches_dir() -> Path:
-    return Path(os.environ.get("SLAKH_STUDIO_PATCHES", repo_root() / "patches"))
+    """The shipped patch banks (``$SLAKH_STUDIO_PATCHES`` moves them)."""
+    env = os.environ.get("SLAKH_STUDIO_PATCHES")
+    return Path(env) if env else _shipped("patches")
+
+
+def is_installed_data(path: str | Path) -> bool:
+    """True for a file inside the installed app (a wheel's package data or a frozen bundle): the user's edits never
+    go there (an upgrade would replace them). A checkout's ``patches/`` is the source tree and does not count."""
+    if not getattr(sys, "frozen", False) and _in_checkout():
+        return False
+    root = repo_root() if getattr(sys, "frozen", False) else _PACKAGE
+    return Path(path).resolve().is_relative_to(root.resolve())
 
 
 def demo_song() -> Path:
@@ -47,6 +95,11 @@ def mode_bank(flakh: bool) -> Path:
 
 def user_data_dir() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def user_banks_dir() -> Path:
+    """Where the app offers to save banks the user edited (a shipped bank of an installed app is read-only)."""
+    return user_data_dir() / "banks"
 
 
 def render_cache_dir() -> Path:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -10,6 +11,17 @@ from pathlib import Path
 from slakh_gui.cli_support import CliError, with_count_progress
 
 PRESETS = ("paper", "small", "tiny")  # slakh_gui.separation.model.PRESETS, without importing torch
+
+
+def _needs_torch(handler):
+    """``handler``, first checking that PyTorch is installed (an optional dependency of the package)."""
+    def run(args) -> int:
+        if importlib.util.find_spec("torch") is None:
+            raise CliError("separation needs PyTorch, which is not installed: pip install torch "
+                           "(or install Slakh Studio with its extra: pip install 'slakh-studio[separation]')")
+        return handler(args)
+
+    return run
 
 
 def register(sub) -> None:
@@ -43,7 +55,7 @@ def register(sub) -> None:
                    "test stay those of --data, and a song of theirs found here is refused")
     t.add_argument("-o", "--out", type=Path, help="run folder (default runs/<target>-<preset>)")
     t.add_argument("--json", action="store_true", help="print the result as JSON")
-    t.set_defaults(handler=cmd_train)
+    t.set_defaults(handler=_needs_torch(cmd_train))
 
     e = sub.add_parser("evaluate", help="SI-SDR of a model, the mixture and the oracle masks over a split")
     e.add_argument("--model", help="shipped model name (bass, drums, guitar, piano) or a model file; without it, "
@@ -64,7 +76,7 @@ def register(sub) -> None:
     e.add_argument("--cache", type=Path, help="folder for the 16-kHz audio cache")
     e.add_argument("-o", "--out", type=Path, help="also write evaluation.md, .csv and .json into this folder")
     e.add_argument("--json", action="store_true", help="print JSON (per-track and mean) instead of the table")
-    e.set_defaults(handler=cmd_evaluate, mode="clips")
+    e.set_defaults(handler=_needs_torch(cmd_evaluate), mode="clips")
 
     s = sub.add_parser("separate", help="separate a model's target from an audio file")
     s.add_argument("input", type=Path, help="audio file (wav, flac, ...; mono or stereo, any sample rate)")
@@ -75,7 +87,7 @@ def register(sub) -> None:
     s.add_argument("--threads", type=int, default=2, help="CPU threads (default 2)")
     s.add_argument("--device", default="auto")
     s.add_argument("--overwrite", action="store_true", help="replace existing output files")
-    s.set_defaults(handler=cmd_separate)
+    s.set_defaults(handler=_needs_torch(cmd_separate))
 
 
 def _threads(n: int) -> None:

@@ -62,6 +62,10 @@ def bank_to_dict(bank: Bank) -> dict:
             spec["name"] = p.name
         if p.drum != (p.bank == 128):
             spec["drum"] = p.drum
+        if p.kit_follows:
+            spec["kit"] = "follow"
+        if p.kits:
+            spec["kits"] = list(p.kits)
         if p.effects:
             spec["effects"] = [{"type": kind, **dict(_ordered_params(kind, dict(params)))}
                                for kind, params in p.effects]
@@ -101,9 +105,11 @@ def bank_to_yaml(bank: Bank) -> str:
     lines.append("patches:")
     for pid, spec in d["patches"].items():
         lines.append(f"  {_scalar(pid)}:")
-        for key in ("soundfont", "bank", "preset", "name", "drum"):
+        for key in ("soundfont", "bank", "preset", "name", "drum", "kit"):
             if key in spec:
                 lines.append(f"    {key}: {_scalar(spec[key])}")
+        if "kits" in spec:
+            lines.append(f"    kits: [{', '.join(str(k) for k in spec['kits'])}]")
         if "effects" in spec:
             lines.append("    effects:")
             for fx in spec["effects"]:
@@ -241,6 +247,30 @@ def set_effects(bank: Bank, patch_id: str, chain) -> Patch:
     patch = replace(_patch(bank, patch_id), effects=normalize_chain(chain))
     bank.patches[patch_id] = patch
     return patch
+
+
+def set_kit(bank: Bank, patch_id: str, follows: bool | None = None, kits=None) -> Patch:
+    """Set a drum patch's kit rule: ``follows`` (``kit: follow``: bank 128, the preset becomes the track's
+    program) and/or ``kits`` (the kit programs 0..127 it suits; ``[]``: any). None leaves that part as it is."""
+    patch = _patch(bank, patch_id)
+    follows = patch.kit_follows if follows is None else follows
+    if not isinstance(follows, bool):
+        raise BankError(f"kit follows must be true or false, got {follows!r}")
+    if kits is None:
+        new_kits = patch.kits
+    elif isinstance(kits, (str, bytes)) or not hasattr(kits, "__iter__"):
+        raise BankError(f"kits must be a list of kit programs 0..127, got {kits!r}")
+    else:
+        new_kits = tuple(_check_int(k, "a kit program", 0, 127) for k in kits)
+    if len(set(new_kits)) != len(new_kits):
+        raise BankError(f"kits {list(new_kits)} list a kit program twice")
+    if (follows or new_kits) and not patch.drum:
+        raise BankError(f"patch {patch_id!r} is not a drum patch: kits are for drum patches")
+    if follows and patch.bank != 128:
+        raise BankError(f"patch {patch_id!r} is bank {patch.bank}: only a bank 128 kit can follow the track's program")
+    new = replace(patch, kit_follows=follows, kits=new_kits)
+    bank.patches[patch_id] = new
+    return new
 
 
 def assign(bank: Bank, patch_id: str, class_name: str) -> None:

@@ -7,7 +7,9 @@ Unlike :func:`slakh_gui.core.patches.load_bank`, which stops at the first fault,
   the last one), SoundFont files not found, presets their SoundFont does not have, effect parameters out of range,
   patches that render silent on their audition phrase;
 * warnings: a program covered by two classes, classes with no patches, patches listed in no class, a preset name
-  that differs from the SoundFont's, a patch whose audition loudness is far (> 12 LU) from the bank's median.
+  that differs from the SoundFont's, a patch whose audition loudness is far (> 12 LU) from the bank's median, a
+  ``kits`` list naming a program that is no GM/GS kit, a kit-following patch whose SoundFont lacks GM kits.
+  (A bad ``kit``/``kits`` value, or either key on a patch that is no drum patch, is a schema error.)
 
 Findings never stop a bank from being saved; the GUI shows them, ``slakh-studio patches validate`` prints them.
 """
@@ -267,6 +269,7 @@ def _check_bank(bank: Bank, invalid: set[str], report: _Report, soundfont_dirs) 
         actual = table[(patch.bank, patch.preset)]
         if patch.name and actual and patch.name.strip() != actual:
             report.add("warning", ("patches", pid, "name"), f"the SoundFont calls this preset {actual!r}")
+        _check_kits(patch, sf, table, report)
         playable.append(patch)
 
     covered: dict[int, str] = {}
@@ -286,6 +289,23 @@ def _check_bank(bank: Bank, invalid: set[str], report: _Report, soundfont_dirs) 
         if pid not in listed and pid not in invalid:
             report.add("warning", ("patches", pid), "patch is in no class: no track can draw it")
     return playable
+
+
+def _check_kits(patch, sf: Path, table: dict, report: _Report) -> None:
+    """Warnings about a drum patch's kit keys: non-kit programs in ``kits``, GM kits a following patch's font lacks."""
+    from slakh_gui.core.kits import GM_KITS, KITS, kit_name
+
+    for i, program in enumerate(patch.kits):
+        if program not in KITS:
+            known = ", ".join(f"{p} {n}" for p, n in KITS.items())
+            report.add("warning", ("patches", patch.id, "kits", i),
+                       f"program {program} is no GM/GS drum kit ({known}): only tracks on it draw this patch first")
+    if patch.kit_follows:
+        missing = [p for p in GM_KITS if (128, p) not in table]
+        if missing:
+            used = "the standard kit" if (128, 0) in table else f"its preset {patch.preset}"
+            report.add("warning", ("patches", patch.id, "kit"),
+                       f"{sf.name} lacks {', '.join(kit_name(p) for p in missing)}: tracks on those programs get {used}")
 
 
 def _render_check(bank: Bank, playable: list, report: _Report, progress, cancel) -> None:

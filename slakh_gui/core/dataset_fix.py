@@ -14,7 +14,7 @@ from slakh_gui import paths
 from slakh_gui.core import dataset
 from slakh_gui.core.dataset_task import render_task
 from slakh_gui.core.midi import load_song
-from slakh_gui.core.patches import Bank, assign_patches, load_bank
+from slakh_gui.core.patches import Bank, assign_patches, draw_pool, load_bank
 from slakh_gui.core.track_folder import read_metadata
 
 
@@ -40,7 +40,7 @@ def find_bank(manifest: dict, out: Path, bank: str | Path | None = None) -> tupl
     else:
         candidates = [Path(out) / want["file"]] if want.get("file") else []
         candidates += [Path(str(want["path"]))] if want.get("path") else []
-        candidates += [paths.patches_dir() / name, paths.user_data_dir() / "banks" / name] if name else []
+        candidates += [paths.patches_dir() / name, paths.user_banks_dir() / name] if name else []
     for c in candidates:
         if c.is_file() and (found := load_bank(c)).sha256 == want["sha256"]:
             return c, found
@@ -84,7 +84,7 @@ def fix_stem(out: str | Path, track: str, stem: str, action: str, bank: str | Pa
         program = song.track(stem).program
         history = entry.setdefault("rerolled", {}).setdefault(stem, [])
         tried = set(history) | ({pid} if pid else set())
-        pool = [p.id for p in bank_.pool(program) if p.id not in tried]
+        pool = [p.id for p in draw_pool(bank_, song.track(stem))[1] if p.id not in tried]  # kit-narrowed
         if not pool:
             raise dataset.DatasetError(f"{track} {stem}: every patch of its pool (program {program}) was tried")
         if pid:

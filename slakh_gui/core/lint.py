@@ -128,6 +128,16 @@ def _midi_pitches(path: Path) -> list[int]:
     return [m.note for tr in mid.tracks for m in tr if m.type == "note_on" and m.velocity > 0]
 
 
+def _kit_preset(patch, midi: Path, soundfont: Path) -> int:
+    """The kit a kit-following drum patch played for the stem (its MIDI file's program; core.kits' fallback)."""
+    import mido
+
+    from slakh_gui.core.kits import choose_kit
+
+    programs = [m.program for tr in mido.MidiFile(midi).tracks for m in tr if m.type == "program_change"]
+    return choose_kit(patch, programs[0] if programs else 0, soundfont).preset
+
+
 def _midi_file(track_dir: Path, metadata: dict, key: str) -> Path | None:
     d = track_dir / Path(str(metadata.get("midi_dir") or "MIDI")).name
     f = (d if d.is_dir() else track_dir / "MIDI") / f"{key}.mid"
@@ -147,7 +157,9 @@ def _check_range(label: str, key: str, entry: dict, midi: Path | None, bank) -> 
     if patch is None or midi is None:
         return None
     try:
-        ranges = sf2_ranges.key_ranges(bank.resolve_soundfont(patch), patch.bank, patch.preset)
+        soundfont = bank.resolve_soundfont(patch)
+        preset = _kit_preset(patch, midi, soundfont) if patch.kit_follows else patch.preset
+        ranges = sf2_ranges.key_ranges(soundfont, patch.bank, preset)
         pitches = _midi_pitches(midi)
     except (SoundFontMissing, sf2_ranges.SoundFontRangeError, OSError, ValueError, EOFError):
         return None  # bank problems are bank validation's business; an unreadable stem MIDI is not a range fault

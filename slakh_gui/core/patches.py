@@ -64,6 +64,8 @@ class Patch:
     name: str = ""
     drum: bool = False
     effects: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = ()
+    kit_follows: bool = False  # ``kit: follow``: bank 128, preset = the track's MIDI program (core.kits)
+    kits: tuple[int, ...] = ()  # ``kits:``: the kit programs this drum patch suits (narrows the draw)
 
     @property
     def effect_chain(self) -> list[tuple[str, dict]]:
@@ -255,11 +257,12 @@ def _bank_from_data(data, lines: dict[tuple, int], source: str) -> Bank:
         p = ("patches", pid)
         if not isinstance(pid, str) or not _ID.match(pid):
             raise c.fail(p, "patch id must match [a-z0-9][a-z0-9_.-]*")
-        spec = c.mapping(spec, p, {"soundfont", "bank", "preset"}, {"name", "drum", "effects"})
+        spec = c.mapping(spec, p, {"soundfont", "bank", "preset"}, {"name", "drum", "effects", "kit", "kits"})
         bank_no = c.integer(spec["bank"], p + ("bank",), 0, 16383)
         drum = spec.get("drum", bank_no == 128)
         if not isinstance(drum, bool):
             raise c.fail(p + ("drum",), f"expected true or false, got {show(drum)}")
+        kit_follows, kits = _kit_keys(c, spec, p, bank_no, drum)
         effects = []
         chain = spec.get("effects") or []
         if not isinstance(chain, list):
@@ -285,6 +288,8 @@ def _bank_from_data(data, lines: dict[tuple, int], source: str) -> Bank:
             name=c.text(spec.get("name"), p + ("name",)),
             drum=drum,
             effects=tuple(effects),
+            kit_follows=kit_follows,
+            kits=kits,
         )
     if not isinstance(top["classes"], dict) or not top["classes"]:
         raise c.fail(("classes",), "expected a non-empty mapping of class name -> class")
@@ -314,6 +319,31 @@ def _bank_from_data(data, lines: dict[tuple, int], source: str) -> Bank:
                 raise c.fail(p + ("patches", i), f"patch {show(pid)} ({'drum' if patches[pid].drum else 'melodic'}) in {kind}")
         classes[str(cname)] = PatchClass(str(cname), inst_class, programs, list(members))
     return Bank(None, name, description, patches, classes, soundfont_dirs=[Path(d) for d in dirs])
+
+
+KIT_VALUES = ("follow", "fixed")
+
+
+def _kit_keys(c: _Checker, spec: dict, p: tuple, bank_no: int, drum: bool) -> tuple[bool, tuple[int, ...]]:
+    """``kit:`` (follow | fixed) and ``kits:`` (kit programs 0..127, no repeats) of a patch, checked."""
+    kit = spec.get("kit", "fixed")
+    if kit not in KIT_VALUES:
+        raise c.fail(p + ("kit",), f"expected 'follow' or 'fixed', got {show(kit)}")
+    if kit == "follow" and not drum:
+        raise c.fail(p + ("kit",), "only a drum patch can follow the track's kit")
+    if kit == "follow" and bank_no != 128:
+        raise c.fail(p + ("kit",), f"a kit that follows the track's program is a bank 128 preset; this is bank {bank_no}")
+    raw = spec.get("kits")
+    if raw is None:
+        return kit == "follow", ()
+    if not isinstance(raw, list):
+        raise c.fail(p + ("kits",), "expected a list of kit programs (0..127), e.g. [40] for brush kits")
+    if raw and not drum:
+        raise c.fail(p + ("kits",), "only a drum patch suits kits")
+    kits = tuple(c.integer(v, p + ("kits", i), 0, 127) for i, v in enumerate(raw))
+    if len(set(kits)) != len(kits):
+        raise c.fail(p + ("kits",), f"lists a kit program twice: {show(list(kits))}")
+    return kit == "follow", kits
 
 
 # ---------------------------------------------------------------------------------------------- assignment
@@ -355,20 +385,23 @@ def assign_patches(song: Song, bank: Bank, seed: int, *, fixed: dict[str, str | 
     ``fixed`` maps stem keys to a patch id the user chose (None = do not render); keys in ``locked`` keep their
     patch when the rest is re-rolled. A program repeated within the song reuses its first patch, as Slakh did.
     Each program's draw has its own random stream (seed and program), so fixing one track never changes another's.
+    A drum track draws among the patches whose ``kits`` list its MIDI program when the bank narrows so
+    (:func:`draw_pool`); banks without ``kits`` draw exactly as before.
     """
     fixed = dict(fixed or {})
     for key, pid in fixed.items():
         if pid is not None and pid not in bank.patches:
             raise BankError(f"track {key}: patch {show(pid)} is not in bank {show(bank.name)}")
-    first: dict[int, str] = {}
+    first: dict[tuple[int, ...], str] = {}
     for t in song.tracks:
         pid = fixed.get(t.key)
-        if pid is not None and t.program not in first:
-            first[t.program] = pid
+        draw, _ = draw_pool(bank, t)
+        if pid is not None and draw not in first:
+            first[draw] = pid
     result: dict[str, TrackPatch] = {}
     for t in song.tracks:
         is_locked = t.key in locked
-        pool = bank.pool(t.program)
+        draw, pool = draw_pool(bank, t)
         if t.note_count == 0:
             reason = "the track has no notes"
         elif not pool:
@@ -382,10 +415,23 @@ def assign_patches(song: Song, bank: Bank, seed: int, *, fixed: dict[str, str | 
         if reason:
             result[t.key] = TrackPatch(t.key, None, is_locked, reason)
             continue
-        if t.program not in first:
-            first[t.program] = random.Random(f"{seed}:{t.program}").choice(pool).id
-        result[t.key] = TrackPatch(t.key, first[t.program], is_locked)
+        if draw not in first:
+            first[draw] = random.Random(":".join(map(str, (seed, *draw)))).choice(pool).id
+        result[t.key] = TrackPatch(t.key, first[draw], is_locked)
     return Assignment(seed, bank.name, result, bank.sha256)
+
+
+def draw_pool(bank: Bank, track) -> tuple[tuple[int, ...], list[Patch]]:
+    """``(draw key, pool)`` of a track: the pool of its program, narrowed for a drum track to the patches whose
+    ``kits`` list its MIDI program when the pool has any (then the key is (128, kit): one draw per kit), else whole
+    (the key is (program,): one draw per program, Slakh's rule)."""
+    pool = bank.pool(track.program)
+    if track.is_drum and any(p.kits for p in pool):
+        kit = int(track.instrument.program)
+        suited = [p for p in pool if kit in p.kits]
+        if suited:
+            return (track.program, kit), suited
+    return (track.program,), pool
 
 
 def save_assignment(assignment: Assignment, path: str | Path) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from slakh_gui import __version__
-from slakh_gui.core import effects, layout, mixing, render
+from slakh_gui.core import effects, kits, layout, mixing, render
 from slakh_gui.core.audio_io import FORMATS, atomic_write_bytes, atomic_write_text, to_int16, write_audio
 from slakh_gui.core.errors import SlakhError
 from slakh_gui.core.jobs import CancelToken, ProgressFn, check, report
@@ -60,6 +60,11 @@ class TrackResult:
     stems: dict[str, np.ndarray] | None = None  # float32 as written (with keep_audio)
     mix: np.ndarray | None = None
     reused: list[str] = field(default_factory=list)  # stems taken from the cache, not rendered again
+
+    @property
+    def kit_fallbacks(self) -> dict[str, str]:
+        """Stem key -> why its drum kit was replaced by the standard kit (the SoundFont lacks the track's kit)."""
+        return dict(self.metadata.get("slakh_studio", {}).get("kit_fallbacks", {}))
 
 
 class StemCache:
@@ -223,15 +228,19 @@ def _duration(seconds: float) -> str:
 
 
 def _stem_jobs(song: Song, bank: Bank, assignment: Assignment) -> list[render.StemJob]:
-    """A render job per track that has a patch; SoundFonts are located first so a missing one fails early."""
+    """A render job per track that has a patch; SoundFonts are located first so a missing one fails early.
+    A kit-following drum patch plays the track's own kit (or the standard kit, logged, when the SoundFont lacks it)."""
+    plan = kits.kit_plan(song, bank, assignment)
+    kits.log_fallbacks({k: c.fallback for k, c in plan.items() if c.fallback})
     jobs = []
     for track in song.tracks:
         pid = assignment.patch_id(track.key)
         if not pid:
             continue
         patch = bank.patches[pid]
+        preset = plan[track.key].preset if track.key in plan else patch.preset
         jobs.append(render.StemJob(track.key, track.instrument, bank.resolve_soundfont(patch),
-                                   patch.bank, patch.preset, patch.drum, pid))
+                                   patch.bank, preset, patch.drum, pid))
     return jobs
 
 
@@ -270,6 +279,9 @@ def build_metadata(song: Song, bank: Bank, assignment: Assignment, mixed: mixing
         "not_rendered": notes,
         "flakh": bool(opt.flakh),
     }
+    fallbacks = {k: v for k, v in kits.kit_fallbacks(song, bank, assignment).items() if k in mixed.stems}
+    if fallbacks:
+        extras["kit_fallbacks"] = fallbacks
     if song.range:
         extras["range_seconds"] = [song.range[0], song.range[1]]
     if opt.flakh:

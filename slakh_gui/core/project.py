@@ -299,7 +299,7 @@ class Project:
         self._require_song()
         if key in self.locked:
             raise ProjectError(f"{key} is locked: unlock it to re-roll its patch")
-        pool = [p.id for p in self.bank.pool(self.song.track(key).program)]
+        pool = [p.id for p in patches.draw_pool(self.bank, self.song.track(key))[1]]  # a drum class narrowed by kit
         current = self.assignment.patch_id(key) if self.assignment else None
         choices = [p for p in pool if p != current]
         if not choices:

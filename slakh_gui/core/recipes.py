@@ -19,11 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
+from slakh_gui import paths
 from slakh_gui.core.audio_io import read_utf8
 from slakh_gui.core.errors import SlakhError
 from slakh_gui.core.safe_yaml import YamlError, load_yaml
 
-RECIPE_DIR = Path(__file__).resolve().parents[2] / "resources" / "submixes"
+RECIPE_DIR = paths.resources_dir() / "submixes"  # the checkout's resources/, or the installed package's
 DRUMS = 128
 RESIDUAL = "residual"
 

@@ -119,8 +119,9 @@ class RenderController(QObject):
             elif key in self.stem_progress:
                 win.model.set_status(key, "silent")
         reused = f", {len(result.reused)} reused" if result.reused else ""
+        kits = "".join(f"\n{key}: {why}" for key, why in result.kit_fallbacks.items())
         win.render_panel.result_label.setText(f"Wrote {result.path}\n{len(result.rendered)} stems{reused}, "
-                                              f"overall gain {md['overall_gain']:.3f}")
+                                              f"overall gain {md['overall_gain']:.3f}{kits}")
         win.status_label.setText(f"Rendered {len(result.rendered)} stems to {result.path}")
         self.result = result
 

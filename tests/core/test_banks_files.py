@@ -110,7 +110,7 @@ def test_top_level(bank):
 def test_patch_ids_and_fields(bank):
     for pid, p in bank["patches"].items():
         assert isinstance(pid, str) and ID_RE.match(pid), pid
-        assert set(p) <= {"soundfont", "bank", "preset", "name", "drum", "effects"}, pid
+        assert set(p) <= {"soundfont", "bank", "preset", "name", "drum", "kit", "kits", "effects"}, pid
         assert set(p) >= {"soundfont", "bank", "preset", "name"}, pid
         assert p["soundfont"] in SF_PREFIX, (pid, p["soundfont"])
         assert "/" not in p["soundfont"], pid  # file names only

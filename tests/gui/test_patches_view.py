@@ -379,6 +379,35 @@ def test_confirm_discard_save_that_fails_or_is_cancelled_keeps_the_edits(monkeyp
     assert "Organs" in (tmp_path / "elsewhere.yaml").read_text()
 
 
+def test_a_shipped_bank_of_an_installed_app_is_saved_in_the_users_banks(monkeypatch, view, tmp_path):
+    """From a wheel (pip/pipx), the shipped banks sit inside the package, often writable: Save never writes there
+    (an upgrade would drop the edits), it asks where, starting in the user's banks folder."""
+    from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+    from slakh_gui import paths
+
+    package = tmp_path / "site-packages" / "slakh_gui"  # an installed package: no pyproject.toml beside it
+    shipped = package / "_patches" / "bank.yaml"
+    shipped.parent.mkdir(parents=True)
+    shutil.copyfile(view.bank_path, shipped)
+    before = shipped.read_text()
+    monkeypatch.setattr(paths, "_PACKAGE", package)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setattr(view.doc, "path", shipped)
+    assert paths.is_installed_data(shipped) and not paths.is_installed_data(tmp_path / "bank.yaml")
+    assert view.bank_tree.add_class("Organs", "Organ", "16-19")
+    starts: list[str] = []
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda _w, _t, start, *a: starts.append(start) or ("", ""))
+    assert view.save() is None and view.modified  # Save became Save As, cancelled
+    _answer(monkeypatch, view, QMessageBox.StandardButton.Save)
+    assert view.confirm_discard() is False and view.modified  # asked once, cancelled: the edits stay
+    mine = tmp_path / "data" / "slakh-studio" / "banks" / "bank.yaml"
+    assert starts == [str(mine)] * 2 and mine.parent.is_dir()
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda _w, _t, start, *a: (start, ""))
+    assert view.save() == mine and not view.modified and view.bank_path == mine
+    assert "Organs" in mine.read_text() and shipped.read_text() == before
+
+
 def test_loading_another_bank_asks_first(qtbot, monkeypatch, view, tmp_path):
     from PySide6.QtWidgets import QMessageBox
 
@@ -446,3 +475,42 @@ def test_fits_a_laptop_dock_of_1000_by_300(qtbot, view):
             assert_no_overlap(view)
     finally:
         view.setParent(None)  # the fixture, not the holder, deletes the view
+
+
+def test_kit_rule_edit_undo_and_save(qtbot, view, bank_copy):
+    """A drum patch's kit rule: the checkbox and the kits list edit the bank, undo restores, saving writes the keys."""
+    kit = view.kit_editor
+    assert view.bank_tree.select_patch("timgm6mb.piano")
+    assert kit.isHidden()  # a melodic patch has no kit rule
+    assert view.bank_tree.select_patch("timgm6mb.standard_kit")
+    assert not kit.isHidden() and kit.follow_box.isEnabled() and not kit.follow_box.isChecked()
+    qtbot.mouseClick(kit.follow_box, Qt.MouseButton.LeftButton)
+    assert view.bank.patches["timgm6mb.standard_kit"].kit_follows
+    assert "Kit of timgm6mb.standard_kit: follows the track" in view.undo_button.toolTip()
+    kit.kits_edit.setText("40-41")
+    kit.kits_edit.editingFinished.emit()
+    assert view.bank.patches["timgm6mb.standard_kit"].kits == (40, 41)
+    assert view.undo_stack.count() == 2
+    item = view.bank_tree.tree.currentItem()
+    assert item.text(2).endswith("· kit follows · kits 40, 41")
+    kit.kits_edit.setText("40, 200")  # out of range: refused with a message, the bank unchanged
+    kit.kits_edit.editingFinished.emit()
+    assert view.bank.patches["timgm6mb.standard_kit"].kits == (40, 41) and "0..127" in kit.note.text()
+    view.undo_stack.undo()
+    assert view.bank.patches["timgm6mb.standard_kit"].kits == () and kit.kits_edit.text() == ""
+    view.undo_stack.undo()
+    assert not view.bank.patches["timgm6mb.standard_kit"].kit_follows and not kit.follow_box.isChecked()
+    assert not view.modified
+    view.undo_stack.redo()
+    view.undo_stack.redo()
+    assert kit.follow_box.isChecked() and kit.kits_edit.text() == "40, 41"
+    wait_checked(qtbot, view)
+    # live validation: 41 (FluidR3's "Brush 1" variation) is no GM/GS kit program, a warning
+    found = [f for f in view.findings if f.key.startswith("patches/timgm6mb.standard_kit")]
+    assert [(f.severity, f.key) for f in found] == [("warning", "patches/timgm6mb.standard_kit/kits/1")]
+    assert "program 41 is no GM/GS drum kit" in found[0].message
+    view.save()
+    text = bank_copy.read_text()
+    assert "    preset: 0\n    kit: follow\n    kits: [40, 41]\n" in text
+    saved = load_bank(bank_copy).patches["timgm6mb.standard_kit"]
+    assert saved.kit_follows and saved.kits == (40, 41)

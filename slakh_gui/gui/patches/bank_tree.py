@@ -126,6 +126,12 @@ def counts_text(bank: Bank) -> str:
     return text + (f" · {', '.join(extras)}" if extras else "")
 
 
+def kit_text(patch) -> str:
+    """The kit rule of a drum patch as the tree shows it: " · kit follows", " · kits 40-42"."""
+    rule = " · kit follows" if patch.kit_follows else ""
+    return rule + (f" · kits {format_programs(list(patch.kits))}" if patch.kits else "")
+
+
 class BankTree(QWidget):
     """Classes and patches of the document's bank, and the edits of its structure."""
 
@@ -238,7 +244,7 @@ class BankTree(QWidget):
             select = top if current == ("class", cname, cname) else select
             for pid in cls.patches:
                 p = bank.patches[pid]
-                child = QTreeWidgetItem([pid, Path(p.soundfont).name, f"{p.bank}:{p.preset} {p.name}".strip(),
+                child = QTreeWidgetItem([pid, Path(p.soundfont).name, f"{p.bank}:{p.preset} {p.name}".strip() + kit_text(p),
                                          chain_text(p.effects)])
                 child.setData(0, ROLE, ("patch", pid, cname))
                 child.setToolTip(0, pid)

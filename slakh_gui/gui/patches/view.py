@@ -31,6 +31,7 @@ from slakh_gui.gui.patches.audition import AuditionPanel
 from slakh_gui.gui.patches.bank_tree import BankTree, CoverageTable
 from slakh_gui.gui.patches.document import BankDocument
 from slakh_gui.gui.patches.effect_editor import EffectEditor
+from slakh_gui.gui.patches.kit_editor import KitEditor
 from slakh_gui.gui.patches.preset_browser import PresetBrowser, soundfont_folders
 from slakh_gui.gui.patches.validation import ValidationPanel
 from slakh_gui.gui.patches.widget_helpers import ERROR_FG, OK_FG, eliding_label, push_button, tool_button
@@ -72,6 +73,7 @@ class PatchesView(QWidget):
         self.browser = PresetBrowser(self.runner, self.settings, SLOT_PREFIX)
         self.bank_tree = BankTree(self.doc)
         self.effects = EffectEditor(self.doc)
+        self.kit_editor = KitEditor(self.doc)
         self.validation = ValidationPanel(self.doc, self.runner, self.extra_dirs, SLOT_PREFIX)
         self.coverage_table = CoverageTable()
         self.audition = AuditionPanel(self.runner, self.extra_dirs, SLOT_PREFIX + "audition")
@@ -154,7 +156,9 @@ class PatchesView(QWidget):
             return True
         answer = self._ask_unsaved(self.doc.display_name(), parent)
         if answer == Button.Save:
-            # a bank that cannot be written where it is (a read-only install's shipped bank) goes elsewhere
+            if self._saves_elsewhere():
+                return self._save_as_dialog() is not None
+            # a bank that cannot be written where it is (a read-only folder) goes elsewhere
             return self.save() is not None or self._save_as_dialog() is not None
         return answer == Button.Discard
 
@@ -179,7 +183,13 @@ class PatchesView(QWidget):
         lay.addWidget(self.audition)
         self.tabs = QTabWidget()
         self.tabs.setAccessibleName("Effects, findings and coverage")
-        self.tabs.addTab(_scrolling(self.effects), "Effects")  # scrolls rather than holding the dock tall
+        patch_page = QWidget()  # the selected patch: its kit rule (drum patches) above its effect chain
+        page = QVBoxLayout(patch_page)
+        page.setContentsMargins(0, 0, 0, 0)
+        page.setSpacing(0)
+        page.addWidget(self.kit_editor)
+        page.addWidget(self.effects, 1)
+        self.tabs.addTab(_scrolling(patch_page), "Effects")  # scrolls rather than holding the dock tall
         self.tabs.addTab(_scrolling(self.validation), "Findings")
         self.tabs.addTab(self.coverage_table, "Coverage")
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -307,7 +317,7 @@ class PatchesView(QWidget):
         None when there is no bank, the Save As dialog was cancelled or writing failed."""
         if self.bank is None:
             return None
-        if path is None and self.bank_path is None:
+        if path is None and (self.bank_path is None or self._saves_elsewhere()):
             return self._save_as_dialog()
         target = Path(path or self.bank_path)
         try:
@@ -330,8 +340,15 @@ class PatchesView(QWidget):
         if self.bank is None:
             return None
         start = str(self.bank_path or (paths.patches_dir() / "bank.yaml"))
+        if self._saves_elsewhere():  # an installed app's shipped bank: offer the user's banks folder
+            paths.user_banks_dir().mkdir(parents=True, exist_ok=True)
+            start = str(paths.user_banks_dir() / self.bank_path.name)
         path, _ = QFileDialog.getSaveFileName(self, "Save patch bank as", start, "Patch banks (*.yaml *.yml)")
         return self.save(Path(path)) if path else None
+
+    def _saves_elsewhere(self) -> bool:
+        """True when the bank is one the installed app ships (inside its package or bundle): Save goes to Save As."""
+        return self.bank_path is not None and paths.is_installed_data(self.bank_path)
 
     def _set_save_label(self, text: str, error: bool = False, ok: bool = False) -> None:
         color = ERROR_FG.name() if error else OK_FG.name() if ok else ""
@@ -361,6 +378,7 @@ class PatchesView(QWidget):
 
     def _patch_chosen(self, pid: str | None) -> None:
         self._source = "patch"
+        self.kit_editor.show_patch(pid)
         self.effects.show_patch(pid)
 
     def _finding_activated(self, key: str) -> None:
