@@ -32,7 +32,7 @@ def data_files(src: Path) -> list[Path]:
     return out
 
 
-class build_py_with_data(build_py):  # noqa: N801 (setuptools' command naming)
+class build_py_with_data(build_py):  # setuptools' command naming
     """``build_py`` that also copies ``resources/`` and ``patches/`` into the built ``slakh_gui`` package."""
 
     def _data_targets(self) -> list[tuple[Path, Path]]:
