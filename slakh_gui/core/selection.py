@@ -25,12 +25,17 @@ import yaml
 
 from slakh_gui.core import gm
 from slakh_gui.core.audio_io import atomic_write_text
+from slakh_gui.core.errors import SlakhError
 from slakh_gui.core.jobs import CancelToken, ProgressFn, check, report
 from slakh_gui.core.midi import MidiLoadError, Song, load_song_bytes, read_midi_bytes
 from slakh_gui.core.safe_yaml import YamlError, read_yaml
 
 DEFAULT_BAND = ("Piano", "Guitar", "Bass", "Drums")
 MIDI_SUFFIXES = (".mid", ".midi")
+
+
+class SelectionError(SlakhError, ValueError):
+    """A band, count or selection report that cannot be used; the message says why in one line."""
 
 
 @dataclass
@@ -75,7 +80,8 @@ class Selection:
 
 
 def resolve_family(name: str) -> str:
-    """The GM family (Slakh ``inst_class`` spelling) named ``name``, case-insensitively; ValueError if none.
+    """The GM family (Slakh ``inst_class`` spelling) named ``name``, case-insensitively; :class:`SelectionError`
+    if none.
 
     "Sound Effects" (96-103) and "Sound effects" (119-127) differ only in case: those need the exact spelling.
     """
@@ -86,8 +92,9 @@ def resolve_family(name: str) -> str:
     if len(matches) == 1:
         return matches[0]
     if matches:
-        raise ValueError(f"family {name!r} is ambiguous: write it exactly as one of {', '.join(map(repr, matches))}")
-    raise ValueError(f"unknown GM family {name!r}; known: {', '.join(gm.FAMILIES)}")
+        raise SelectionError(f"family {name!r} is ambiguous: write it exactly as one of "
+                             f"{', '.join(map(repr, matches))}")
+    raise SelectionError(f"unknown GM family {name!r}; known: {', '.join(gm.FAMILIES)}")
 
 
 def parse_band(text: str | Iterable[str]) -> tuple[str, ...]:
@@ -95,7 +102,7 @@ def parse_band(text: str | Iterable[str]) -> tuple[str, ...]:
     names = text.split(",") if isinstance(text, str) else list(text)
     band = tuple(dict.fromkeys(resolve_family(n) for n in names if n.strip()))
     if not band:
-        raise ValueError("the band needs at least one GM family")
+        raise SelectionError("the band needs at least one GM family")
     return band
 
 
@@ -152,9 +159,9 @@ def select_songs(midi_dir: str | Path, *, count: int | None = None, seed: int = 
                  progress: ProgressFn | None = None, cancel: CancelToken | None = None) -> Selection:
     """Scan ``midi_dir``, reject what Slakh's generator would (see the module doc), shuffle, take ``count``."""
     if count is not None and count < 0:
-        raise ValueError(f"count must be 0 or more, not {count}")
+        raise SelectionError(f"count must be 0 or more, not {count}")
     if min_notes < 0:
-        raise ValueError(f"min_notes must be 0 or more, not {min_notes}")
+        raise SelectionError(f"min_notes must be 0 or more, not {min_notes}")
     band = parse_band(band)
     files = find_midi_files(midi_dir)
     rejected: list[Rejection] = []
@@ -235,18 +242,19 @@ def rejection_kind(reason: str) -> str:
 
 
 def read_report(path: str | Path) -> SelectionReport:
-    """Read back a report :func:`write_report` wrote; ValueError (one line) when it is unreadable or not one."""
+    """Read back a report :func:`write_report` wrote; :class:`SelectionError` (one line) when it is unreadable or
+    not one."""
     path = Path(path)
     try:
         data = read_yaml(path)
     except YamlError as exc:
-        raise ValueError(f"{path}: unreadable: {exc.detail}") from None
+        raise SelectionError(f"{path}: unreadable: {exc.detail}") from None
     if not isinstance(data, dict) or not isinstance(data.get("rejected", []), list):
-        raise ValueError(f"{path}: not a selection report")
+        raise SelectionError(f"{path}: not a selection report")
     rejected = []
     for entry in data.get("rejected") or []:
         if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
-            raise ValueError(f"{path}: not a selection report (a rejected entry without a path)")
+            raise SelectionError(f"{path}: not a selection report (a rejected entry without a path)")
         rejected.append(Rejection(Path(entry["path"]), str(entry.get("reason", ""))))
 
     def count(key: str) -> int:

@@ -217,7 +217,7 @@ def test_every_yaml_file_of_a_dataset_is_read_safely(tmp_path):
     from slakh_gui.core.dataset import load_manifest
     from slakh_gui.core.lint import LintError, read_lint
     from slakh_gui.core.recipes import RecipeError, parse_recipe
-    from slakh_gui.core.selection import read_report
+    from slakh_gui.core.selection import SelectionError, read_report
     from slakh_gui.core.track_folder import TrackFolderError, read_metadata
 
     (tmp_path / "dataset.yaml").write_text(laughs(), encoding="utf-8")
@@ -227,7 +227,7 @@ def test_every_yaml_file_of_a_dataset_is_read_safely(tmp_path):
     with pytest.raises(LintError, match="YAML expands"):
         read_lint(tmp_path / "lint.yaml")
     (tmp_path / "selection.yaml").write_text(laughs(), encoding="utf-8")
-    with pytest.raises(ValueError, match="unreadable: YAML expands"):
+    with pytest.raises(SelectionError, match="unreadable: YAML expands"):
         read_report(tmp_path / "selection.yaml")
     with pytest.raises(RecipeError, match="YAML expands"):
         parse_recipe(laughs(), "r.yaml")
