@@ -16,7 +16,7 @@ import yaml
 pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QWidget
 
 from slakh_gui.core import corpus
 from slakh_gui.core.dataset import load_manifest
@@ -304,8 +304,8 @@ def test_rejected_files_of_an_opened_folder_and_a_laptop_screen(qtbot, dialog, m
     qtbot.wait(50)  # the last results' labels re-laid out
     for i in range(dialog.tabs.count()):
         dialog.tabs.setCurrentIndex(i)
-        QApplication.processEvents()
-        assert_no_overlap(dialog)
+        # a word-wrapped label takes its height a layout pass after it is shown: wait for the layout to settle
+        qtbot.waitUntil(lambda: assert_no_overlap(dialog), timeout=3000)
     assert dialog.frameGeometry().width() <= 1024 + 20 and dialog.minimumSizeHint().height() <= 640
     # a folder without a report says so, and the tab loses its count
     with qtbot.waitSignal(rejected.reportLoaded, timeout=10000) as blocker:
