@@ -3,7 +3,8 @@
 Stages, in order: imports (a fresh interpreter importing the render path), MIDI parse, bank load, patch drawing,
 synth creation + SoundFont load, synthesis (event dispatch + ``fluid_synth_process``), effect chains, loudness,
 mixing, int16 conversion, FLAC encoding, MIDI writing (stem files), metadata. Synth creation and synthesis are
-timed per stem inside :func:`slakh_gui.core.render.render_one`'s steps (same calls, same order). CPU time (this
+timed per stem with the same calls :func:`slakh_gui.core.render.render_one` makes (synthesis = ``render_one``
+less what one more synth creation costs right then, e.g. nearly nothing once a SoundFont is cached). CPU time (this
 process's, everything runs in one thread; the imports' from the child's rusage) rather than wall time, so that a busy
 machine changes the numbers little. Also prints the ``fluidsynth`` CLI's CPU time for the mix (one core, reverb and
 chorus off) as the yardstick.
@@ -78,13 +79,16 @@ def profile(song_path: Path, bank_path: Path, work: Path) -> dict[str, float]:
         t0 = time.process_time()
         render._new_synth(job, render.SAMPLE_RATE, False).delete()
         t0 = lap("synth+sf load", t0)
-        stems[job.key] = render.render_one(job, n)  # creates its own synth again: subtract one creation below
+        render._new_synth(job, render.SAMPLE_RATE, False).delete()  # what render_one's own creation costs now
+        again = time.process_time() - t0
+        t0 = time.process_time()
+        stems[job.key] = render.render_one(job, n)
         t0 = lap("synthesis", t0)
+        t["synthesis"] -= again
         chain = bank.patches[job.label].effect_chain
         if chain:
             stems[job.key] = effects.apply_chain(stems[job.key], chain, render.SAMPLE_RATE)
         t0 = lap("effects", t0)
-    t["synthesis"] -= t["synth+sf load"]
     t0 = time.process_time()
     measured = {k: mixing.integrated_loudness(a, render.SAMPLE_RATE) for k, a in stems.items()}
     t0 = lap("loudness", t0)

@@ -138,3 +138,17 @@ def test_to_int16_matches_the_plain_formula(tmp_path):
     write_audio(tmp_path / "a.flac", to_int16(x))
     back, sr = read_audio(tmp_path / "a.flac", dtype="int16")
     assert sr == 44100 and np.array_equal(back, to_int16(x))
+
+
+def test_a_holder_is_lent_to_one_render_at_a_time():
+    a, b = fontcache.borrow(), fontcache.borrow()
+    try:
+        assert a is not b  # two synths rendering at once never share FluidSynth's (thread-unsafe) font objects
+    finally:
+        fontcache.give_back(a)
+        fontcache.give_back(b)
+    again = [fontcache.borrow(), fontcache.borrow()]
+    assert {id(h) for h in again} == {id(a), id(b)}  # given back, reused
+    for h in again:
+        fontcache.give_back(h)
+    fontcache.clear()
