@@ -1,16 +1,25 @@
 """Render benchmark: Slakh Studio's stems + mix against the ``fluidsynth`` CLI rendering the mix once.
 
-Both sides use the same file, the same SoundFont (FluidR3_GM for every program, as a one-SoundFont bank) and the
-same reverb/chorus setting, run as whole commands in turn (A B A B ...). Ours includes loudness, mixing and writing
-FLAC stems + mix + MIDI + metadata. Prints medians and the ratio ours/CLI, plus stem-seconds rendered per second,
-and the post-render stage (loudness, normalize, sum, FLAC) as realtime factor per stem.
+Three 3-minute songs of different density (sparse 3 tracks, medium 6, dense 12; ``make_bench_song.py``), or the
+songs given. Both sides use the same file, the same SoundFont (FluidR3_GM for every program, as a one-SoundFont bank)
+and the same reverb/chorus setting, and run as whole commands in turn (ours, CLI, ours, CLI...), so both share the
+machine's noise. Two cases per song:
 
-    .venv/bin/python benchmarks/render.py [--repeats 3] [--song FILE ...]
+- one thread each: ``slakh-studio render --threads 1`` against ``fluidsynth -ni -q -r 44100 -o synth.cpu-cores=1``
+  (target: ratio <= 1.3);
+- default threads: ours ``--threads 2`` against the CLI's default (target: ratio <= 1.0).
+
+Ours includes start-up, MIDI parsing, patch drawing, loudness, mixing and writing FLAC stems + mix + MIDI + metadata.
+Prints medians of wall time, the median of the pairwise ratios ours/CLI, and the same ratio of CPU time (user + sys
+of the child, less sensitive to a busy machine).
+
+    .venv/bin/python benchmarks/render.py [--repeats 3] [--song FILE ...] [--fx off|on|both]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -21,11 +30,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from slakh_gui import paths  # noqa: E402
-from slakh_gui.core import midi, mixing, patches, pipeline, render  # noqa: E402
-from slakh_gui.core.audio_io import to_int16, write_audio  # noqa: E402
+from benchmarks.make_bench_song import DENSITIES, make_song  # noqa: E402
+from slakh_gui.core import midi, patches, render  # noqa: E402
 
 SF2 = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
+TARGETS = {"1 thread": 1.3, "default threads": 1.0}
 
 
 def one_soundfont_bank(path: Path) -> Path:
@@ -43,81 +52,89 @@ def one_soundfont_bank(path: Path) -> Path:
     return path
 
 
-def timed(cmd: list[str]) -> float:
+def timed(cmd: list[str]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the child) of one run of ``cmd``."""
+    before = os.times()
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
     wall = time.perf_counter() - t0
+    after = os.times()
     if proc.returncode != 0:
         raise SystemExit(f"command failed: {' '.join(cmd)}\n{proc.stderr}")
-    return wall
+    return wall, (after.children_user - before.children_user) + (after.children_system - before.children_system)
 
 
-def bench_song(song_path: Path, bank_path: Path, repeats: int, work: Path, threads: int) -> None:
+def commands(song: Path, bank: Path, work: Path, fx: bool, one_thread: bool) -> tuple[list[str], list[str]]:
+    """(ours, CLI) command lines for one case."""
+    flag = "1" if fx else "0"
+    cli = ["fluidsynth", "-ni", "-q", "-R", flag, "-C", flag, "-r", "44100"]
+    if one_thread:
+        cli += ["-o", "synth.cpu-cores=1"]
+    cli += ["-F", str(work / "cli.wav"), str(SF2), str(song)]
+    ours = [str(Path(sys.executable).parent / "slakh-studio"), "render", str(song), "-o", str(work / "ours"),
+            "--bank", str(bank), "--overwrite", "--threads", "1" if one_thread else "2"]
+    if fx:
+        ours.append("--fx")
+    return ours, cli
+
+
+def bench_case(ours: list[str], cli: list[str], repeats: int) -> dict:
+    timed(cli), timed(ours)  # warm-up (page cache)
+    rows = []
+    for _ in range(repeats):
+        rows.append((*timed(ours), *timed(cli)))
+    med = statistics.median
+    return {"ours": med(r[0] for r in rows), "cli": med(r[2] for r in rows),
+            "ratio": med(r[0] / r[2] for r in rows), "cpu_ratio": med(r[1] / r[3] for r in rows)}
+
+
+def bench_song(song_path: Path, bank_path: Path, repeats: int, work: Path, fx_cases: list[bool]) -> list[tuple]:
     song = midi.load_song(song_path)
     bank = patches.load_bank(bank_path)
     assignment = patches.assign_patches(song, bank, 0)
     n_stems = sum(1 for t in assignment.tracks.values() if t.patch_id)
-    seconds = song.pm.get_end_time() + 5.0
-    exe = str(Path(sys.executable).parent / "slakh-studio")
-    print(f"\n{song_path.name}: {len(song.tracks)} tracks ({n_stems} rendered), {seconds:.1f} s incl. 5 s tail")
-    print(f"{'case':<28}{'ours (s)':>10}{'CLI (s)':>10}{'ratio':>8}{'stem-s/s':>10}{'CLI x RT':>10}")
-    for fx in (False, True):
-        flag = "1" if fx else "0"
-        cli = ["fluidsynth", "-ni", "-q", "-R", flag, "-C", flag, "-g", "0.2", "-r", "44100",
-               "-F", str(work / "cli.wav"), str(SF2), str(song_path)]
-        ours = [exe, "render", str(song_path), "-o", str(work / "ours"), "--bank", str(bank_path), "--overwrite",
-                "--threads", str(threads)]
-        if fx:
-            ours.append("--fx")
-        timed(cli), timed(ours)  # warm-up (page cache)
-        a, b, ratios = [], [], []
-        for _ in range(repeats):
-            a.append(timed(ours))
-            b.append(timed(cli))
-            ratios.append(a[-1] / b[-1])
-        ma, mb = statistics.median(a), statistics.median(b)
-        label = "effects on (per-track fx)" if fx else "effects off"
-        print(f"{label:<28}{ma:>10.2f}{mb:>10.2f}{statistics.median(ratios):>8.2f}"
-              f"{n_stems * seconds / ma:>10.1f}{seconds / mb:>10.1f}")
-
-    # The post-render stage alone, in process: loudness, normalization, summing, FLAC writing.
-    jobs = pipeline._stem_jobs(song, bank, assignment)
-    n = render.length_samples(seconds)
-    audio = render.render_stems(jobs, n)
-    stems = {j.key: audio[i] for i, j in enumerate(jobs)}
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        mixed = mixing.loudness_mix(stems, 44100)
-        for k, a_ in mixed.stems.items():
-            write_audio(work / f"{k}.flac", to_int16(a_))
-        write_audio(work / "mix.flac", to_int16(mixed.mix))
-        times.append(time.perf_counter() - t0)
-    t = statistics.median(times)
-    per_stem = t / len(stems)
-    print(f"post-render stage: {t:.2f} s for {len(stems)} stems = {seconds / per_stem:.0f}x realtime per stem "
-          f"(loudness + normalize + sum + FLAC, 2 threads)")
+    notes = sum(len(t.instrument.notes) for t in song.tracks)
+    seconds = render.length_samples(song.pm.get_end_time() + 5.0) / render.SAMPLE_RATE
+    print(f"\n{song_path.name}: {len(song.tracks)} tracks ({n_stems} rendered), {notes} notes, "
+          f"{seconds:.1f} s incl. 5 s tail")
+    print(f"{'case':<34}{'ours (s)':>9}{'CLI (s)':>9}{'ratio':>7}{'CPU ratio':>10}{'target':>12}{'stem-s/s':>8}")
+    results = []
+    for fx in fx_cases:
+        for case, one_thread in (("1 thread", True), ("default threads", False)):
+            r = bench_case(*commands(song_path, bank_path, work, fx, one_thread), repeats)
+            label = f"{case}, effects {'on' if fx else 'off'}"
+            ok = "ok" if r["ratio"] <= TARGETS[case] else "MISS"
+            print(f"{label:<34}{r['ours']:>9.2f}{r['cli']:>9.2f}{r['ratio']:>7.2f}{r['cpu_ratio']:>10.2f}"
+                  f"{f'<={TARGETS[case]} {ok}':>12}{n_stems * seconds / r['ours']:>8.1f}")
+            results.append((song_path.name, label, r["ratio"], r["cpu_ratio"], TARGETS[case]))
+    return results
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--song", type=Path, action="append", help="MIDI file(s); default: demo + 3-min 12-track song")
-    ap.add_argument("--threads", type=int, default=2, help="synths ours runs at once (the CLI uses one core)")
+    ap.add_argument("--song", type=Path, action="append", help="MIDI file(s); default: sparse, medium, dense")
+    ap.add_argument("--fx", choices=("off", "on", "both"), default="off",
+                    help="reverb/chorus on both sides (ours: per-track FluidSynth effects)")
     args = ap.parse_args()
+    fx_cases = {"off": [False], "on": [True], "both": [False, True]}[args.fx]
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         songs = args.song
         if not songs:
-            bench = work / "bench_3min_12tracks.mid"
-            subprocess.run([sys.executable, str(REPO / "benchmarks" / "make_bench_song.py"), str(bench)],
-                           check=True, capture_output=True)
-            songs = [paths.demo_song(), bench]
+            songs = []
+            for density in DENSITIES:
+                songs.append(work / f"bench_{density}.mid")
+                make_song(songs[-1], density)
         bank = one_soundfont_bank(work / "bank.yaml")
-        print(f"FluidSynth {render.fluid.version()}, SoundFont {SF2.name}, {len(songs)} songs, "
-              f"{args.repeats} runs each (medians; ratio = ours / CLI, pair by pair); ours with --threads {args.threads}")
+        print(f"FluidSynth {render.fluid.version()}, SoundFont {SF2.name}, {len(songs)} songs, {args.repeats} runs "
+              f"per case (medians; ratio = ours / CLI, pair by pair; CPU ratio = user+sys, pair by pair)")
+        results = []
         for s in songs:
-            bench_song(s, bank, args.repeats, work, args.threads)
+            results += bench_song(s, bank, args.repeats, work, fx_cases)
+    print("\nsummary (ratio, CPU ratio, target):")
+    for name, label, ratio, cpu, target in results:
+        print(f"  {name:<22}{label:<34}{ratio:>6.2f}{cpu:>7.2f}  <= {target}  {'ok' if ratio <= target else 'MISS'}")
 
 
 if __name__ == "__main__":

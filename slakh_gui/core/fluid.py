@@ -3,7 +3,8 @@
 pyfluidsynth 1.4.0 renders only through ``fluid_synth_write_s16`` (dithered 16-bit stereo) and binds neither
 ``fluid_synth_process`` (float output, one stereo pair per audio group, per-group effects buffers) nor
 ``fluid_synth_set_channel_type`` (drums on any channel) nor ``fluid_player_add_mem`` (play a file from memory)
-nor the SoundFont preset iteration (``fluid_sfont_iteration_start``/``_next``, ``fluid_preset_get_banknum``/``_num``;
+nor ``fluid_synth_add_sfont``/``remove_sfont``/``pin_preset``/``unpin_preset`` (one loaded SoundFont shared by
+many synths) nor the SoundFont preset iteration (``fluid_sfont_iteration_start``/``_next``, ``fluid_preset_get_banknum``/``_num``;
 pyfluidsynth declares ``fluid_synth_get_sfont_by_id`` and ``fluid_preset_get_name`` with types unfit for iterating,
 so they are declared here too, on their own function objects).
 Everything else (settings, SoundFont loading, program select, note/CC events) goes through pyfluidsynth.
@@ -58,6 +59,11 @@ class _Api:
         self.preset_get_name = self._func(lib, "fluid_preset_get_name", c_char_p, [c_void_p])
         self.preset_get_banknum = self._func(lib, "fluid_preset_get_banknum", c_int, [c_void_p])
         self.preset_get_num = self._func(lib, "fluid_preset_get_num", c_int, [c_void_p])
+        # One loaded SoundFont lent to many synths (slakh_gui.core.fontcache), its presets' samples pinned.
+        self.add_sfont = self._func(lib, "fluid_synth_add_sfont", c_int, [c_void_p, c_void_p])
+        self.remove_sfont = self._func(lib, "fluid_synth_remove_sfont", c_int, [c_void_p, c_void_p])
+        self.pin_preset = self._func(lib, "fluid_synth_pin_preset", c_int, [c_void_p, c_int, c_int, c_int])
+        self.unpin_preset = self._func(lib, "fluid_synth_unpin_preset", c_int, [c_void_p, c_int, c_int, c_int])
         set_log = lib.fluid_set_log_function
         set_log.argtypes = [c_int, c_void_p, c_void_p]
         for level in (2, 3, 4):  # FLUID_WARN, FLUID_INFO, FLUID_DBG: keep stderr quiet; errors still print

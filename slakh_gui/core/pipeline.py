@@ -198,7 +198,8 @@ def render_track(song: Song, bank: Bank, assignment: Assignment, out_dir: str | 
         (stage / "stems").mkdir()
         (stage / "MIDI").mkdir()
         writes = [(stage / f"mix.{ext}", mix)] + [(stage / "stems" / f"{k}.{ext}", a) for k, a in mixed.stems.items()]
-        with ThreadPoolExecutor(max_workers=max(1, opt.threads)) as pool:
+        # FLAC encoding releases the GIL: two writers even with one synth thread (same files, half the wait)
+        with ThreadPoolExecutor(max_workers=max(2, opt.threads)) as pool:
             list(pool.map(lambda w: write_audio(w[0], to_int16(w[1]), sr, ext), writes))
         check(cancel)
         for key, data in stem_midi.items():

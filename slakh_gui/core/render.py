@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pretty_midi
 
-from slakh_gui.core import fluid
+from slakh_gui.core import fluid, fontcache
 from slakh_gui.core.constants import SAMPLE_RATE
 from slakh_gui.core.errors import SlakhError
 from slakh_gui.core.jobs import CancelToken, ProgressFn, check, report
@@ -80,29 +80,52 @@ def _events(inst: pretty_midi.Instrument, sample_rate: int) -> list[tuple]:
     return list(zip(*cols, strict=True))
 
 
-def _new_synth(job: StemJob, sample_rate: int, fluid_effects: bool):
-    """A pyfluidsynth Synth with ``job``'s preset on channel 0 (typed drum or melodic)."""
-    api = fluid.api()
-    settings = {
-        "synth.reverb.active": int(fluid_effects),
-        "synth.chorus.active": int(fluid_effects),
-        "synth.polyphony": 1024,
-        "synth.dynamic-sample-loading": 1,
-    }
-    synth = api.fs.Synth(gain=0.2, samplerate=float(sample_rate), channels=16, **settings)
-    try:
-        sfid = synth.sfload(str(job.soundfont))
-        if sfid < 0:
-            raise RenderError(f"FluidSynth cannot load SoundFont {job.soundfont}")
-        ctype = fluid.CHANNEL_TYPE_DRUM if job.drum else fluid.CHANNEL_TYPE_MELODIC
-        api.set_channel_type(synth.synth, 0, ctype)
-        if synth.program_select(0, sfid, job.bank, job.preset) != 0:
-            raise RenderError(f"{job.soundfont.name} has no preset bank {job.bank} program {job.preset}"
-                              f"{f' (patch {job.label!r})' if job.label else ''}")
-    except BaseException:
-        synth.delete()
-        raise
-    return synth
+class _Synth:
+    """A per-track synth whose SoundFont is borrowed from :mod:`slakh_gui.core.fontcache` (loaded once per
+    process); :meth:`delete` gives the font back before deleting the synth."""
+
+    def __init__(self, job: StemJob, sample_rate: int, fluid_effects: bool) -> None:
+        api = fluid.api()
+        settings = {
+            "synth.reverb.active": int(fluid_effects),
+            "synth.chorus.active": int(fluid_effects),
+            "synth.polyphony": 1024,
+            "synth.dynamic-sample-loading": 1,
+        }
+        self._api = api
+        self._holder = fontcache.borrow()
+        self._font = None
+        self.fs = api.fs.Synth(gain=0.2, samplerate=float(sample_rate), channels=16, **settings)
+        self.synth = self.fs.synth
+        try:
+            font = self._holder.font(job.soundfont)
+            if font is None:
+                raise RenderError(f"FluidSynth cannot load SoundFont {job.soundfont}")
+            sfid = api.add_sfont(self.synth, font)
+            if sfid < 0:
+                raise RenderError(f"FluidSynth cannot use SoundFont {job.soundfont}")
+            self._font = font
+            self._holder.lent(job.soundfont, self.synth, sfid, job.bank, job.preset)
+            ctype = fluid.CHANNEL_TYPE_DRUM if job.drum else fluid.CHANNEL_TYPE_MELODIC
+            api.set_channel_type(self.synth, 0, ctype)
+            if self.fs.program_select(0, sfid, job.bank, job.preset) != 0:
+                raise RenderError(f"{job.soundfont.name} has no preset bank {job.bank} program {job.preset}"
+                                  f"{f' (patch {job.label!r})' if job.label else ''}")
+        except BaseException:
+            self.delete()
+            raise
+
+    def delete(self) -> None:
+        if self._font is not None:
+            self._api.remove_sfont(self.synth, self._font)  # unselects its presets; never frees the font
+            self._font = None
+        self.fs.delete()  # stops the voices (their sample references dropped), then frees the synth
+        fontcache.give_back(self._holder)
+
+
+def _new_synth(job: StemJob, sample_rate: int, fluid_effects: bool) -> _Synth:
+    """A synth with ``job``'s preset on channel 0 (typed drum or melodic); ``.synth`` is the fluid_synth_t."""
+    return _Synth(job, sample_rate, fluid_effects)
 
 
 def render_one(job: StemJob, n_samples: int, *, sample_rate: int = SAMPLE_RATE, fluid_effects: bool = False,
@@ -114,7 +137,7 @@ def render_one(job: StemJob, n_samples: int, *, sample_rate: int = SAMPLE_RATE, 
     events = _events(job.instrument, sample_rate)
     synth = _new_synth(job, sample_rate, fluid_effects)
     try:
-        ptr = synth.synth
+        ptr = synth.synth  # the raw fluid_synth_t
         noteon, noteoff, cc, bend = fs.fluid_synth_noteon, fs.fluid_synth_noteoff, fs.fluid_synth_cc, fs.fluid_synth_pitch_bend
         process = api.process
         buf = np.zeros((2, CHUNK), dtype=np.float32)
