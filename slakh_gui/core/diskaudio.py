@@ -95,7 +95,8 @@ def any_nonzero(a: np.ndarray) -> bool:
 
 def peak(a: np.ndarray) -> float:
     """The largest absolute sample of ``a`` (0.0 when empty), block by block."""
-    return max((float(np.max(np.abs(part))) for _, part in read_blocks(a)), default=0.0)
+    tops = [np.max(np.abs(part)) for _, part in read_blocks(a) if len(part)]
+    return float(np.max(tops)) if tops else 0.0  # NaN stays NaN
 
 
 def spill(a: np.ndarray, path: str | Path) -> np.ndarray:
@@ -135,6 +136,46 @@ def write_pcm(path: str | Path, source: np.ndarray, scale: Callable[[np.ndarray]
         except sf.LibsndfileError as exc:
             raise _write_error(Path(path), exc) from None
     return top
+
+
+_scratch: Path | None = None
+
+
+def scratch_dir() -> Path:
+    """This process's folder for temporary float files (one :func:`paths.render_cache_dir`, made on first use)."""
+    global _scratch
+    if _scratch is None or not _scratch.is_dir():
+        from slakh_gui import paths
+
+        _scratch = paths.render_cache_dir()
+    return _scratch
+
+
+def new_file(n_samples: int, prefix: str = "audio-") -> tuple[Path, np.memmap]:
+    """A fresh float32 ``.npy`` file of ``n_samples`` in :func:`scratch_dir`, mapped for writing."""
+    import tempfile
+
+    fd, name = tempfile.mkstemp(prefix=prefix, suffix=".npy", dir=scratch_dir())
+    os.close(fd)
+    return Path(name), create(name, n_samples)
+
+
+def finish(path: Path, arr: np.memmap) -> np.ndarray:
+    """A file made by :func:`new_file`, once written: mapped read-only, the file unlinked."""
+    arr.flush()
+    del arr
+    return open_read(path, unlink=True)
+
+
+def pad_to(a: np.ndarray, length: int) -> np.ndarray:
+    """``a`` zero-padded to ``length``: in memory when short, else in a scratch file (mapped read-only)."""
+    if length < BLOCK:
+        return np.pad(np.asarray(a, dtype=np.float32), (0, length - len(a)))
+    path, out = new_file(length, "pad-")
+    for s, part in read_blocks(a):
+        out[s : s + len(part)] = part
+        release(out, s, s + len(part))
+    return finish(path, out)
 
 
 def work_dir(parent: str | Path) -> Path:
