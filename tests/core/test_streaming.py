@@ -101,3 +101,28 @@ def test_peak_memory_does_not_grow_with_the_song(tmp_path, small_bank_path):
                               cwd=REPO, check=True)
         peaks[minutes] = int(proc.stdout.split()[-1]) / 1024
     assert peaks[10] <= 1.3 * peaks[2], peaks
+
+
+def test_track_folder_audio_is_decoded_into_mapped_files(tmp_path, rendered):
+    from slakh_gui.core import track_folder
+
+    result, _, _ = rendered
+    folder = track_folder.load_track_folder(result.path)
+    for key, audio in folder.stems.items():
+        assert isinstance(audio, np.memmap) and not audio.flags.writeable
+        assert np.array_equal(audio, sf.read(result.path / "stems" / f"{key}.flac", dtype="float32")[0])
+    stereo = (np.random.default_rng(3).standard_normal((diskaudio.BLOCK + 1000, 2)) * 0.2).astype(np.float32)
+    sf.write(tmp_path / "st.wav", stereo, 44100, subtype="FLOAT")
+    mono, sr = track_folder.read_mono(tmp_path / "st.wav")
+    assert sr == 44100 and isinstance(mono, np.memmap) and np.array_equal(mono, stereo.mean(axis=1))
+
+
+def test_long_spectrograms_have_bounded_frames():
+    from slakh_gui.core.spectrogram import MAX_FRAMES, compute_spectrogram, display_hop
+
+    thirty_min = 30 * 60 * 44100
+    hop = display_hop(thirty_min, 512)
+    assert hop % 512 == 0 and 1 + thirty_min // hop <= MAX_FRAMES and display_hop(3 * 60 * 44100, 512) == 512
+    tone = np.sin(np.arange(44100 * 4) * (2 * np.pi * 1000 / 44100)).astype(np.float32)
+    spec = compute_spectrogram(tone, 44100, hop=display_hop(len(tone), 512, max_frames=100))
+    assert spec.n_frames <= 100 and abs(spec.duration - 4.0) < 1e-9
