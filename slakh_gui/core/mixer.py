@@ -248,6 +248,9 @@ def mix_all(stems: dict[str, np.ndarray], gains: dict[str, float], length: int |
             diskaudio.release(stem, start, start + len(part))
         mix[start:start + len(part)] = part
         diskaudio.release(mix, start, start + len(part))
+    for stem, _ in live:  # pages mapped around the chunks too (fault-around, readahead)
+        diskaudio.release(stem)
+    diskaudio.release(mix)
     return mix
 
 

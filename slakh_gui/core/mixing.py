@@ -185,11 +185,12 @@ def _sum(stems: dict[str, np.ndarray], gains: dict[str, float], mix: np.ndarray)
             part += stems[k][start : start + len(part)] * np.float64(g)
         peak = max(peak, float(np.max(np.abs(part))))
         mix[start : start + len(part)] = part
-        if (start + len(part)) % (_CHUNK * 16) == 0 or start + len(part) == length:
-            lo = (start + len(part) - 1) // (_CHUNK * 16) * (_CHUNK * 16)
-            for k in gains:
-                release(stems[k], lo, start + len(part))
-            release(mix, lo, start + len(part))
+        for k in gains:
+            release(stems[k], start, start + len(part))
+        release(mix, start, start + len(part))
+    for k in gains:  # pages mapped around the chunks too (fault-around, readahead)
+        release(stems[k])
+    release(mix)
     return peak
 
 
