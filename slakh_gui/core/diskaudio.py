@@ -109,8 +109,7 @@ def spill(a: np.ndarray, path: str | Path) -> np.ndarray:
     for s, part in read_blocks(a):
         out[s : s + len(part)] = part
         release(out, s, s + len(part))
-    out.flush()
-    del out
+    del out  # no msync: every mapping of the file shares the page cache, and the kernel writes it back by itself
     return open_read(path, unlink=True)
 
 
@@ -166,8 +165,7 @@ def new_file(n_samples: int, prefix: str = "audio-") -> tuple[Path, np.memmap]:
 
 def finish(path: Path, arr: np.memmap) -> np.ndarray:
     """A file made by :func:`new_file`, once written: mapped read-only, the file unlinked."""
-    arr.flush()
-    del arr
+    del arr  # no msync (see spill)
     return open_read(path, unlink=True)
 
 

@@ -202,7 +202,6 @@ def _render(song: Song, bank: Bank, assignment: Assignment, out_dir: Path, opt: 
             effects.apply_chain_in_place(row, chains[key], sr)
         if diskaudio.any_nonzero(row):
             measured[key] = mixing.integrated_loudness(row, sr)
-        row.flush()
         if cache is not None:
             cache.put(cache_keys[key], row, measured.get(key), work / f"{key}.npy")
 
@@ -263,8 +262,6 @@ def _render(song: Song, bank: Bank, assignment: Assignment, out_dir: Path, opt: 
     skipped.update(mixed.skipped)
     result = TrackResult(out_dir, metadata, list(mixed.stems), skipped, n_samples / sr, reused=sorted(cached))
     if keep_audio:
-        for arr in keep.values():
-            arr.flush()
         opened = {k: diskaudio.open_read(work / f"keep-{k}.npy", unlink=True) for k in keep}
         keep.clear()
         result.mix = opened.pop("mix")
