@@ -305,11 +305,15 @@ def audio_fingerprint(audio: np.ndarray) -> str:
     flat = a.reshape(-1)
     if flat.size:
         step = max(1, flat.size // 65536)
-        h.update(np.ascontiguousarray(flat[::step]).tobytes())
+        # block by block (each a whole number of steps), so a memory-mapped stem is never resident as a whole
+        picks, total = [], 0.0
+        for _, part in diskaudio.read_blocks(flat, step * max(1, diskaudio.BLOCK // step)):
+            picks.append(np.array(part[::step]))
+            total += float(np.sum(part, dtype=np.float64))
+        h.update(np.concatenate(picks).tobytes())
         h.update(np.ascontiguousarray(flat[-64:]).tobytes())
-        total = sum(float(np.sum(part, dtype=np.float64)) for _, part in diskaudio.read_blocks(flat, 1 << 22))
         h.update(repr(total).encode())
-        diskaudio.release(flat)  # a memory-mapped stem is not kept resident
+        diskaudio.release(flat)
     return h.hexdigest()
 
 
