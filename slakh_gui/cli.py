@@ -58,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
         r.add_argument("--threads", type=int, help="synths run at once (default 2; output is the same)")
         r.add_argument("--overwrite", action="store_true", default=None, help="replace an existing track folder")
         r.add_argument("--max-duration", type=float, metavar="S", help="refuse longer songs (s)")
-        r.add_argument("--max-memory", type=float, metavar="GIB", help="refuse renders needing more (GiB)")
+        r.add_argument("--max-memory", type=float, metavar="GIB", help="ignored (kept for old scripts): renders stream through files, memory stays bounded")
 
     r = sub.add_parser("render", help="render a MIDI file (or replay a session file) into a Slakh2100 track folder")
     r.add_argument("midi", type=Path, nargs="?", help="the MIDI file (not with --session)")

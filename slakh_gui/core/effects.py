@@ -49,3 +49,25 @@ def apply_chain(audio: np.ndarray, chain: list[tuple[str, dict]], sample_rate: i
     # Effects leave denormal-level residue (< -200 dBFS) where the input was silent: make it digital silence.
     out[np.abs(out) < 1e-10] = 0.0
     return np.ascontiguousarray(out, dtype=np.float32)
+
+
+def apply_chain_in_place(audio: np.ndarray, chain: list[tuple[str, dict]], sample_rate: int,
+                         block: int | None = None) -> None:
+    """:func:`apply_chain` on a writable mono float32 array (e.g. a memory-mapped stem), block by block: the board
+    streams (``reset=False``) over blocks that are whole multiples of its buffer, so the samples come out exactly
+    as from one call over the whole array; pages of a mapped array are released behind it."""
+    if not chain:
+        return
+    import pedalboard
+
+    from slakh_gui.core import diskaudio
+
+    block = block or diskaudio.BLOCK
+    board = pedalboard.Pedalboard([make_plugin(k, p) for k, p in chain])
+    n = len(audio)
+    for i, (start, stop) in enumerate(diskaudio.blocks(n, block)):
+        part = np.array(audio[start:stop], dtype=np.float32)[np.newaxis, :]
+        out = board(part, sample_rate, reset=i == 0)[0]
+        out[np.abs(out) < 1e-10] = 0.0
+        audio[start:stop] = out
+        diskaudio.release(audio, start, stop)

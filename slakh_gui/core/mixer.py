@@ -19,13 +19,14 @@ Everything here is Qt-free; the GUI wraps it.
 from __future__ import annotations
 
 import math
+import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from slakh_gui.core import audio_io
+from slakh_gui.core import audio_io, diskaudio
 from slakh_gui.core.constants import TARGET_PEAK
 from slakh_gui.core.errors import SlakhError
 from slakh_gui.core.mixing import integrated_loudness
@@ -57,9 +58,9 @@ def gain_to_db(gain: float) -> float:
     return 20.0 * math.log10(gain) if gain > 0 else float("-inf")
 
 
-def peak_db(audio: np.ndarray) -> float:
+def peak_db(audio: np.ndarray) -> float:  # block by block: a memory-mapped stem is not kept resident
     """Sample peak in dBFS (-inf for silence or no samples)."""
-    return gain_to_db(float(np.max(np.abs(audio))) if audio.size else 0.0)
+    return gain_to_db(diskaudio.peak(audio))
 
 
 @dataclass
@@ -229,11 +230,14 @@ def mix_block(stems: dict[str, np.ndarray], gains: dict[str, float], start: int,
     return out
 
 
-def mix_all(stems: dict[str, np.ndarray], gains: dict[str, float], length: int | None = None) -> np.ndarray:
-    """The whole mix as float32 (summed in float64, chunk by chunk); ``length`` defaults to the longest stem."""
+def mix_all(stems: dict[str, np.ndarray], gains: dict[str, float], length: int | None = None,
+            out: np.ndarray | None = None) -> np.ndarray:
+    """The whole mix as float32 (summed in float64, chunk by chunk); ``length`` defaults to the longest stem.
+    ``out``: a zeroed float32 array of ``length`` to write it into (e.g. a memory-mapped file: its pages and the
+    stems' are released behind)."""
     if length is None:
         length = max((len(s) for s in stems.values()), default=0)
-    mix = np.zeros(length, dtype=np.float32)
+    mix = np.zeros(length, dtype=np.float32) if out is None else out
     acc = np.zeros(min(length, _CHUNK), dtype=np.float64)
     live = [(stems[k], float(g)) for k, g in gains.items() if g and k in stems]
     for start in range(0, length, _CHUNK):
@@ -242,8 +246,26 @@ def mix_all(stems: dict[str, np.ndarray], gains: dict[str, float], length: int |
         for stem, g in live:
             seg = stem[start:start + len(part)]
             part[: len(seg)] += seg * g
+            diskaudio.release(stem, start, start + len(part))
         mix[start:start + len(part)] = part
+        diskaudio.release(mix, start, start + len(part))
+    for stem, _ in live:  # pages mapped around the chunks too (fault-around, readahead)
+        diskaudio.release(stem)
+    diskaudio.release(mix)
     return mix
+
+
+def mix_levels(stems: dict[str, np.ndarray], gains: dict[str, float], sr: int) -> Levels:
+    """:func:`levels` of :func:`mix_all`'s mix, summed into a scratch file rather than memory."""
+    import tempfile
+
+    length = max((len(s) for s in stems.values()), default=0)
+    with tempfile.TemporaryDirectory(dir=diskaudio.scratch_dir(), prefix="levels-") as tmp:
+        mix = diskaudio.create(Path(tmp) / "mix.npy", length)
+        try:
+            return levels(mix_all(stems, gains, length, out=mix), sr)
+        finally:
+            del mix
 
 
 @dataclass(frozen=True)
@@ -259,7 +281,7 @@ def levels(audio: np.ndarray, sr: int) -> Levels:
         raise ValueError("levels expects mono audio (one dimension)")
     if audio.size == 0:
         return Levels(float("-inf"), float("-inf"))
-    peak = float(np.max(np.abs(audio)))
+    peak = diskaudio.peak(audio)
     if not math.isfinite(peak):
         raise ValueError("levels: audio contains NaN or infinite samples")
     peak_db = gain_to_db(peak)
@@ -300,16 +322,22 @@ def _scan(audio: np.ndarray, g: float, length: int) -> tuple[float, int]:
         part = np.abs(np.multiply(audio[start:start + _CHUNK], g32, dtype=np.float32))
         peak = max(peak, float(part.max()))
         over += int(np.count_nonzero(part > FULL_SCALE))
+        diskaudio.release(audio, start, start + _CHUNK)
     return peak, over
 
 
-def _pcm(audio: np.ndarray, g: float, length: int, clip: bool) -> np.ndarray:
-    x = np.zeros(length, dtype=np.float32)
+def _write_pcm(path: Path, audio: np.ndarray, g: float, length: int, clip: bool, sr: int, fmt: str) -> None:
+    """``audio * g`` (float32, zero-padded or cut to ``length``, clipped if asked) as 16-bit PCM, block by block."""
+
+    def scale(block: np.ndarray) -> np.ndarray:
+        x = np.multiply(block, np.float32(g), dtype=np.float32)
+        return np.clip(x, -FULL_SCALE, FULL_SCALE, out=x) if clip else x
+
     n = min(len(audio), length)
-    np.multiply(audio[:n], np.float32(g), out=x[:n], dtype=np.float32)
-    if clip:
-        np.clip(x, -FULL_SCALE, FULL_SCALE, out=x)
-    return audio_io.to_int16(x)
+    source = audio[:n]
+    if n < length:  # a shorter stem: padded with silence
+        source = diskaudio.pad_to(audio, length)
+    diskaudio.write_pcm(path, source, scale, sr, fmt)
 
 
 def export_mix(path, stems: dict[str, np.ndarray], state: MixerState, sr: int = audio_io.SAMPLE_RATE,
@@ -330,7 +358,14 @@ def export_mix(path, stems: dict[str, np.ndarray], state: MixerState, sr: int = 
         raise ValueError(f"unknown audio format {fmt!r} for {path.name} (use flac or wav)")
     gains = state.linear_gains(list(stems))
     length = max((len(s) for s in stems.values()), default=0)
-    mix = mix_all(stems, gains, length)
+    with tempfile.TemporaryDirectory(dir=diskaudio.scratch_dir(), prefix="export-") as tmp:
+        mix = mix_all(stems, gains, length, out=diskaudio.create(Path(tmp) / "mix.npy", length))
+        return _export(path, mix, stems, gains, length, sr, fmt, stems_dir, on_clip)
+
+
+def _export(path: Path, mix: np.ndarray, stems: dict[str, np.ndarray], gains: dict[str, float], length: int,
+            sr: int, fmt: str, stems_dir, on_clip: str) -> ExportReport:
+    """export_mix once the mix is summed (into a scratch file)."""
     sounding = [k for k in stems if gains[k] > 0.0]
     scans = {path.name: _scan(mix, 1.0, length)}
     if stems_dir is not None:
@@ -354,14 +389,11 @@ def export_mix(path, stems: dict[str, np.ndarray], state: MixerState, sr: int = 
     out_stems = Path(stems_dir) if stems_dir is not None else None
     if out_stems is not None:
         out_stems.mkdir(parents=True, exist_ok=True)
-    mix_pcm = _pcm(mix, extra, length, clip)
-    del mix
-    audio_io.write_audio(path, mix_pcm, sr, fmt)
-    del mix_pcm
+    _write_pcm(path, mix, extra, length, clip, sr, fmt)
     paths = [path]
     if out_stems is not None:
         for k in sounding:
             p = out_stems / f"{k}.{fmt}"
-            audio_io.write_audio(p, _pcm(stems[k], gains[k] * extra, length, clip), sr, fmt)
+            _write_pcm(p, stems[k], gains[k] * extra, length, clip, sr, fmt)
             paths.append(p)
     return ExportReport(paths, peak_db, over if clip else 0, gain_to_db(extra) if extra != 1.0 else 0.0, over)

@@ -28,6 +28,8 @@ def integrated_loudness(audio: np.ndarray, sample_rate: int) -> float:
     import pyloudnorm  # imports scipy.signal: 0.6 s, so only when needed
     from scipy.signal import sosfilt
 
+    from slakh_gui.core.diskaudio import release
+
     audio = np.asarray(audio)
     if audio.ndim != 1:
         raise ValueError("integrated_loudness expects mono audio")
@@ -48,12 +50,14 @@ def integrated_loudness(audio: np.ndarray, sample_rate: int) -> float:
     total, b = 0.0, int(np.searchsorted(bounds, 1))
     for start in range(0, n, _CHUNK):
         y, zi = sosfilt(sos, audio[start : start + _CHUNK].astype(np.float64), zi=zi)
+        release(audio, start, start + _CHUNK)
         run = np.cumsum(y * y)
         run += total
         stop = start + len(y)
         b_end = int(np.searchsorted(bounds, stop, side="right"))
         at_bound[b:b_end] = run[bounds[b:b_end] - start - 1]
         b, total = b_end, float(run[-1])
+    release(audio)  # pages mapped around the chunks too (fault-around, readahead)
     at_bound *= gain2
     energy = at_bound[np.searchsorted(bounds, upper)] - at_bound[np.searchsorted(bounds, lower)]
     z = np.maximum(energy, 0.0) / (t_g * rate)
@@ -99,16 +103,58 @@ def loudness_mix(stems: dict[str, np.ndarray], sample_rate: int, *, normalizatio
 
     ``loudness`` may hold measurements already made (e.g. while other stems were rendering); ``in_place`` lets the
     gained stems reuse the input arrays."""
-    keys = list(stems)
     length = len(next(iter(stems.values()))) if stems else 0
+    gains, loudness, skipped = _stem_gains(stems, sample_rate, normalization_factor, threads, loudness)
+    mix = np.zeros(length, dtype=np.float32)
+    peak = _sum(stems, gains, mix)
+    limit = 10.0 ** (target_peak / 20.0)
+    overall_gain = limit / peak if peak >= limit else 1.0
+    out = {}
+    for k, g in gains.items():
+        stem = stems[k] if stems[k].dtype == np.float32 and stems[k].flags.writeable and in_place else stems[k].astype(np.float32)
+        stem *= np.float32(g * overall_gain)
+        out[k] = stem
+    mix *= np.float32(overall_gain)
+    return MixResult(out, mix, loudness, overall_gain, skipped, normalization_factor, target_peak)
+
+
+@dataclass
+class StreamMix(MixResult):
+    """:func:`stream_mix`'s result: ``stems`` are the sources as given and ``mix`` the unscaled sum; what a writer
+    turns them into is ``source * np.float32(gains[k])`` and ``mix * np.float32(overall_gain)`` (the very samples
+    :func:`loudness_mix` would hold)."""
+
+    gains: dict[str, float] = field(default_factory=dict)  # stem key -> normalization gain x overall gain
+
+
+def stream_mix(stems: dict[str, np.ndarray], sample_rate: int, mix_out: np.ndarray, *,
+               normalization_factor: float = NORMALIZATION_FACTOR, target_peak: float = TARGET_PEAK,
+               threads: int = 2, loudness: dict[str, float] | None = None) -> StreamMix:
+    """:func:`loudness_mix` without holding or changing any stem: stems (e.g. memory-mapped files) are read block
+    by block, the unscaled sum is written into ``mix_out`` (length of the stems, float32), and the gains are
+    returned for the writer to apply (same numbers, same samples)."""
+    gains, loudness, skipped = _stem_gains(stems, sample_rate, normalization_factor, threads, loudness)
+    peak = _sum(stems, gains, mix_out)
+    limit = 10.0 ** (target_peak / 20.0)
+    overall_gain = limit / peak if peak >= limit else 1.0
+    sources = {k: stems[k] for k in gains}
+    return StreamMix(sources, mix_out, loudness, overall_gain, skipped, normalization_factor, target_peak,
+                     {k: g * overall_gain for k, g in gains.items()})
+
+
+def _stem_gains(stems: dict[str, np.ndarray], sample_rate: int, normalization_factor: float, threads: int,
+                known: dict[str, float] | None) -> tuple[dict[str, float], dict[str, float], dict[str, str]]:
+    """(normalization gain per mixable stem, its loudness, why the others are left out), in the stems' order."""
+    from slakh_gui.core.diskaudio import any_nonzero
+
     skipped: dict[str, str] = {}
     audible = []
-    for k in keys:
-        if not np.any(stems[k]):
+    for k in stems:
+        if not any_nonzero(stems[k]):
             skipped[k] = "silent: the render produced only digital silence"
         else:
             audible.append(k)
-    known = loudness or {}
+    known = known or {}
     todo = [k for k in audible if k not in known]
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
         measured = dict(zip(todo, pool.map(lambda k: integrated_loudness(stems[k], sample_rate), todo), strict=True))
@@ -121,8 +167,15 @@ def loudness_mix(stems: dict[str, np.ndarray], sample_rate: int, *, normalizatio
         else:
             skipped[k] = "too quiet to measure: BS.1770 integrated loudness is -inf (all blocks under -70 LUFS)"
     gains = {k: 10.0 ** ((normalization_factor - lufs) / 20.0) for k, lufs in loudness.items()}
-    # Sum in float64, chunk by chunk (cache-sized temporaries), then scale the stems in place.
-    mix = np.zeros(length, dtype=np.float32)
+    return gains, loudness, skipped
+
+
+def _sum(stems: dict[str, np.ndarray], gains: dict[str, float], mix: np.ndarray) -> float:
+    """``mix[:] = sum(stems[k] * gains[k])`` in float64, chunk by chunk (cache-sized temporaries, pages of mapped
+    stems released behind); returns the sum's sample peak."""
+    from slakh_gui.core.diskaudio import release
+
+    length = len(mix)
     acc = np.zeros(min(length, _CHUNK), dtype=np.float64)
     peak = 0.0
     for start in range(0, length, _CHUNK):
@@ -132,15 +185,13 @@ def loudness_mix(stems: dict[str, np.ndarray], sample_rate: int, *, normalizatio
             part += stems[k][start : start + len(part)] * np.float64(g)
         peak = max(peak, float(np.max(np.abs(part))))
         mix[start : start + len(part)] = part
-    limit = 10.0 ** (target_peak / 20.0)
-    overall_gain = limit / peak if peak >= limit else 1.0
-    out = {}
-    for k, g in gains.items():
-        stem = stems[k] if stems[k].dtype == np.float32 and stems[k].flags.writeable and in_place else stems[k].astype(np.float32)
-        stem *= np.float32(g * overall_gain)
-        out[k] = stem
-    mix *= np.float32(overall_gain)
-    return MixResult(out, mix, loudness, overall_gain, skipped, normalization_factor, target_peak)
+        for k in gains:
+            release(stems[k], start, start + len(part))
+        release(mix, start, start + len(part))
+    for k in gains:  # pages mapped around the chunks too (fault-around, readahead)
+        release(stems[k])
+    release(mix)
+    return peak
 
 
 def peak_normalize(audio: np.ndarray, target_peak: float = TARGET_PEAK) -> tuple[np.ndarray, float]:

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -12,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from slakh_gui import __version__
-from slakh_gui.core import effects, kits, layout, mixing, render
-from slakh_gui.core.audio_io import FORMATS, atomic_write_bytes, atomic_write_text, to_int16, write_audio
+from slakh_gui import __version__, paths
+from slakh_gui.core import diskaudio, effects, kits, layout, mixing, render
+from slakh_gui.core.audio_io import FORMATS, atomic_write_bytes, atomic_write_text
 from slakh_gui.core.errors import SlakhError
 from slakh_gui.core.jobs import CancelToken, ProgressFn, check, report
 from slakh_gui.core.midi import Song, sanitize_smf
@@ -23,7 +25,7 @@ from slakh_gui.core.patches import Assignment, Bank, find_soundfont
 
 DEFAULT_TAIL = 5.0  # seconds rendered after the song's end (Slakh: end time + 5 s)
 MAX_DURATION = 3600.0  # seconds; longer songs are refused unless the limit is raised
-MAX_MEMORY = 8 * 2**30  # bytes of float stems a render may hold at once
+MAX_MEMORY = 8 * 2**30  # kept for old sessions and scripts: renders stream through disk, memory no longer grows
 FLAKH_SOUNDFONT = "TimGM6mb.sf2"
 
 
@@ -45,7 +47,7 @@ class RenderOptions:
     overwrite: bool = False
     sample_rate: int = render.SAMPLE_RATE
     max_duration: float = MAX_DURATION
-    max_memory: int = MAX_MEMORY
+    max_memory: int = MAX_MEMORY  # ignored: renders stream through files (see render_track)
     corpus_root: str | None = None  # the MIDI collection's folder: lmd_midi_dir is relative to it (else file name)
     source_name: str | None = None  # lmd_midi_dir as given (a re-render of a dataset track keeps its own)
 
@@ -57,8 +59,9 @@ class TrackResult:
     rendered: list[str]
     skipped: dict[str, str] = field(default_factory=dict)  # stem key -> reason it has no audio
     duration: float = 0.0
-    stems: dict[str, np.ndarray] | None = None  # float32 as written (with keep_audio)
+    stems: dict[str, np.ndarray] | None = None  # float32 as written, read-only memory-mapped (with keep_audio)
     mix: np.ndarray | None = None
+    peaks: dict[str, float] = field(default_factory=dict)  # stem key -> sample peak of ``stems`` (with keep_audio)
     reused: list[str] = field(default_factory=list)  # stems taken from the cache, not rendered again
 
     @property
@@ -71,15 +74,24 @@ class StemCache:
     """Rendered stems (after their effect chain, before loudness normalization) kept between renders of one song,
     so that changing one track's patch re-renders only that track. Keyed by everything the audio depends on.
 
-    With ``spill_dir`` (the app's), each stem is written there as a float32 ``.npy`` file and read back memory-mapped:
-    the cache costs disk and page cache, not a second copy of every stem in the process's own memory. Without it the
-    arrays are kept in memory. :meth:`clear` drops everything (and the files)."""
+    Stems are float32 ``.npy`` files in ``spill_dir`` (default: a fresh :func:`paths.render_cache_dir`, made on
+    first use), held memory-mapped read-only: the cache costs disk and page cache, never a copy of a stem in the
+    process's own memory. :meth:`clear` drops everything (and the files)."""
 
     def __init__(self, spill_dir: str | Path | None = None) -> None:
         self._items: dict[tuple, tuple[np.ndarray, float | None]] = {}
-        self.spill_dir = Path(spill_dir) if spill_dir is not None else None
+        self._spill_dir = Path(spill_dir) if spill_dir is not None else None
         self._files: list[Path] = []
         self._lock = threading.Lock()
+
+    @property
+    def spill_dir(self) -> Path:
+        with self._lock:
+            if self._spill_dir is None:
+                from slakh_gui import paths
+
+                self._spill_dir = paths.render_cache_dir()
+            return self._spill_dir
 
     @staticmethod
     def key(song: Song, job: render.StemJob, n_samples: int, opt: RenderOptions, chain) -> tuple:
@@ -89,16 +101,22 @@ class StemCache:
     def get(self, key: tuple):
         return self._items.get(key)
 
-    def put(self, key: tuple, audio: np.ndarray, lufs: float | None) -> None:
-        if self.spill_dir is None:
-            self._items[key] = (audio.copy(), lufs)
-            return
-        self.spill_dir.mkdir(parents=True, exist_ok=True)
+    def put(self, key: tuple, audio: np.ndarray, lufs: float | None, path: Path | None = None) -> None:
+        """Keep ``audio``: the ``.npy`` file at ``path`` (already written, in ``spill_dir``) is taken over as it is;
+        anything else is copied to a new file there, block by block."""
+        folder = self.spill_dir
+        folder.mkdir(parents=True, exist_ok=True)
         with self._lock:
-            path = self.spill_dir / f"stem-{len(self._files):05d}.npy"
-            self._files.append(path)
-        np.save(path, np.ascontiguousarray(audio, dtype=np.float32))
-        self._items[key] = (np.load(path, mmap_mode="r"), lufs)
+            own = folder / f"stem-{len(self._files):05d}.npy"
+            self._files.append(own)
+        if path is not None and Path(path).parent.parent == folder:
+            os.link(path, own)  # same file system: a second name for the finished stem, no copy
+            arr = diskaudio.open_read(own)
+        else:
+            arr = diskaudio.spill(audio, own)
+            self._files.remove(own)
+        with self._lock:
+            self._items[key] = (arr, lufs)
 
     def clear(self) -> None:
         self._items.clear()
@@ -116,8 +134,11 @@ def render_track(song: Song, bank: Bank, assignment: Assignment, out_dir: str | 
                  keep_audio: bool = False) -> TrackResult:
     """Render ``song`` with ``assignment``'s patches into the Slakh track folder ``out_dir`` (all or nothing).
 
-    With a ``cache``, stems rendered before with the same patch and settings are reused; ``keep_audio`` returns
-    the written stems and mix as float arrays too (for the app's mixer and player)."""
+    Stems are rendered, run through their effects, measured, mixed and written block by block through float32
+    files in a private work folder (the cache's, or a fresh :func:`paths.render_cache_dir`), so memory does not
+    grow with the song's length or its number of tracks. With a ``cache``, stems rendered before with the same
+    patch and settings are reused; ``keep_audio`` returns the written stems and mix as read-only memory-mapped
+    float32 arrays too (for the app's mixer and player; their files are already unlinked)."""
     opt = options or RenderOptions()
     if opt.fmt not in FORMATS:
         raise ValueError(f"unknown audio format {opt.fmt!r} (use flac or wav)")
@@ -133,11 +154,6 @@ def render_track(song: Song, bank: Bank, assignment: Assignment, out_dir: str | 
         programs = sorted({t.program for t in song.tracks})
         raise NothingToRender(f"{song.path.name}: bank {bank.name!r} has no patch for any of its tracks "
                               f"(programs {', '.join(map(str, programs))})")
-    need = 3 * 4 * n_samples * max(1, len(jobs))  # rendered + gained float32 stems + chunk/encode buffers
-    if need > opt.max_memory:
-        raise RenderLimitError(
-            f"{song.path.name}: {len(jobs)} stems of {_duration(n_samples / sr)} need about {need / 2**30:.1f} GiB, "
-            f"over the {opt.max_memory / 2**30:.1f} GiB limit (--max-memory)")
     if opt.flakh:
         if song.range:
             raise ValueError("a range cannot be rendered in Flakh mode (its mix is the whole file rendered unsplit)")
@@ -146,6 +162,33 @@ def render_track(song: Song, bank: Bank, assignment: Assignment, out_dir: str | 
         raise FileExistsError(f"{out_dir} already exists (use --overwrite to replace it)")
     layout.check_writable(out_dir.parent)
     check(cancel)
+    work = diskaudio.work_dir(cache.spill_dir) if cache is not None else paths.render_cache_dir()
+    try:
+        _check_disk(song, work, 4 * n_samples * (len(jobs) * (2 if keep_audio else 1) + 2))
+        return _render(song, bank, assignment, out_dir, opt, jobs, n_samples, work, progress, cancel, cache,
+                       keep_audio, flakh_sf if opt.flakh else None)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _check_disk(song: Song, folder: Path, need: int) -> None:
+    """Refuse early when the work folder's disk cannot hold the float files of the render."""
+    try:
+        st = os.statvfs(folder)
+    except OSError:
+        return
+    free = st.f_bavail * st.f_frsize
+    if need > free:
+        raise RenderLimitError(f"{song.path.name}: rendering needs about {need / 2**30:.1f} GiB of scratch space in "
+                               f"{folder.parent}, only {free / 2**30:.1f} GiB free (set SLAKH_STUDIO_CACHE_DIR)")
+
+
+def _render(song: Song, bank: Bank, assignment: Assignment, out_dir: Path, opt: RenderOptions,
+            jobs: list[render.StemJob], n_samples: int, work: Path, progress: ProgressFn | None,
+            cancel: CancelToken | None, cache: StemCache | None, keep_audio: bool,
+            flakh_sf: Path | None) -> TrackResult:
+    """render_track's work once the plan is checked: every float stem lives in a file in ``work``."""
+    sr = opt.sample_rate
     threading.Thread(target=_preload, args=(any(bank.patches[j.label].effects for j in jobs),), daemon=True).start()
 
     chains = {job.key: bank.patches[job.label].effect_chain for job in jobs}
@@ -154,53 +197,67 @@ def render_track(song: Song, bank: Bank, assignment: Assignment, out_dir: str | 
     cached = {k: cache.get(ck) for k, ck in cache_keys.items()} if cache is not None else {}
     cached = {k: v for k, v in cached.items() if v is not None}
     todo = [job for job in jobs if job.key not in cached]
+    rows: dict[str, np.ndarray] = {}
+
+    def output(i: int) -> np.ndarray:  # runs in the render worker: the stem's file
+        rows[todo[i].key] = row = diskaudio.create(work / f"{todo[i].key}.npy", n_samples)
+        return row
 
     def finish(key: str, row: np.ndarray) -> None:  # runs in the render worker, overlapping other stems
         if chains[key]:
-            row[:] = effects.apply_chain(row, chains[key], sr)
-        if np.any(row):
+            effects.apply_chain_in_place(row, chains[key], sr)
+        if diskaudio.any_nonzero(row):
             measured[key] = mixing.integrated_loudness(row, sr)
         if cache is not None:
-            cache.put(cache_keys[key], row, measured.get(key))
+            cache.put(cache_keys[key], row, measured.get(key), work / f"{key}.npy")
 
     # Stem MIDI files are pure Python work: build them while the synths (which release the GIL) render.
     with ThreadPoolExecutor(max_workers=1) as side:
         midi_files = side.submit(lambda: {j.key: instrument_midi_bytes(song, song.track(j.key)) for j in jobs})
-        fresh = render.render_stems(todo, n_samples, sample_rate=sr, fluid_effects=opt.fluid_effects,
-                                    threads=opt.threads, finish=finish, progress=progress, cancel=cancel)
+        render.render_stems(todo, n_samples, sample_rate=sr, fluid_effects=opt.fluid_effects, threads=opt.threads,
+                            finish=finish, progress=progress, cancel=cancel, outputs=output)
         stem_midi = midi_files.result()
-    rows = {job.key: fresh[i] for i, job in enumerate(todo)}
     for key, (audio_c, lufs) in cached.items():
-        rows[key] = np.array(audio_c, dtype=np.float32)  # a private copy (the cache may be memory-mapped)
+        rows[key] = audio_c  # read-only memory-mapped: stream_mix only reads it
         if lufs is not None:
             measured[key] = lufs
-    audio = [rows[job.key] for job in jobs]
-    stems = {job.key: audio[i] for i, job in enumerate(jobs)}
+    stems = {job.key: rows[job.key] for job in jobs}
     check(cancel)
     report(progress, "mix", 0, 1, "mixing")
-    mixed = mixing.loudness_mix(stems, sr, threads=opt.threads, loudness=measured, in_place=True)
-    del audio, stems, fresh, rows
+    mixed = mixing.stream_mix(stems, sr, diskaudio.create(work / "mix.npy", n_samples), threads=opt.threads,
+                              loudness=measured)
     if not mixed.stems:
         raise NothingToRender(f"{song.path.name}: every stem came out silent or too quiet to measure")
     flakh_gain = None
-    if opt.flakh:
+    mix, mix_scale = mixed.mix, _scaler(mixed.overall_gain)
+    if flakh_sf is not None:
         whole = render.render_whole(sanitize_smf(song.data), flakh_sf, n_samples, sample_rate=sr,
-                                    fluid_effects=opt.fluid_effects, progress=progress, cancel=cancel)
-        mix, flakh_gain = mixing.peak_normalize(whole, mixing.TARGET_PEAK)
-    else:
-        mix = mixed.mix
+                                    fluid_effects=opt.fluid_effects, progress=progress, cancel=cancel,
+                                    out=diskaudio.create(work / "flakh.npy", n_samples))
+        peak = diskaudio.peak(whole)
+        flakh_gain = 10.0 ** (mixing.TARGET_PEAK / 20.0) / peak if peak else 1.0
+        mix, mix_scale = whole, (_peak_scaler(flakh_gain) if peak else (lambda b: b))
     check(cancel)
     metadata = build_metadata(song, bank, assignment, mixed, opt, flakh_gain)
 
     report(progress, "write", 0, 1, "writing files")
     ext = opt.fmt
+    keep = {}
     with layout.staged_dir(out_dir, overwrite=opt.overwrite) as stage:
         (stage / "stems").mkdir()
         (stage / "MIDI").mkdir()
-        writes = [(stage / f"mix.{ext}", mix)] + [(stage / "stems" / f"{k}.{ext}", a) for k, a in mixed.stems.items()]
-        # FLAC encoding releases the GIL: two writers even with one synth thread (same files, half the wait)
+        writes = [("mix", stage / f"mix.{ext}", mix, mix_scale)] + [
+            (k, stage / "stems" / f"{k}.{ext}", a, _scaler(mixed.gains[k])) for k, a in mixed.stems.items()]
+        if keep_audio:
+            keep = {w[0]: diskaudio.create(work / f"keep-{w[0]}.npy", n_samples) for w in writes}
+
+        def write(w) -> float:
+            check(cancel)
+            return diskaudio.write_pcm(w[1], w[2], w[3], sr, ext, keep.get(w[0]))
+
+        # FLAC encoding releases the GIL: two writers even with one synth thread
         with ThreadPoolExecutor(max_workers=max(2, opt.threads)) as pool:
-            list(pool.map(lambda w: write_audio(w[0], to_int16(w[1]), sr, ext), writes))
+            peaks = dict(zip([w[0] for w in writes], pool.map(write, writes), strict=True))
         check(cancel)
         for key, data in stem_midi.items():
             atomic_write_bytes(stage / "MIDI" / f"{key}.mid", data)
@@ -212,8 +269,23 @@ def render_track(song: Song, bank: Bank, assignment: Assignment, out_dir: str | 
     skipped.update(mixed.skipped)
     result = TrackResult(out_dir, metadata, list(mixed.stems), skipped, n_samples / sr, reused=sorted(cached))
     if keep_audio:
-        result.stems, result.mix = mixed.stems, mix
+        opened = {k: diskaudio.open_read(work / f"keep-{k}.npy", unlink=True) for k in keep}
+        keep.clear()
+        result.mix = opened.pop("mix")
+        result.stems = opened
+        result.peaks = {k: peaks[k] for k in opened}
     return result
+
+
+def _scaler(gain: float):
+    """What the in-memory mix did to a stem: ``stem *= np.float32(gain)``."""
+    g = np.float32(gain)
+    return lambda block: block * g
+
+
+def _peak_scaler(gain: float):
+    """:func:`mixing.peak_normalize`'s arithmetic, block by block."""
+    return lambda block: (block.astype(np.float64) * gain).astype(np.float32)
 
 
 def _preload(with_effects: bool) -> None:

@@ -48,9 +48,11 @@ from collections.abc import Callable
 
 import numpy as np
 
-from slakh_gui.core import audio_io
+from slakh_gui.core import audio_io, diskaudio
 from slakh_gui.core.errors import SlakhError
 from slakh_gui.core.mixer import mix_block
+
+_RELEASE_FRAMES = 1 << 19  # every ~12 s of playback the stems' mapped pages are handed back
 
 
 class PlaybackError(SlakhError, RuntimeError):
@@ -162,7 +164,8 @@ class Player:
     # ---- sources and gains --------------------------------------------------------------------------------------
 
     def set_sources(self, stems: dict[str, np.ndarray]) -> None:
-        """Mono stems, all the same length (float32 is used as is, anything else converted once)."""
+        """Mono stems, all the same length (float32 is used as is, memory-mapped ones too: read block by block in
+        the callback; anything else converted once)."""
         arrays = {}
         for key, a in stems.items():
             arr = np.ascontiguousarray(a, dtype=np.float32)
@@ -356,6 +359,9 @@ class Player:
             if self._seeks == seeks:  # position not moved by seek() meanwhile
                 self._pos = pos
             self._delivered += frames
+        if self._delivered // _RELEASE_FRAMES != (self._delivered - frames) // _RELEASE_FRAMES:
+            for a in sources.values():  # memory-mapped stems: pages played stay in the page cache, not in us
+                diskaudio.release(a)
         if self.tap is not None:
             self.tap(pos0, outdata.copy())
         if ended:

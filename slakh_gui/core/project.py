@@ -371,7 +371,8 @@ class Project:
         """Run a plan (in a worker thread): the track result and each stem's peak (dB)."""
         result = pipeline.render_track(plan.song, plan.bank, plan.assignment, plan.out_dir, plan.options,
                                        progress=progress, cancel=cancel, cache=self.cache, keep_audio=True)
-        return result, stem_peaks(result.stems or {})
+        peaks = {k: mixer.gain_to_db(v) for k, v in result.peaks.items()}  # measured while writing
+        return result, peaks if set(peaks) == set(result.stems or {}) else stem_peaks(result.stems or {})
 
     def set_render_result(self, result: pipeline.TrackResult, peaks: dict[str, float],
                           sample_rate: int = SAMPLE_RATE) -> None:

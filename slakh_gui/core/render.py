@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pretty_midi
 
-from slakh_gui.core import fluid, fontcache
+from slakh_gui.core import diskaudio, fluid, fontcache
 from slakh_gui.core.constants import SAMPLE_RATE
 from slakh_gui.core.errors import SlakhError
 from slakh_gui.core.jobs import CancelToken, ProgressFn, check, report
@@ -190,13 +190,16 @@ def _cost(job: StemJob) -> float:
 def render_stems(jobs: list[StemJob], n_samples: int, *, sample_rate: int = SAMPLE_RATE,
                  fluid_effects: bool = False, threads: int | None = None,
                  finish: Callable[[str, np.ndarray], None] | None = None,
-                 progress: ProgressFn | None = None, cancel: CancelToken | None = None) -> np.ndarray:
+                 progress: ProgressFn | None = None, cancel: CancelToken | None = None,
+                 outputs: Callable[[int], np.ndarray] | None = None) -> np.ndarray | None:
     """Render every job to a mono float32 stem, all ``n_samples`` long: array (len(jobs), n_samples).
 
     ``threads`` synths run at once (default: up to 2); the output does not depend on it. ``finish(key, row)`` is
-    called in the worker thread as soon as a stem is done (it may modify the row in place).
+    called in the worker thread as soon as a stem is done (it may modify the row in place). With ``outputs``, job
+    ``i`` is rendered into ``outputs(i)`` (called in the worker; e.g. a memory-mapped file, whose pages are released
+    behind the synth as it goes) and None is returned.
     """
-    out = np.zeros((len(jobs), n_samples), dtype=np.float32)
+    out = np.zeros((len(jobs), n_samples), dtype=np.float32) if outputs is None else None
     if not jobs:
         return out
     threads = max(1, threads or min(2, os.cpu_count() or 1))
@@ -216,16 +219,21 @@ def render_stems(jobs: list[StemJob], n_samples: int, *, sample_rate: int = SAMP
     def run(i: int) -> None:
         try:
             check(cancel)
-            stem_done = [0]
+            row = out[i] if outputs is None else outputs(i)
+            stem_done = [0, 0]  # frames rendered, frames released
 
             def stem_tick(frames: int) -> None:
                 stem_done[0] += frames
+                if stem_done[0] - stem_done[1] >= diskaudio.BLOCK:
+                    diskaudio.release(row, stem_done[1], stem_done[0])
+                    stem_done[1] = stem_done[0]
                 tick(i, frames, stem_done[0])
 
-            render_one(jobs[i], n_samples, sample_rate=sample_rate, fluid_effects=fluid_effects, out=out[i],
+            render_one(jobs[i], n_samples, sample_rate=sample_rate, fluid_effects=fluid_effects, out=row,
                        tick=stem_tick)
+            diskaudio.release(row, stem_done[1])
             if finish is not None:
-                finish(jobs[i].key, out[i])
+                finish(jobs[i].key, row)
         except BaseException:
             failed.set()
             raise
@@ -247,8 +255,9 @@ def render_stems(jobs: list[StemJob], n_samples: int, *, sample_rate: int = SAMP
 
 def render_whole(midi_bytes: bytes, soundfont: Path, n_samples: int, *, sample_rate: int = SAMPLE_RATE,
                  fluid_effects: bool = False, progress: ProgressFn | None = None,
-                 cancel: CancelToken | None = None) -> np.ndarray:
-    """Render a whole MIDI file through FluidSynth's own player (Flakh's mix): mono float32, ``n_samples`` long."""
+                 cancel: CancelToken | None = None, out: np.ndarray | None = None) -> np.ndarray:
+    """Render a whole MIDI file through FluidSynth's own player (Flakh's mix): mono float32, ``n_samples`` long
+    (into ``out`` if given: a memory-mapped one is released block by block)."""
     api = fluid.api()
     fs = api.fs
     settings = {
@@ -266,7 +275,7 @@ def render_whole(midi_bytes: bytes, soundfont: Path, n_samples: int, *, sample_r
         if api.player_add_mem(player, midi_bytes, len(midi_bytes)) != 0:
             raise RenderError("FluidSynth's player rejected the MIDI file")
         fs.fluid_player_play(player)
-        out = np.zeros(n_samples, dtype=np.float32)
+        out = np.zeros(n_samples, dtype=np.float32) if out is None else out
         buf = np.zeros((2, CHUNK), dtype=np.float32)
         ptrs = np.array([buf.ctypes.data, buf.ctypes.data + CHUNK * 4], dtype=np.uint64)
         arg = ptrs.ctypes.data_as(POINTER(POINTER(c_float)))
@@ -277,6 +286,8 @@ def render_whole(midi_bytes: bytes, soundfont: Path, n_samples: int, *, sample_r
             if api.process(synth.synth, width, nfx, fx_arg, 2, arg) != 0:
                 raise RenderError("fluid_synth_process failed")
             out[start : start + width] = (buf[0, :width] + buf[1, :width]) * np.float32(0.5)
+            if (start + width) % diskaudio.BLOCK == 0 or start + width == n_samples:
+                diskaudio.release(out, (start + width - 1) // diskaudio.BLOCK * diskaudio.BLOCK, start + width)
             report(progress, "render", start + width, n_samples, "rendering the unsplit file")
             check(cancel)
         return out

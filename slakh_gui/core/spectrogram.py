@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from slakh_gui.core import diskaudio
 from slakh_gui.core.constants import SAMPLE_RATE
 from slakh_gui.core.jobs import CancelToken, ProgressFn, check, report
 
@@ -268,6 +269,7 @@ def compute_spectrogram(audio: np.ndarray, sample_rate: int, *, n_fft: int = 204
         a, b = max(s0, 0), min(s1, n)
         if b > a:
             seg[a - s0:b - s0] = x[a:b]
+            diskaudio.release(x, a, b)
         frames = np.lib.stride_tricks.sliding_window_view(seg, n_fft)[::hop] * window
         np.nan_to_num(frames, copy=False, posinf=0.0, neginf=0.0)
         spec = sfft.rfft(frames, axis=1)
@@ -279,6 +281,7 @@ def compute_spectrogram(audio: np.ndarray, sample_rate: int, *, n_fft: int = 204
         out[:, f0:f1] = pooled.T
         peak = max(peak, float(pooled.max()))
         report(progress, "spectrogram", f1, n_frames)
+    diskaudio.release(x)
     if ref is None:
         ref = peak if peak > AMIN else 1.0  # silence: full scale, so everything reads the floor
     floor_db = -float(top_db) if top_db is not None else 10.0 * math.log10(AMIN / ref)
@@ -303,10 +306,27 @@ def audio_fingerprint(audio: np.ndarray) -> str:
     flat = a.reshape(-1)
     if flat.size:
         step = max(1, flat.size // 65536)
-        h.update(np.ascontiguousarray(flat[::step]).tobytes())
+        # block by block (each a whole number of steps), so a memory-mapped stem is never resident as a whole
+        picks, total = [], 0.0
+        for _, part in diskaudio.read_blocks(flat, step * max(1, diskaudio.BLOCK // step)):
+            picks.append(np.array(part[::step]))
+            total += float(np.sum(part, dtype=np.float64))
+        h.update(np.concatenate(picks).tobytes())
         h.update(np.ascontiguousarray(flat[-64:]).tobytes())
-        h.update(repr(float(np.sum(flat, dtype=np.float64))).encode())
+        h.update(repr(total).encode())
+        diskaudio.release(flat)
     return h.hexdigest()
+
+
+MAX_FRAMES = 1 << 15  # frames a display spectrogram has at most (256 bands: 32 MiB), whatever the song's length
+
+
+def display_hop(n_samples: int, hop: int, max_frames: int = MAX_FRAMES) -> int:
+    """``hop``, or a whole multiple of it, so that a spectrogram of ``n_samples`` has at most ``max_frames``
+    frames: a 30-minute song is drawn at the same memory cost as a 3-minute one (each frame still sees ``n_fft``
+    samples; only fewer of them are taken)."""
+    frames = 1 + max(0, n_samples) // hop
+    return hop * max(1, math.ceil(frames / max_frames))
 
 
 _DEFAULTS = dict(n_fft=2048, hop=512, scale="log", n_bins=256, fmin=30.0, top_db=80.0, ref=None, htk=False)

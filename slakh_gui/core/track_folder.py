@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from slakh_gui.core import diskaudio
 from slakh_gui.core.errors import SlakhError
 from slakh_gui.core.midi import MidiLoadError, Song, load_song
 from slakh_gui.core.safe_yaml import YamlError, load_yaml
@@ -49,8 +50,31 @@ def read_mono(path: Path) -> tuple[np.ndarray, int]:
                                    f"{MAX_AUDIO_SAMPLES} samples")
         if f.samplerate <= 0 or f.channels <= 0:
             raise TrackFolderError(f"invalid header ({f.samplerate} Hz, {f.channels} channels)")
-        data, sr = f.read(dtype="float32", always_2d=True), f.samplerate
-    return np.ascontiguousarray(data.mean(axis=1), dtype=np.float32), sr
+        if f.frames < diskaudio.BLOCK:
+            data, sr = f.read(dtype="float32", always_2d=True), f.samplerate
+            return np.ascontiguousarray(data.mean(axis=1), dtype=np.float32), sr
+        return _decode_mapped(f), f.samplerate
+
+
+def _decode_mapped(f: sf.SoundFile) -> np.ndarray:
+    """A long file decoded block by block into a scratch file, returned mapped read-only (never whole in memory)."""
+    path, out = diskaudio.new_file(f.frames, "decoded-")
+    pos = 0
+    try:
+        for block in f.blocks(blocksize=diskaudio.BLOCK, dtype="float32", always_2d=True):
+            mono = block.mean(axis=1) if block.shape[1] > 1 else block[:, 0]
+            n = min(len(mono), f.frames - pos)
+            out[pos : pos + n] = mono[:n]
+            diskaudio.release(out, pos, pos + n)
+            pos += n
+            if pos >= f.frames:
+                break
+    except BaseException:
+        del out
+        path.unlink(missing_ok=True)
+        raise
+    arr = diskaudio.finish(path, out)
+    return arr if pos == len(arr) else arr[:pos]  # a header that promised more frames than the file holds
 
 
 def _stem_name(key) -> str | None:
@@ -124,7 +148,7 @@ def load_track_folder(path: str | Path) -> TrackFolder:
     for k, a in stems.items():
         if len(a) < length:
             notes.append(f"{k}: {length - len(a)} samples shorter than the longest file, padded")
-            stems[k] = np.pad(a, (0, length - len(a)))
+            stems[k] = diskaudio.pad_to(a, length)
     song = None
     if (path / "all_src.mid").is_file():
         try:

@@ -52,8 +52,7 @@ Answer = QMessageBox.StandardButton
 
 
 def _mix_levels(stems: dict[str, np.ndarray], gains: dict[str, float], mix: np.ndarray | None, sr: int):
-    audio = mixer.mix_all(stems, gains) if stems else mix
-    return mixer.levels(audio, sr)
+    return mixer.mix_levels(stems, gains, sr) if stems else mixer.levels(mix, sr)
 
 
 class MainWindow(QMainWindow):

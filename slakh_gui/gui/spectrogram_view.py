@@ -26,7 +26,13 @@ from PySide6.QtCore import QObject, QRectF, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from slakh_gui.core.constants import SAMPLE_RATE
-from slakh_gui.core.spectrogram import Spectrogram, SpectrogramCache, audio_fingerprint, compute_spectrogram
+from slakh_gui.core.spectrogram import (
+    Spectrogram,
+    SpectrogramCache,
+    audio_fingerprint,
+    compute_spectrogram,
+    display_hop,
+)
 from slakh_gui.gui.jobs import Job, JobRunner
 
 SCALES = (("log", "Log"), ("mel", "Mel"), ("linear", "Linear"))
@@ -528,6 +534,7 @@ class SpectrogramView(SlotRequests, QWidget):
             self._after_change()
             return
         params = self._spec_params()
+        params["hop"] = display_hop(len(slot.audio), params["hop"])  # bounded resolution for long songs
         key = self.cache.key(slot.audio, slot.sample_rate, slot.fingerprint, **params)
         spec = self.cache.get(key)
         if spec is not None:

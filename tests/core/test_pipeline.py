@@ -161,7 +161,7 @@ def test_flakh_mix_is_unsplit_render_peak_normalized(tmp_path, small_song_path):
     assert not np.array_equal(np.sum(stems, axis=0), mix)  # the mix is its own render, not the sum
 
 
-@pytest.mark.parametrize("spill", [False, True], ids=["in-memory", "spilled-to-disk"])
+@pytest.mark.parametrize("spill", [False, True], ids=["default-cache-folder", "given-folder"])
 def test_cache_rerenders_only_changed_stems_with_identical_output(tmp_path, small_song_path, small_bank_path, spill):
     song = midi.load_song(small_song_path)
     bank = patches.load_bank(small_bank_path)

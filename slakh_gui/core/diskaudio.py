@@ -1,0 +1,188 @@
+"""Float32 audio in memory-mapped ``.npy`` files, walked in blocks, so memory does not grow with a song's length.
+
+Pages of a file mapping that a process has touched count in its resident memory (RSS) for as long as they stay
+mapped, even clean ones. Code that walks a long memory-mapped stem therefore calls :func:`release` behind itself
+(``madvise(MADV_DONTNEED)``: the pages leave the process and stay in the page cache, dirty ones are still written to
+the file), and :func:`blocks` / :func:`read_blocks` do that for it. On plain in-memory arrays both are no-ops.
+
+Files are opened and then unlinked (:func:`open_read` with ``unlink=True``): the mapping keeps the data for as long
+as an array uses it, and nothing is left on disk when the process ends or dies.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import mmap
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+
+BLOCK = 1 << 18  # samples per block (1 MiB of float32): a multiple of pedalboard's and FluidSynth's buffers
+_PAGE = mmap.PAGESIZE
+_FAULT_AROUND = 2 << 20  # pages a read fault may map around itself (large folios: up to a 2 MiB PMD)
+
+
+def create(path: str | Path, n_samples: int) -> np.memmap:
+    """A new zero-filled float32 ``.npy`` file of ``n_samples``, mapped for writing."""
+    return np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(max(0, int(n_samples)),))
+
+
+def open_read(path: str | Path, *, unlink: bool = False) -> np.ndarray:
+    """A float32 ``.npy`` file mapped read-only; with ``unlink`` the file is removed at once (the mapping stays)."""
+    path = Path(path)
+    empty = path.stat().st_size <= 128  # numpy cannot map zero bytes
+    arr = np.load(path) if empty else np.load(path, mmap_mode="r")
+    if unlink:
+        path.unlink()
+    return arr
+
+
+def _mapping(a: np.ndarray) -> mmap.mmap | None:
+    """The ``mmap`` an array's memory belongs to (through views and ``np.asarray``), or None."""
+    base = a
+    while base is not None:
+        if isinstance(base, mmap.mmap):
+            return base
+        if isinstance(base, np.memmap) and getattr(base, "_mmap", None) is not None:
+            return base._mmap
+        base = getattr(base, "base", None)
+    return None
+
+
+def release(a: np.ndarray, start: int = 0, stop: int | None = None) -> None:
+    """Drop the pages of ``a[start:stop]`` (1-D) from this process's resident memory if ``a`` is memory-mapped."""
+    if not isinstance(a, np.ndarray) or a.ndim != 1 or not a.size:
+        return
+    mm = _mapping(a)
+    if mm is None or mm.closed:
+        return
+    stop = len(a) if stop is None else min(int(stop), len(a))
+    start = max(0, int(start))
+    if stop <= start:
+        return
+    base = np.frombuffer(mm, dtype=np.uint8).ctypes.data
+    lo = a.ctypes.data + start * a.strides[0] - base
+    hi = a.ctypes.data + stop * a.strides[0] - base
+    # A read fault maps more than its page (fault-around, whole large folios of the page cache: measured up to 2 MiB
+    # on Linux 6.18), pages before it that were released already among them: each release covers that much before.
+    lo, hi = max(0, (lo - _FAULT_AROUND) // _PAGE * _PAGE), min(len(mm), -(-hi // _PAGE) * _PAGE)
+    if hi > lo:
+        with contextlib.suppress(OSError, ValueError):
+            mm.madvise(mmap.MADV_DONTNEED, lo, hi - lo)
+
+
+def blocks(n: int, size: int = BLOCK) -> Iterator[tuple[int, int]]:
+    """(start, stop) of consecutive blocks covering ``range(n)``."""
+    for start in range(0, n, size):
+        yield start, min(n, start + size)
+
+
+def read_blocks(a: np.ndarray, size: int = BLOCK, start: int = 0, stop: int | None = None
+                ) -> Iterator[tuple[int, np.ndarray]]:
+    """(start, view) of ``a`` block by block; each block's pages are released once the caller moves on."""
+    stop = len(a) if stop is None else min(stop, len(a))
+    for s in range(start, stop, size):
+        e = min(stop, s + size)
+        try:
+            yield s, a[s:e]
+        finally:
+            release(a, s, e)
+    release(a, start, stop)  # pages mapped around the blocks too (fault-around, readahead)
+
+
+def any_nonzero(a: np.ndarray) -> bool:
+    """``np.any(a)``, block by block (pages of a mapped array released behind)."""
+    return any(bool(np.any(part)) for _, part in read_blocks(a))
+
+
+def peak(a: np.ndarray) -> float:
+    """The largest absolute sample of ``a`` (0.0 when empty), block by block."""
+    tops = [np.max(np.abs(part)) for _, part in read_blocks(a) if len(part)]
+    return float(np.max(tops)) if tops else 0.0  # NaN stays NaN
+
+
+def spill(a: np.ndarray, path: str | Path) -> np.ndarray:
+    """Write ``a`` (1-D) to a float32 ``.npy`` file in blocks and return it mapped read-only (file unlinked)."""
+    out = create(path, len(a))
+    for s, part in read_blocks(a):
+        out[s : s + len(part)] = part
+        release(out, s, s + len(part))
+    del out  # no msync: every mapping of the file shares the page cache, and the kernel writes it back by itself
+    return open_read(path, unlink=True)
+
+
+def write_pcm(path: str | Path, source: np.ndarray, scale: Callable[[np.ndarray], np.ndarray], sample_rate: int,
+              fmt: str, keep: np.ndarray | None = None) -> float:
+    """Write ``scale(block)`` of every block of ``source`` as mono 16-bit FLAC/WAV, atomically, converting each
+    block with :func:`audio_io.to_int16`; the scaled float32 blocks also go into ``keep`` if given. Returns the
+    scaled audio's sample peak."""
+    import soundfile as sf
+
+    from slakh_gui.core.audio_io import FORMATS, _write_error, atomic_path, to_int16
+
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown audio format {fmt!r} (use flac or wav)")
+    top = 0.0
+    with atomic_path(Path(path)) as tmp:
+        try:
+            with sf.SoundFile(tmp, "w", sample_rate, 1, subtype="PCM_16", format=FORMATS[fmt]) as f:
+                for s, part in read_blocks(source):
+                    out = scale(part)
+                    if len(out):
+                        top = max(top, float(np.max(np.abs(out))))
+                    f.write(to_int16(out))
+                    if keep is not None:
+                        keep[s : s + len(out)] = out
+                        release(keep, s, s + len(out))
+        except sf.LibsndfileError as exc:
+            raise _write_error(Path(path), exc) from None
+    return top
+
+
+_scratch: Path | None = None
+
+
+def scratch_dir() -> Path:
+    """This process's folder for temporary float files (one :func:`paths.render_cache_dir`, made on first use)."""
+    global _scratch
+    if _scratch is None or not _scratch.is_dir():
+        from slakh_gui import paths
+
+        _scratch = paths.render_cache_dir()
+    return _scratch
+
+
+def new_file(n_samples: int, prefix: str = "audio-") -> tuple[Path, np.memmap]:
+    """A fresh float32 ``.npy`` file of ``n_samples`` in :func:`scratch_dir`, mapped for writing."""
+    import tempfile
+
+    fd, name = tempfile.mkstemp(prefix=prefix, suffix=".npy", dir=scratch_dir())
+    os.close(fd)
+    return Path(name), create(name, n_samples)
+
+
+def finish(path: Path, arr: np.memmap) -> np.ndarray:
+    """A file made by :func:`new_file`, once written: mapped read-only, the file unlinked."""
+    del arr  # no msync (see spill)
+    return open_read(path, unlink=True)
+
+
+def pad_to(a: np.ndarray, length: int) -> np.ndarray:
+    """``a`` zero-padded to ``length``: in memory when short, else in a scratch file (mapped read-only)."""
+    if length < BLOCK:
+        return np.pad(np.asarray(a, dtype=np.float32), (0, length - len(a)))
+    path, out = new_file(length, "pad-")
+    for s, part in read_blocks(a):
+        out[s : s + len(part)] = part
+        release(out, s, s + len(part))
+    return finish(path, out)
+
+
+def work_dir(parent: str | Path) -> Path:
+    """A fresh private folder under ``parent`` for one render's float files."""
+    import tempfile
+
+    Path(parent).mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f"work-{os.getpid()}-", dir=parent))

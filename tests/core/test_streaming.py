@@ -1,0 +1,128 @@
+"""Block-wise rendering through files: the same samples as the in-memory pipeline, memory that does not grow."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from slakh_gui.core import diskaudio, midi, patches, pipeline
+from tests.conftest import DATA, REPO
+
+STREAM = DATA / "stream"
+sys.path.insert(0, str(STREAM))
+import make_reference  # noqa: E402
+
+
+@pytest.mark.parametrize("case", sorted(make_reference.CASES))
+def test_streaming_render_reproduces_the_in_memory_pipeline(tmp_path, case):
+    """reference.json was written by the pipeline that held every stem in memory (before block-wise rendering)."""
+    expected = json.loads((STREAM / "reference.json").read_text())[case]
+    assert make_reference.render_case(case, tmp_path / "Track00001") == expected
+
+
+def test_keep_audio_is_memory_mapped_and_matches_the_files(tmp_path, small_song_path, small_bank_path):
+    song = midi.load_song(small_song_path)
+    bank = patches.load_bank(small_bank_path)
+    res = pipeline.render_track(song, bank, patches.assign_patches(song, bank, 1), tmp_path / "Track00001",
+                                keep_audio=True)
+    assert set(res.stems) == set(res.rendered) and set(res.peaks) == set(res.stems)
+    for key, audio in res.stems.items():
+        assert isinstance(audio, np.memmap) and not audio.flags.writeable and audio.dtype == np.float32
+        pcm = sf.read(res.path / "stems" / f"{key}.flac", dtype="int16")[0]
+        assert np.array_equal(pcm, np.clip(np.rint(audio * 32768.0), -32768, 32767).astype(np.int16))
+        assert res.peaks[key] == float(np.max(np.abs(audio)))
+    assert isinstance(res.mix, np.memmap) and len(res.mix) == len(pcm)
+    assert not list(Path(tmp_path).glob(".*")), "no work or staging folder left beside the track"
+
+
+def test_release_drops_mapped_pages_and_keeps_the_data(tmp_path):
+    def rss_mib() -> float:
+        return int(Path("/proc/self/statm").read_text().split()[1]) * 4096 / 2**20
+
+    n = 1 << 25  # 128 MiB of float32
+    a = diskaudio.create(tmp_path / "a.npy", n)
+    before = rss_mib()
+    for s, e in diskaudio.blocks(n):
+        a[s:e] = np.float32(s)
+    assert rss_mib() - before > 100  # written pages of a mapping count as resident...
+    diskaudio.release(a)
+    assert rss_mib() - before < 16  # ...until released
+    a.flush()
+    b = diskaudio.open_read(tmp_path / "a.npy", unlink=True)
+    assert not (tmp_path / "a.npy").exists() and b[diskaudio.BLOCK * 3 + 5] == diskaudio.BLOCK * 3
+    assert diskaudio.peak(np.asarray(b)) == float(n - diskaudio.BLOCK) and rss_mib() - before < 16
+    plain = np.ones(10, np.float32)
+    diskaudio.release(plain)  # an in-memory array: nothing happens to it
+    assert plain.sum() == 10
+
+
+_RENDER_PEAK = textwrap.dedent("""
+    import resource, sys
+    from pathlib import Path
+    from slakh_gui.core import midi, patches, pipeline
+    song = midi.load_song(sys.argv[1])
+    bank = patches.load_bank(sys.argv[2])
+    pipeline.render_track(song, bank, patches.assign_patches(song, bank, 0), Path(sys.argv[3]))
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+""")
+
+
+def _sparse_song(path: Path, minutes: float, tracks: int) -> Path:
+    """``tracks`` piano/bass/guitar/strings tracks with a note every 2 s (cheap to synthesize, long to hold)."""
+    import pretty_midi
+
+    pm = pretty_midi.PrettyMIDI(initial_tempo=120)
+    for i in range(tracks):
+        inst = pretty_midi.Instrument([0, 33, 25, 48][i % 4])
+        t = 0.5 + 0.3 * i
+        while t < minutes * 60:
+            inst.notes.append(pretty_midi.Note(90, 48 + (int(t) * 7 + i * 5) % 24, t, t + 0.5))
+            t += 2.0
+        pm.instruments.append(inst)
+    pm.write(str(path))
+    return path
+
+
+def test_peak_memory_does_not_grow_with_the_song(tmp_path, small_bank_path):
+    """Peak RSS of a 10-minute 6-track render is within 1.3x of a 2-minute one (held in memory, the 10-minute
+    song's stems alone would be 6 x 106 MB, several times the 2-minute render's whole footprint)."""
+    peaks = {}
+    for minutes in (2, 10):
+        song = _sparse_song(tmp_path / f"{minutes}.mid", minutes, 6)
+        proc = subprocess.run([sys.executable, "-c", _RENDER_PEAK, str(song), str(small_bank_path),
+                               str(tmp_path / f"out{minutes}" / "Track00001")], capture_output=True, text=True,
+                              cwd=REPO, check=True)
+        peaks[minutes] = int(proc.stdout.split()[-1]) / 1024
+    assert peaks[10] <= 1.3 * peaks[2], peaks
+
+
+def test_track_folder_audio_is_decoded_into_mapped_files(tmp_path, rendered):
+    from slakh_gui.core import track_folder
+
+    result, _, _ = rendered
+    folder = track_folder.load_track_folder(result.path)
+    for key, audio in folder.stems.items():
+        assert isinstance(audio, np.memmap) and not audio.flags.writeable
+        assert np.array_equal(audio, sf.read(result.path / "stems" / f"{key}.flac", dtype="float32")[0])
+    stereo = (np.random.default_rng(3).standard_normal((diskaudio.BLOCK + 1000, 2)) * 0.2).astype(np.float32)
+    sf.write(tmp_path / "st.wav", stereo, 44100, subtype="FLOAT")
+    mono, sr = track_folder.read_mono(tmp_path / "st.wav")
+    assert sr == 44100 and isinstance(mono, np.memmap) and np.array_equal(mono, stereo.mean(axis=1))
+
+
+def test_long_spectrograms_have_bounded_frames():
+    from slakh_gui.core.spectrogram import MAX_FRAMES, compute_spectrogram, display_hop
+
+    thirty_min = 30 * 60 * 44100
+    hop = display_hop(thirty_min, 512)
+    assert hop % 512 == 0 and 1 + thirty_min // hop <= MAX_FRAMES and display_hop(3 * 60 * 44100, 512) == 512
+    tone = np.sin(np.arange(44100 * 4) * (2 * np.pi * 1000 / 44100)).astype(np.float32)
+    spec = compute_spectrogram(tone, 44100, hop=display_hop(len(tone), 512, max_frames=100))
+    assert spec.n_frames <= 100 and abs(spec.duration - 4.0) < 1e-9
