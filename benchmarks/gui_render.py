@@ -27,7 +27,7 @@ sys.path.insert(0, str(REPO))
 _CLI_TIMED = """
 import sys, time
 from slakh_gui import cli
-from slakh_gui.core import fluid, pipeline  # imported before the clock starts, as the GUI has them
+from slakh_gui.core.render import fluid, pipeline  # imported before the clock starts, as the GUI has them
 import pedalboard, pyloudnorm, scipy.signal
 fluid.api()
 t0 = time.perf_counter()
@@ -63,7 +63,7 @@ def main() -> None:
     from PySide6.QtCore import QEventLoop, QSettings, QTimer
 
     from slakh_gui import paths
-    from slakh_gui.core.pipeline import StemCache
+    from slakh_gui.core.render.pipeline import StemCache
     from slakh_gui.gui.app import make_app
     from slakh_gui.gui.main_window import MainWindow
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from slakh_gui.core.songgen import generate_song, write_song
+from slakh_gui.core.midi.songgen import generate_song, write_song
 
 SEED = 1808
 DURATION_S = 180.0

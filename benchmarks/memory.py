@@ -35,7 +35,7 @@ _WRAPPER = ("import resource, subprocess, sys\n"
 
 
 def make_song(path: Path, minutes: float, tracks: int) -> Path:
-    from slakh_gui.core.songgen import generate_song, write_song
+    from slakh_gui.core.midi.songgen import generate_song, write_song
 
     programs = (INSTRUMENTS * (tracks // len(INSTRUMENTS) + 1))[:tracks]
     write_song(generate_song(2026, duration_s=minutes * 60.0, tempo=120.0, instruments=programs), path)

@@ -31,7 +31,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from benchmarks.make_bench_song import DENSITIES, make_song  # noqa: E402
-from slakh_gui.core import midi, patches, render  # noqa: E402
+from slakh_gui.core.bank import patches  # noqa: E402
+from slakh_gui.core.midi import midifile  # noqa: E402
+from slakh_gui.core.render import synth  # noqa: E402
 
 SF2 = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
 TARGETS = {"1 thread": 1.3, "default threads": 1.0}
@@ -89,12 +91,12 @@ def bench_case(ours: list[str], cli: list[str], repeats: int) -> dict:
 
 
 def bench_song(song_path: Path, bank_path: Path, repeats: int, work: Path, fx_cases: list[bool]) -> list[tuple]:
-    song = midi.load_song(song_path)
+    song = midifile.load_song(song_path)
     bank = patches.load_bank(bank_path)
     assignment = patches.assign_patches(song, bank, 0)
     n_stems = sum(1 for t in assignment.tracks.values() if t.patch_id)
     notes = sum(len(t.instrument.notes) for t in song.tracks)
-    seconds = render.length_samples(song.pm.get_end_time() + 5.0) / render.SAMPLE_RATE
+    seconds = synth.length_samples(song.pm.get_end_time() + 5.0) / synth.SAMPLE_RATE
     print(f"\n{song_path.name}: {len(song.tracks)} tracks ({n_stems} rendered), {notes} notes, "
           f"{seconds:.1f} s incl. 5 s tail")
     print(f"{'case':<34}{'ours (s)':>9}{'CLI (s)':>9}{'ratio':>7}{'CPU ratio':>10}{'target':>12}{'stem-s/s':>8}")
@@ -127,7 +129,7 @@ def main() -> None:
                 songs.append(work / f"bench_{density}.mid")
                 make_song(songs[-1], density)
         bank = one_soundfont_bank(work / "bank.yaml")
-        print(f"FluidSynth {render.fluid.version()}, SoundFont {SF2.name}, {len(songs)} songs, {args.repeats} runs "
+        print(f"FluidSynth {synth.fluid.version()}, SoundFont {SF2.name}, {len(songs)} songs, {args.repeats} runs "
               f"per case (medians; ratio = ours / CLI, pair by pair; CPU ratio = user+sys, pair by pair)")
         results = []
         for s in songs:

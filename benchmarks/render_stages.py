@@ -3,7 +3,7 @@
 Stages, in order: imports (a fresh interpreter importing the render path), MIDI parse, bank load, patch drawing,
 synth creation + SoundFont load, synthesis (event dispatch + ``fluid_synth_process``), effect chains, loudness,
 mixing, int16 conversion, FLAC encoding, MIDI writing (stem files), metadata. Synth creation and synthesis are
-timed per stem with the same calls :func:`slakh_gui.core.render.render_one` makes (synthesis = ``render_one``
+timed per stem with the same calls :func:`slakh_gui.core.render.synth.render_one` makes (synthesis = ``render_one``
 less what one more synth creation costs right then, e.g. nearly nothing once a SoundFont is cached). CPU time (this
 process's, everything runs in one thread; the imports' from the child's rusage) rather than wall time, so that a busy
 machine changes the numbers little. Also prints the ``fluidsynth`` CLI's CPU time for the mix (one core, reverb and
@@ -28,9 +28,11 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from benchmarks.render import SF2, one_soundfont_bank  # noqa: E402
-from slakh_gui.core import effects, layout, midi, mixing, patches, pipeline, render  # noqa: E402
 from slakh_gui.core.audio_io import to_int16, write_audio  # noqa: E402
-from slakh_gui.core.midi_export import instrument_midi_bytes  # noqa: E402
+from slakh_gui.core.bank import effects, patches  # noqa: E402
+from slakh_gui.core.midi import midifile  # noqa: E402
+from slakh_gui.core.midi.midi_export import instrument_midi_bytes  # noqa: E402
+from slakh_gui.core.render import automix, layout, pipeline, synth  # noqa: E402
 
 STAGES = ("imports", "midi parse", "bank load", "patch draw", "synth+sf load", "synthesis", "effects", "loudness",
           "mixing", "int16", "flac", "midi write", "metadata")
@@ -47,7 +49,7 @@ def child_cpu(cmd: list[str]) -> float:
 def import_seconds() -> float:
     """A fresh interpreter importing what ``slakh-studio render`` imports (CLI, its sub-commands, the render path,
     pyloudnorm/scipy), less a bare interpreter's start."""
-    code = ("import slakh_gui.cli, slakh_gui.core.pipeline, slakh_gui.core.patches, pyloudnorm, soundfile;"
+    code = ("import slakh_gui.cli, slakh_gui.core.render.pipeline, slakh_gui.core.bank.patches, pyloudnorm, soundfile;"
             " from slakh_gui import commands; commands.modules()")
     return child_cpu([sys.executable, "-c", code]) - child_cpu([sys.executable, "-c", "pass"])
 
@@ -66,33 +68,33 @@ def profile(song_path: Path, bank_path: Path, work: Path) -> dict[str, float]:
         return now
 
     t0 = time.process_time()
-    song = midi.load_song(song_path)
+    song = midifile.load_song(song_path)
     t0 = lap("midi parse", t0)
     bank = patches.load_bank(bank_path)
     t0 = lap("bank load", t0)
     assignment = patches.assign_patches(song, bank, 0)
     t0 = lap("patch draw", t0)
     jobs = pipeline._stem_jobs(song, bank, assignment)
-    n = render.length_samples(song.pm.get_end_time() + pipeline.DEFAULT_TAIL)
+    n = synth.length_samples(song.pm.get_end_time() + pipeline.DEFAULT_TAIL)
     stems = {}
     for job in jobs:
         t0 = time.process_time()
-        render._new_synth(job, render.SAMPLE_RATE, False).delete()
+        synth._new_synth(job, synth.SAMPLE_RATE, False).delete()
         t0 = lap("synth+sf load", t0)
-        render._new_synth(job, render.SAMPLE_RATE, False).delete()  # what render_one's own creation costs now
+        synth._new_synth(job, synth.SAMPLE_RATE, False).delete()  # what render_one's own creation costs now
         again = time.process_time() - t0
         t0 = time.process_time()
-        stems[job.key] = render.render_one(job, n)
+        stems[job.key] = synth.render_one(job, n)
         t0 = lap("synthesis", t0)
         t["synthesis"] -= again
         chain = bank.patches[job.label].effect_chain
         if chain:
-            stems[job.key] = effects.apply_chain(stems[job.key], chain, render.SAMPLE_RATE)
+            stems[job.key] = effects.apply_chain(stems[job.key], chain, synth.SAMPLE_RATE)
         t0 = lap("effects", t0)
     t0 = time.process_time()
-    measured = {k: mixing.integrated_loudness(a, render.SAMPLE_RATE) for k, a in stems.items()}
+    measured = {k: automix.integrated_loudness(a, synth.SAMPLE_RATE) for k, a in stems.items()}
     t0 = lap("loudness", t0)
-    mixed = mixing.loudness_mix(stems, render.SAMPLE_RATE, threads=1, loudness=measured, in_place=True)
+    mixed = automix.loudness_mix(stems, synth.SAMPLE_RATE, threads=1, loudness=measured, in_place=True)
     t0 = lap("mixing", t0)
     pcm = {k: to_int16(a) for k, a in [("mix", mixed.mix), *mixed.stems.items()]}
     t0 = lap("int16", t0)

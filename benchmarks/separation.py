@@ -26,7 +26,7 @@ def one(preset: str, seconds: float, threads: int) -> dict:
     import numpy as np
     import torch
 
-    from slakh_gui.core.recipes import load_recipe
+    from slakh_gui.core.dataset.recipes import load_recipe
     from slakh_gui.separation.inference import separate
     from slakh_gui.separation.model import SeparationModel
 

@@ -89,7 +89,7 @@ def main() -> None:
         app.processEvents()
     results: list[float] = []
     display: list[float] = []
-    from slakh_gui.core.pipeline import StemCache
+    from slakh_gui.core.render.pipeline import StemCache
 
     for run in range(args.runs):
         win.project.cache = StemCache()  # every run renders every stem

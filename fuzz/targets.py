@@ -41,7 +41,7 @@ def midi_seeds() -> list[tuple[str, bytes]]:
     """Real MIDI files: the demo song, Slakh samples (all_src.mid and per-stem MIDI), generated songs, edge forms."""
     import pretty_midi
 
-    from slakh_gui.core import songgen
+    from slakh_gui.core.midi import songgen
 
     out = [("demo_song.mid", (REPO / "resources" / "demo_song.mid").read_bytes())]
     if SAMPLES.is_dir():
@@ -71,7 +71,7 @@ def midi_seeds() -> list[tuple[str, bytes]]:
 
 
 def check_midi(data: Input, work: Path) -> str:
-    from slakh_gui.core.midi import load_song
+    from slakh_gui.core.midi.midifile import load_song
 
     path = work / f"{INPUT}.mid"
     path.write_bytes(data)
@@ -248,8 +248,8 @@ def bank_seeds() -> list[tuple[str, bytes]]:
 
 
 def check_bank(data: Input, work: Path) -> str:
-    from slakh_gui.core.bank_validate import Finding, validate_bank
-    from slakh_gui.core.patches import BankError, load_bank
+    from slakh_gui.core.bank.bank_validate import Finding, validate_bank
+    from slakh_gui.core.bank.patches import BankError, load_bank
 
     path = work / f"{INPUT}.yaml"
     path.write_bytes(data)
@@ -277,15 +277,15 @@ BANK = Target("bank", (), check_bank, bank_seeds, mutate.mutate_text, _bank_stra
 
 @functools.lru_cache(maxsize=1)
 def _song_and_bank():
-    from slakh_gui.core.midi import load_song
-    from slakh_gui.core.patches import load_bank
+    from slakh_gui.core.bank.patches import load_bank
+    from slakh_gui.core.midi.midifile import load_song
 
     return load_song(REPO / "resources" / "demo_song.mid"), load_bank(REPO / "tests" / "data" / "small_bank.yaml")
 
 
 @functools.lru_cache(maxsize=1)
 def assignment_seeds() -> list[tuple[str, bytes]]:
-    from slakh_gui.core.patches import assign_patches
+    from slakh_gui.core.bank.patches import assign_patches
 
     song, bank = _song_and_bank()
     a = assign_patches(song, bank, 3, locked={"S00"})
@@ -293,7 +293,7 @@ def assignment_seeds() -> list[tuple[str, bytes]]:
 
 
 def check_assignment(data: Input, work: Path) -> str:
-    from slakh_gui.core.patches import load_assignment
+    from slakh_gui.core.bank.patches import load_assignment
 
     path = work / f"{INPUT}.yaml"
     path.write_bytes(data)
@@ -315,7 +315,7 @@ def session_seeds() -> list[tuple[str, bytes]]:
     """Session files written by ``save_session`` (song and bank beside it, as check_session lays them out)."""
     import tempfile
 
-    from slakh_gui.core.session import Session, save_session
+    from slakh_gui.core.studio.session import Session, save_session
 
     out = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -335,7 +335,7 @@ def session_seeds() -> list[tuple[str, bytes]]:
 
 
 def check_session(data: Input, work: Path) -> str:
-    from slakh_gui.core.session import load_session
+    from slakh_gui.core.studio.session import load_session
 
     (work / "song.mid").write_bytes((REPO / "resources" / "demo_song.mid").read_bytes())
     (work / "bank.yaml").write_bytes((REPO / "tests" / "data" / "small_bank.yaml").read_bytes())
@@ -361,7 +361,7 @@ def recipe_seeds() -> list[tuple[str, bytes]]:
 
 
 def check_recipe(data: Input, work: Path) -> str:
-    from slakh_gui.core.recipes import load_recipe
+    from slakh_gui.core.dataset.recipes import load_recipe
 
     path = work / f"{INPUT}.yaml"
     path.write_bytes(data)
@@ -437,7 +437,7 @@ def mutate_track_folder(rng: random.Random, data: dict, others: list) -> tuple[d
 
 def check_track_folder(data: Input, work: Path) -> str:
     from fuzz.engine import write_input
-    from slakh_gui.core.track_folder import load_track_folder
+    from slakh_gui.core.render.track_folder import load_track_folder
 
     path = write_input(data, work, INPUT)
     tf = load_track_folder(path)
@@ -503,12 +503,12 @@ AUDIO = Target("audio", (), check_audio, audio_seeds, mutate.mutate_audio, _audi
 
 def _set_clear() -> None:
     """The documented error classes (imported late: torch-free, but slakh_gui's imports take a moment)."""
-    from slakh_gui.core.midi import MidiLoadError
-    from slakh_gui.core.patches import BankError
-    from slakh_gui.core.recipes import RecipeError
-    from slakh_gui.core.session import SessionError
-    from slakh_gui.core.track_folder import TrackFolderError
-    from slakh_gui.separation.errors import AudioInputError
+    from slakh_gui.core.bank.patches import BankError
+    from slakh_gui.core.dataset.recipes import RecipeError
+    from slakh_gui.core.midi.midifile import MidiLoadError
+    from slakh_gui.core.render.track_folder import TrackFolderError
+    from slakh_gui.core.studio.session import SessionError
+    from slakh_gui.separation.separation_errors import AudioInputError
 
     MIDI.clear = (MidiLoadError,)
     BANK.clear = (BankError,)

@@ -45,8 +45,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from slakh_gui.core import effects, fluid, gm  # noqa: E402
-from slakh_gui.core.patches import BANK_FORMAT, find_soundfont  # noqa: E402
+from slakh_gui.core.bank import effects  # noqa: E402
+from slakh_gui.core.bank.patches import BANK_FORMAT, find_soundfont  # noqa: E402
+from slakh_gui.core.midi import gm  # noqa: E402
+from slakh_gui.core.render import fluid  # noqa: E402
 
 SR = 44100
 BLOCK = 64  # FluidSynth renders in 64-frame blocks: keep every segment a multiple of it

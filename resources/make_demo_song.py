@@ -11,7 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from slakh_gui.core.songgen import generate_song, write_song  # noqa: E402
+from slakh_gui.core.midi.songgen import generate_song, write_song  # noqa: E402
 
 SEED = 2100
 DURATION_S = 100.0

@@ -197,8 +197,8 @@ def cmd_diagnostics(args) -> int:
 
 
 def cmd_info(args) -> int:
-    from slakh_gui.core.midi import load_song
-    from slakh_gui.core.patches import load_bank
+    from slakh_gui.core.bank.patches import load_bank
+    from slakh_gui.core.midi.midifile import load_song
 
     song = load_song(args.midi)
     bank = load_bank(args.bank) if args.bank else None
@@ -233,7 +233,7 @@ def cmd_info(args) -> int:
 
 
 def _out_track_dir(out: Path, number: int) -> Path:
-    from slakh_gui.core.layout import TRACK_NAME, track_name
+    from slakh_gui.core.render.layout import TRACK_NAME, track_name
 
     return out if TRACK_NAME.match(out.name) else out / track_name(number)
 
@@ -245,9 +245,9 @@ def _with_progress(call):
 
 def _run_render(args, midi_path: Path, out_dir: Path, assignment_in: Path | None = None,
                 save_to: Path | None = None, as_json: bool = False) -> int:
-    from slakh_gui.core.midi import load_song
-    from slakh_gui.core.patches import assign_patches, load_assignment, load_bank, save_assignment
-    from slakh_gui.core.pipeline import RenderOptions, render_track
+    from slakh_gui.core.bank.patches import assign_patches, load_assignment, load_bank, save_assignment
+    from slakh_gui.core.midi.midifile import load_song
+    from slakh_gui.core.render.pipeline import RenderOptions, render_track
 
     song = load_song(midi_path)
     bank_path = args.bank or paths.mode_bank(args.flakh)
@@ -301,8 +301,8 @@ def cmd_render(args) -> int:
 
 
 def _run_session(args) -> int:
-    from slakh_gui.core.layout import track_name
-    from slakh_gui.core.session import load_session, render_session
+    from slakh_gui.core.render.layout import track_name
+    from slakh_gui.core.studio.session import load_session, render_session
 
     given = [name for key, name in SESSION_CONFLICTS.items()
              if key in args.given or (key not in RENDER_DEFAULTS and getattr(args, key, None) is not None)]
@@ -347,7 +347,7 @@ def cmd_gui(args) -> int:
 
 
 def cmd_bank(args) -> int:
-    from slakh_gui.core.patches import SoundFontMissing, load_bank
+    from slakh_gui.core.bank.patches import SoundFontMissing, load_bank
 
     bank = load_bank(args.bank or paths.default_bank())
     missing = []
@@ -382,8 +382,8 @@ def cmd_patches(args) -> int:
 
 
 def _patches_list(args) -> int:
-    from slakh_gui.core.patches import find_soundfont
-    from slakh_gui.core.soundfont import find_soundfonts, list_presets, preset_dict
+    from slakh_gui.core.bank.patches import find_soundfont
+    from slakh_gui.core.bank.soundfont import find_soundfonts, list_presets, preset_dict
 
     files = [find_soundfont(str(f)) for f in args.soundfont] if args.soundfont else find_soundfonts()
     if not files:
@@ -400,7 +400,7 @@ def _patches_list(args) -> int:
 
 
 def _patches_validate(args) -> int:
-    from slakh_gui.core.bank_validate import has_errors, validate_bank
+    from slakh_gui.core.bank.bank_validate import has_errors, validate_bank
 
     if not args.bank.is_file():
         raise CliError(f"{args.bank}: no such bank file")
@@ -421,8 +421,8 @@ def _patches_audition(args) -> int:
     import difflib
 
     from slakh_gui.core.audio_io import to_int16, write_audio
-    from slakh_gui.core.audition import audition
-    from slakh_gui.core.patches import load_bank
+    from slakh_gui.core.bank.audition import audition
+    from slakh_gui.core.bank.patches import load_bank
 
     if args.out.suffix.lower() not in (".wav", ".flac"):
         raise CliError(f"{args.out}: the output must end in .wav or .flac")
@@ -447,8 +447,8 @@ def _patches_audition(args) -> int:
 
 
 def _patches_stats(args) -> int:
-    from slakh_gui.core.bank_edit import coverage
-    from slakh_gui.core.patches import load_bank
+    from slakh_gui.core.bank.bank_edit import coverage
+    from slakh_gui.core.bank.patches import load_bank
 
     bank = load_bank(args.bank or paths.default_bank())
     rows = coverage(bank)
@@ -479,7 +479,7 @@ def cmd_midi(args) -> int:
 
 
 def _midi_generate(args) -> int:
-    from slakh_gui.core.corpus import generate_corpus
+    from slakh_gui.core.midi.corpus import generate_corpus
 
     if args.count < 1:
         raise CliError(f"--count must be at least 1, not {args.count}")
@@ -503,7 +503,7 @@ def _midi_generate(args) -> int:
 def _midi_select(args) -> int:
     from collections import Counter
 
-    from slakh_gui.core.selection import parse_band, select_songs, write_report
+    from slakh_gui.core.dataset.selection import parse_band, select_songs, write_report
 
     try:
         band = parse_band(args.band)

@@ -53,9 +53,11 @@ def small_song_path(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def rendered(tmp_path_factory, small_song_path, small_bank_path):
     """One real render of the small song: (TrackResult, song, bank)."""
-    from slakh_gui.core import midi, patches, pipeline
+    from slakh_gui.core.bank import patches
+    from slakh_gui.core.midi import midifile
+    from slakh_gui.core.render import pipeline
 
-    song = midi.load_song(small_song_path)
+    song = midifile.load_song(small_song_path)
     bank = patches.load_bank(small_bank_path)
     assignment = patches.assign_patches(song, bank, seed=0)
     out = tmp_path_factory.mktemp("render") / "Track00001"

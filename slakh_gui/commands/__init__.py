@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 
-MODULES = ("dataset", "derived", "separation")
+MODULES = ("dataset", "dataset_tools", "separation")
 
 
 def modules() -> list:

@@ -56,8 +56,8 @@ def register(sub) -> None:
 
 
 def options_from_args(args: argparse.Namespace):
-    from slakh_gui.core.dataset import DatasetOptions, parse_split
-    from slakh_gui.core.selection import parse_band
+    from slakh_gui.core.dataset.builder import DatasetOptions, parse_split
+    from slakh_gui.core.dataset.selection import parse_band
 
     if args.count is not None and args.count < 1:
         raise CliError(f"--count must be at least 1, not {args.count}")
@@ -81,7 +81,7 @@ def options_from_args(args: argparse.Namespace):
 
 
 def cmd_dataset(args) -> int:
-    from slakh_gui.core.dataset import run_dataset
+    from slakh_gui.core.dataset.builder import run_dataset
 
     options = options_from_args(args)
     warnings: list[str] = []
@@ -115,12 +115,12 @@ def cmd_dataset(args) -> int:
 
 
 def cmd_fix(args) -> int:
-    from slakh_gui.core.dataset import load_manifest, track_dir
-    from slakh_gui.core.dataset_fix import fix_stem
-    from slakh_gui.core.track_folder import read_metadata
+    from slakh_gui.core.dataset.builder import load_manifest, track_dir
+    from slakh_gui.core.dataset.dataset_fix import fix_stem
+    from slakh_gui.core.render.track_folder import read_metadata
 
     if args.action == "drop_track":
-        from slakh_gui.core.dataset_fix import drop_track
+        from slakh_gui.core.dataset.dataset_fix import drop_track
 
         if args.stem:
             raise CliError("--drop-track takes no stem")

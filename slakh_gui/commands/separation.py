@@ -186,11 +186,11 @@ def cmd_separate(args) -> int:
 def _read_input(path: Path):
     import soundfile as sf
 
-    from slakh_gui.separation.errors import AudioInputError
+    from slakh_gui.separation.separation_errors import AudioInputError
 
     if not path.is_file():
         raise AudioInputError(f"{path}: no such audio file")
-    from slakh_gui.core.track_folder import MAX_AUDIO_SAMPLES
+    from slakh_gui.core.render.track_folder import MAX_AUDIO_SAMPLES
 
     try:
         info = sf.info(str(path))

@@ -60,7 +60,8 @@ def gpu() -> str:
 
 def collect(with_devices: bool = True) -> dict:
     """Everything, as a JSON-able dict."""
-    from slakh_gui.core import fluid, soundfont
+    from slakh_gui.core.bank import soundfont
+    from slakh_gui.core.render import fluid
 
     try:
         fs = fluid.version()

@@ -1,7 +1,7 @@
 """The one walker of Slakh-layout folders: the ``TrackNNNNN/`` folders of a dataset (under split folders or
 directly), a mirdata data_home, a flat folder of tracks (BabySlakh) or one track folder.
 
-Folders are matched by name (``TrackNNNNN``, see :data:`~slakh_gui.core.layout.TRACK_NAME`); whether they are
+Folders are matched by name (``TrackNNNNN``, see :data:`~slakh_gui.core.render.layout.TRACK_NAME`); whether they are
 readable is for the caller to find out. Statistics, lint, derived data, the mirdata index, the separation data and
 the Dataset dialog all walk folders through here.
 """
@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from slakh_gui.core.constants import SPLITS_WITH_OMITTED
 from slakh_gui.core.errors import SlakhError
-from slakh_gui.core.layout import TRACK_NAME
+from slakh_gui.core.render.layout import TRACK_NAME
 
 
 def track_dirs(folder: Path) -> list[Path]:

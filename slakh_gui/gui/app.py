@@ -54,7 +54,7 @@ def make_app(argv: list[str] | None = None) -> QApplication:
     import pyloudnorm  # noqa: F401
     import scipy.fft  # noqa: F401
 
-    from slakh_gui.core import fluid
+    from slakh_gui.core.render import fluid
 
     # pyfluidsynth finds its library with ctypes.util.find_library, which forks ldconfig: do it now (a missing
     # library is reported when a render is asked for)

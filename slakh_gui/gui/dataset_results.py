@@ -1,9 +1,9 @@
 """The Dataset dialog's result tabs: the lint findings of a dataset (with re-roll / drop fixes), its statistics (the
 Slakh paper's Table 1 row, Fig. 1 and Fig. 2) and the MIDI files its selection rejected, with the reasons.
 
-Both panels only show and start background jobs (on the dialog's :class:`~slakh_gui.gui.jobs.JobRunner`, one slot
-per kind of job); the work is in :mod:`slakh_gui.core.lint`, :mod:`slakh_gui.core.dataset_fix` and
-:mod:`slakh_gui.core.dataset_stats`.
+Both panels only show and start background jobs (on the dialog's :class:`~slakh_gui.gui.job_runner.JobRunner`, one slot
+per kind of job); the work is in :mod:`slakh_gui.core.dataset.lint`, :mod:`slakh_gui.core.dataset.dataset_fix` and
+:mod:`slakh_gui.core.dataset.dataset_stats`.
 """
 
 from __future__ import annotations
@@ -30,10 +30,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from slakh_gui.core.dataset.selection import SelectionReport, read_report, rejection_kind
 from slakh_gui.core.jobs import Progress
-from slakh_gui.core.selection import SelectionReport, read_report, rejection_kind
-from slakh_gui.core.track_folder import TrackFolderError, read_metadata
-from slakh_gui.gui.jobs import Job, JobRunner
+from slakh_gui.core.render.track_folder import TrackFolderError, read_metadata
+from slakh_gui.gui.job_runner import Job, JobRunner
 
 LINT_FILE = "lint.yaml"
 MANIFEST_FILE = "dataset.yaml"
@@ -53,7 +53,7 @@ def _hours_text(seconds: float) -> str:
 # ---------------------------------------------------------------------------------------------- worker side
 def load_findings(root: Path) -> list[tuple[object, str]]:
     """The findings of ``root/lint.yaml``, each with the patch its stem has now (from the track's metadata)."""
-    from slakh_gui.core.lint import read_lint
+    from slakh_gui.core.dataset.lint import read_lint
 
     findings = read_lint(root / LINT_FILE)
     meta: dict[str, dict] = {}
@@ -74,7 +74,7 @@ def load_findings(root: Path) -> list[tuple[object, str]]:
 
 def check_folder(root: Path, progress=None, cancel=None) -> list[tuple[object, str]]:
     """Lint every track under ``root`` (any Slakh-layout folder) and write ``root/lint.yaml``."""
-    from slakh_gui.core.lint import lint_tree, write_lint
+    from slakh_gui.core.dataset.lint import lint_tree, write_lint
 
     write_lint(root / LINT_FILE, lint_tree(root, progress=progress, cancel=cancel))
     return load_findings(root)
@@ -82,8 +82,8 @@ def check_folder(root: Path, progress=None, cancel=None) -> list[tuple[object, s
 
 def stats_with_figures(path: Path, progress=None, cancel=None):
     """:func:`compute_stats` plus Fig. 1 and Fig. 2 as PNG bytes (nothing is written)."""
-    from slakh_gui.core import stats_plots
-    from slakh_gui.core.dataset_stats import compute_stats
+    from slakh_gui.core.dataset import stats_plots
+    from slakh_gui.core.dataset.dataset_stats import compute_stats
 
     stats = compute_stats(path, progress=progress, cancel=cancel)
     return (stats, stats_plots.figure_png(stats_plots.fig1_classes(stats)),
@@ -91,7 +91,7 @@ def stats_with_figures(path: Path, progress=None, cancel=None):
 
 
 def _fix(root: Path, track: str, stem: str | None, action: str) -> dict:
-    from slakh_gui.core.dataset_fix import drop_track, fix_stem
+    from slakh_gui.core.dataset.dataset_fix import drop_track, fix_stem
 
     if action == "drop_track":
         drop_track(root, track)
@@ -581,7 +581,7 @@ class StatsPanel(_Panel):
 
     def save_report(self, folder: Path) -> dict | None:
         """``stats.md``, ``stats.json`` and both PNGs into ``folder``."""
-        from slakh_gui.core.dataset_stats import write_report
+        from slakh_gui.core.dataset.dataset_stats import write_report
 
         if self.stats is None:
             return None

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 
 from slakh_gui import logs
 from slakh_gui.core import diagnostics
-from slakh_gui.gui.jobs import JobRunner
+from slakh_gui.gui.job_runner import JobRunner
 
 
 def _collect() -> str:

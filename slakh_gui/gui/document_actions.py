@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-from slakh_gui.core import midi, patches
-from slakh_gui.core import session as sess
-from slakh_gui.core.project import ProjectError, stem_peaks
-from slakh_gui.core.track_folder import load_track_folder
-from slakh_gui.gui.jobs import Job
+from slakh_gui.core.bank import patches
+from slakh_gui.core.midi import midifile
+from slakh_gui.core.render.track_folder import load_track_folder
+from slakh_gui.core.studio import session as sess
+from slakh_gui.core.studio.project import ProjectError, stem_peaks
+from slakh_gui.gui.job_runner import Job
 
 if TYPE_CHECKING:
     from slakh_gui.gui.main_window import MainWindow
@@ -32,7 +33,7 @@ def freeze_heap() -> None:
 
 
 def load_song_and_bank(song_path: Path, bank_path: Path):
-    return midi.load_song(song_path), patches.load_bank(bank_path)
+    return midifile.load_song(song_path), patches.load_bank(bank_path)
 
 
 def open_folder(path: Path):
@@ -42,7 +43,7 @@ def open_folder(path: Path):
 
 
 class DocumentActions(QObject):
-    """What the File menu does to the window's :class:`~slakh_gui.core.project.Project`."""
+    """What the File menu does to the window's :class:`~slakh_gui.core.studio.project.Project`."""
 
     def __init__(self, win: MainWindow):
         super().__init__(win)

@@ -1,8 +1,8 @@
-"""Slakh Studio's main window: the views of one document (:class:`~slakh_gui.core.project.Project`) in docks.
+"""Slakh Studio's main window: the views of one document (:class:`~slakh_gui.core.studio.project.Project`) in docks.
 
 The window holds no document state of its own: it observes the project, turns user actions into project
 operations (patch edits and mixer moves through the undo stack), runs every background job on its
-:class:`~slakh_gui.gui.jobs.JobRunner`, and asks before anything unsaved or rendered would be lost.
+:class:`~slakh_gui.gui.job_runner.JobRunner`, and asks before anything unsaved or rendered would be lost.
 """
 
 from __future__ import annotations
@@ -26,19 +26,19 @@ from PySide6.QtWidgets import (
 )
 
 from slakh_gui import paths
-from slakh_gui.core import mixer
 from slakh_gui.core.errors import is_user_error
-from slakh_gui.core.project import Project, ProjectError
-from slakh_gui.gui import errors
+from slakh_gui.core.studio import mixer
+from slakh_gui.core.studio.project import Project, ProjectError
+from slakh_gui.gui import error_dialog
 from slakh_gui.gui.document_actions import DocumentActions, freeze_heap
 from slakh_gui.gui.export_actions import ExportActions
-from slakh_gui.gui.jobs import Job, JobRunner
+from slakh_gui.gui.job_runner import Job, JobRunner
 from slakh_gui.gui.menus import build_menus
 from slakh_gui.gui.mixer_view import MixerView
-from slakh_gui.gui.patches_view import PatchesView
+from slakh_gui.gui.patches import PatchesView
 from slakh_gui.gui.render_controller import RenderController
 from slakh_gui.gui.render_panel import RenderPanel
-from slakh_gui.gui.separate_view import SeparateView
+from slakh_gui.gui.separate import SeparateView
 from slakh_gui.gui.spectrogram_view import SpectrogramView
 from slakh_gui.gui.tracks_panel import TracksPanel
 from slakh_gui.gui.transport import Transport
@@ -77,7 +77,7 @@ class MainWindow(QMainWindow):
         self.pool = self.runner.pool
         self.undo_stack = QUndoStack(self)  # the song's edits; the Patches view has one for its bank
         self.undo_group = QUndoGroup(self)
-        self.reporter = errors.install(QApplication.instance())
+        self.reporter = error_dialog.install(QApplication.instance())
         self.selected_key: str | None = None
         self._roomy: set[str] = set()  # docks already given room once
         self.documents = DocumentActions(self)
@@ -289,7 +289,7 @@ class MainWindow(QMainWindow):
         if is_user_error(exc):
             self.show_error(str(exc))
         else:
-            errors.report(exc)
+            error_dialog.report(exc)
 
     def show_error(self, text: str) -> None:
         self.message.show_message(text, error=True)

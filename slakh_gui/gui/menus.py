@@ -106,7 +106,7 @@ def about_text() -> str:
     from PySide6 import __version__ as pyside_version
     from PySide6.QtCore import qVersion
 
-    from slakh_gui.core import fluid
+    from slakh_gui.core.render import fluid
 
     def version(name: str) -> str:
         try:

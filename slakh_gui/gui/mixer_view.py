@@ -17,8 +17,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from slakh_gui.core.mixer import MixerState
-from slakh_gui.core.mixer import Strip as MixerStrip
+from slakh_gui.core.studio.mixer import MixerState
+from slakh_gui.core.studio.mixer import Strip as MixerStrip
 
 FADER_MIN_DB, FADER_MAX_DB = -60.0, 12.0
 STRIP_WIDTH = 122  # fits "-120.0 dBFS!" in 8 pt monospace beside the fader

@@ -10,8 +10,8 @@ from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QMessageBox
 
 from slakh_gui.core.jobs import Progress
-from slakh_gui.core.project import ProjectError
-from slakh_gui.gui.jobs import Job
+from slakh_gui.core.studio.project import ProjectError
+from slakh_gui.gui.job_runner import Job
 
 if TYPE_CHECKING:
     from slakh_gui.gui.main_window import MainWindow

@@ -27,8 +27,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from slakh_gui.core import pipeline
-from slakh_gui.core.project import Project
+from slakh_gui.core.render import pipeline
+from slakh_gui.core.studio.project import Project
 
 
 class RenderPanel(QScrollArea):

@@ -16,8 +16,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
-from slakh_gui.core.spectrogram import Spectrogram, SpectrogramCache, audio_fingerprint
-from slakh_gui.gui.jobs import JobRunner
+from slakh_gui.core.studio.spectrogram import Spectrogram, SpectrogramCache, audio_fingerprint
+from slakh_gui.gui.job_runner import JobRunner
 from slakh_gui.gui.spectrogram_view import (
     BACKGROUND,
     FLOOR_DB,

@@ -1,7 +1,7 @@
 """Mix and stem spectrograms, stacked, with a playhead, a loop range and one dB colour scale.
 
-Spectrograms are computed off the GUI thread (:class:`~slakh_gui.gui.jobs.Job` over
-:func:`slakh_gui.core.spectrogram.compute_spectrogram`) and kept in a :class:`SpectrogramCache`, so going back to a
+Spectrograms are computed off the GUI thread (:class:`~slakh_gui.gui.job_runner.Job` over
+:func:`slakh_gui.core.studio.spectrogram.compute_spectrogram`) and kept in a :class:`SpectrogramCache`, so going back to a
 stem, or back to a scale, is instant. Each plot has a request counter: a result that arrives after a newer request
 for the same plot is cached but not shown.
 
@@ -26,14 +26,14 @@ from PySide6.QtCore import QObject, QRectF, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from slakh_gui.core.constants import SAMPLE_RATE
-from slakh_gui.core.spectrogram import (
+from slakh_gui.core.studio.spectrogram import (
     Spectrogram,
     SpectrogramCache,
     audio_fingerprint,
     compute_spectrogram,
     display_hop,
 )
-from slakh_gui.gui.jobs import Job, JobRunner
+from slakh_gui.gui.job_runner import Job, JobRunner
 
 SCALES = (("log", "Log"), ("mel", "Mel"), ("linear", "Linear"))
 BACKGROUND = "#121417"

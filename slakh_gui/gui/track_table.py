@@ -13,8 +13,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from slakh_gui.core.midi import Song
-from slakh_gui.core.patches import Assignment, Bank
+from slakh_gui.core.bank.patches import Assignment, Bank
+from slakh_gui.core.midi.midifile import Song
 
 NOT_RENDERED = "— not rendered —"
 COLUMNS = ["Stem", "Name", "Program", "GM family", "Drum", "Notes", "Range", "Patch", "Lock", "Status"]

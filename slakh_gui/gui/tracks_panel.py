@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSpinBox, QVBoxLayout, QWidget
 
-from slakh_gui.core.project import Project
+from slakh_gui.core.studio.project import Project
 from slakh_gui.gui.track_table import TrackModel, TrackTable
 
 

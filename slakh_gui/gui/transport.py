@@ -9,8 +9,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QToolButton, QWidget
 
-from slakh_gui.core import playback
 from slakh_gui.core.constants import SAMPLE_RATE
+from slakh_gui.core.studio import playback
 from slakh_gui.separation.comparison import clock
 
 NOTHING_TO_PLAY = "Nothing to play yet: render the song or open a track folder."

@@ -10,8 +10,8 @@ from collections.abc import Callable
 
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from slakh_gui.core.mixer import MixerState
-from slakh_gui.core.project import PatchState, Project
+from slakh_gui.core.studio.mixer import MixerState
+from slakh_gui.core.studio.project import PatchState, Project
 
 _FADER_ID = 1001
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from slakh_gui.core.jobs import CancelToken, Progress, ProgressFn, check, report
-from slakh_gui.separation.errors import SeparationError
+from slakh_gui.separation.separation_errors import SeparationError
 
 ORACLE_KEYS = ("ibm", "irm", "wiener", "tpsf")
 ROWS = (  # key, label, tooltip: the estimates a run may hold, in the order they are shown
@@ -107,7 +107,7 @@ class SeparationRun:
 def region_span(region: tuple[float, float], sample_rate: int, length: int,
                 min_seconds: float = MIN_REGION) -> tuple[int, int]:
     """The samples ``[a, b)`` of a region given in seconds, clipped to ``length``; ValueError when shorter than
-    ``min_seconds`` (a :class:`~slakh_gui.separation.errors.SeparationError`, a ValueError)."""
+    ``min_seconds`` (a :class:`~slakh_gui.separation.separation_errors.SeparationError`, a ValueError)."""
     a, b = (min(max(int(round(t * sample_rate)), 0), length) for t in region)
     if b - a < min_seconds * sample_rate:
         raise SeparationError(f"the region is too short (at least {min_seconds:g} s)")

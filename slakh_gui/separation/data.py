@@ -19,11 +19,11 @@ from pathlib import Path
 import numpy as np
 
 from slakh_gui.core.constants import SPLITS
+from slakh_gui.core.dataset.recipes import Recipe
 from slakh_gui.core.jobs import CancelToken, ProgressFn, check, report
-from slakh_gui.core.recipes import Recipe
 from slakh_gui.core.walk import track_dirs
-from slakh_gui.separation.errors import DatasetError
 from slakh_gui.separation.resample import resample
+from slakh_gui.separation.separation_errors import DatasetError
 from slakh_gui.separation.stft import HOP, SAMPLE_RATE
 
 TOPDIRS = ("slakh2100_flac_redux", "slakh2100_flac", "slakh2100_wav_redux", "babyslakh_16k")
@@ -111,7 +111,7 @@ def load_track_audio(track: str | Path, recipe: Recipe, group: str, cache_dir: s
                      name: str | None = None) -> TrackAudio:
     """Target (``recipe``'s ``group``) and interference of one track folder at 16 kHz mono, from the cache when
     the track's files have not changed (``cache_dir`` None: the user cache folder)."""
-    from slakh_gui.core.track_folder import load_track_folder
+    from slakh_gui.core.render.track_folder import load_track_folder
 
     track = Path(track)
     name = name or f"{track.parent.name}/{track.name}"
@@ -232,7 +232,7 @@ class ClipSampler:
         return self.coherent_at(i, int(rng.choice(self.offsets[i])))
 
     def incoherent(self, rng: np.random.Generator) -> Clip:
-        from slakh_gui.core.mixing import integrated_loudness
+        from slakh_gui.core.render.automix import integrated_loudness
 
         clip = self.coherent(rng)
         choices = [i for i in range(len(self.tracks)) if self.tracks[i].name != clip.track] or list(

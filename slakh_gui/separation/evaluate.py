@@ -19,14 +19,14 @@ from pathlib import Path
 import numpy as np
 
 from slakh_gui.core.audio_io import atomic_write_text
+from slakh_gui.core.dataset.recipes import Recipe, load_recipe
 from slakh_gui.core.jobs import CancelToken, ProgressFn, check, report
-from slakh_gui.core.recipes import Recipe, load_recipe
 from slakh_gui.separation.data import CLIP_SECONDS, THRESHOLD_DB, Clip, ClipSampler, load_split
-from slakh_gui.separation.errors import DatasetError, SeparationError
 from slakh_gui.separation.inference import chunked, model_estimate, oracle_estimate16
 from slakh_gui.separation.masks import ORACLE_NAMES, ORACLES
 from slakh_gui.separation.metrics import si_sdr
 from slakh_gui.separation.model import SeparationModel
+from slakh_gui.separation.separation_errors import DatasetError, SeparationError
 from slakh_gui.separation.stft import SAMPLE_RATE
 
 LABELS = {"mixture": "Unprocessed mixture", "model": "Model", **{k: ORACLE_NAMES[k] for k in ORACLES}}

@@ -20,9 +20,9 @@ import torch
 from torch import nn
 
 from slakh_gui import paths
-from slakh_gui.core.recipes import Recipe
+from slakh_gui.core.dataset.recipes import Recipe
 from slakh_gui.separation import stft as S
-from slakh_gui.separation.errors import ModelLoadError
+from slakh_gui.separation.separation_errors import ModelLoadError
 
 FORMAT = "slakh-studio-separation-model"
 CHECKPOINT_FORMAT = "slakh-studio-separation-checkpoint"

@@ -18,12 +18,11 @@ import numpy as np
 import torch
 
 from slakh_gui.core.constants import SPLITS
+from slakh_gui.core.dataset.recipes import load_recipe
 from slakh_gui.core.jobs import CancelToken, ProgressFn, check, report
-from slakh_gui.core.recipes import load_recipe
-from slakh_gui.core.track_folder import TrackFolderError, read_metadata
+from slakh_gui.core.render.track_folder import TrackFolderError, read_metadata
 from slakh_gui.separation import stft as S
 from slakh_gui.separation.data import CLIP_SECONDS, THRESHOLD_DB, ClipSampler, find_tracks, load_split
-from slakh_gui.separation.errors import DatasetError, TrainError
 from slakh_gui.separation.inference import resolve_device
 from slakh_gui.separation.masks import tpsa_loss
 from slakh_gui.separation.model import (
@@ -34,6 +33,7 @@ from slakh_gui.separation.model import (
     save_model,
     torch_save_atomic,
 )
+from slakh_gui.separation.separation_errors import DatasetError, TrainError
 
 # Settings a resumed run must share with the checkpoint's (the others may change between sessions).
 FIXED = ("target", "recipe", "preset", "batch_size", "segment_frames", "steps_per_epoch", "seed", "incoherent",

@@ -132,8 +132,9 @@ def _track_files(track: Path) -> dict[str, bytes]:
 
 
 def test_session_render_equals_in_process_and_plain_render(tmp_path, small_song_path, capsys):
-    from slakh_gui.core import midi, patches
-    from slakh_gui.core.session import Session, load_session, render_session, save_session
+    from slakh_gui.core.bank import patches
+    from slakh_gui.core.midi import midifile
+    from slakh_gui.core.studio.session import Session, load_session, render_session, save_session
 
     options = {"format": "flac", "tail": 1.0, "fx": False, "flakh": False, "threads": 2}
     save_session(Session(song=small_song_path, seed=5, bank=SMALL_BANK, options=options, output_dir=tmp_path / "o"),
@@ -146,7 +147,7 @@ def test_session_render_equals_in_process_and_plain_render(tmp_path, small_song_
                       "--tail", "1"], capsys)
     assert code == 0
     # the same patches fixed by the user (and locked) in the session: the same output again
-    drawn = patches.assign_patches(midi.load_song(small_song_path), patches.load_bank(SMALL_BANK), 5)
+    drawn = patches.assign_patches(midifile.load_song(small_song_path), patches.load_bank(SMALL_BANK), 5)
     fixed = Session(song=small_song_path, seed=5, bank=SMALL_BANK, options=options,
                     patches={k: t.patch_id for k, t in drawn.tracks.items()}, locked=["S00", "S03"])
     save_session(fixed, tmp_path / "fixed.json")
@@ -163,7 +164,7 @@ def test_session_render_equals_in_process_and_plain_render(tmp_path, small_song_
 
 
 def test_session_cli_errors_are_one_line(tmp_path, small_song_path, capsys):
-    from slakh_gui.core.session import Session, save_session
+    from slakh_gui.core.studio.session import Session, save_session
 
     session = tmp_path / "s.json"
     save_session(Session(song=small_song_path, bank=SMALL_BANK, options={"tail": 0.5}, range=(1.0, 2.0)), session)
@@ -187,7 +188,7 @@ def test_session_cli_errors_are_one_line(tmp_path, small_song_path, capsys):
 
 
 def test_session_cli_output_track_number_and_overwrite(tmp_path, small_song_path, capsys):
-    from slakh_gui.core.session import Session, save_session
+    from slakh_gui.core.studio.session import Session, save_session
 
     save_session(Session(song=small_song_path, bank=SMALL_BANK, options={"tail": 0.5, "format": "wav"},
                          range=(1.0, 2.0), output_dir=tmp_path / "out", track_number=7), tmp_path / "s.json")

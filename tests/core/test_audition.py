@@ -9,9 +9,9 @@ import pretty_midi
 import pytest
 
 from slakh_gui import paths
-from slakh_gui.core import audition as au
+from slakh_gui.core.bank import audition as au
+from slakh_gui.core.bank.patches import Patch, load_bank
 from slakh_gui.core.jobs import Cancelled, CancelToken
-from slakh_gui.core.patches import Patch, load_bank
 
 
 @pytest.fixture(scope="module")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from slakh_gui import paths
-from slakh_gui.core import bank_edit as be
-from slakh_gui.core.patches import BankError, load_bank, parse_bank
+from slakh_gui.core.bank import bank_edit as be
+from slakh_gui.core.bank.patches import BankError, load_bank, parse_bank
 
 SMALL = paths.repo_root() / "tests" / "data" / "small_bank.yaml"
 

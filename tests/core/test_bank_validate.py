@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from slakh_gui import paths
-from slakh_gui.core.bank_validate import Finding, effect_problems, has_errors, validate_bank
+from slakh_gui.core.bank.bank_validate import Finding, effect_problems, has_errors, validate_bank
 
 BANKS = paths.repo_root() / "tests" / "data" / "banks"
 
@@ -139,7 +139,7 @@ def test_small_bank_render_check_passes_with_progress():
 
 
 def test_load_bank_rejects_duplicate_keys():
-    from slakh_gui.core.patches import BankError, load_bank
+    from slakh_gui.core.bank.patches import BankError, load_bank
 
     with pytest.raises(BankError, match=r"duplicate_id\.yaml:9: patches/timgm6mb\.piano: duplicate key .*line 5"):
         load_bank(BANKS / "duplicate_id.yaml")

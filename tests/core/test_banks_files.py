@@ -187,7 +187,7 @@ def test_soundfonts_exist():
 
 def test_project_loader_agrees(bank):
     """The engine's own validator accepts the file and counts it the same way."""
-    patches = pytest.importorskip("slakh_gui.core.patches")
+    patches = pytest.importorskip("slakh_gui.core.bank.patches")
     name = "default.yaml" if bank["name"] == "default" else "flakh.yaml"
     loaded = patches.load_bank(PATCHES / name)
     assert loaded.class_count() == sum(1 for c in bank["classes"].values() if c["patches"])

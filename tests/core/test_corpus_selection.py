@@ -8,11 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from slakh_gui.core import songgen
-from slakh_gui.core.corpus import generate_corpus, song_params
-from slakh_gui.core.jobs import Cancelled, CancelToken
-from slakh_gui.core.midi import load_song
-from slakh_gui.core.selection import (
+from slakh_gui.core.dataset.selection import (
     DEFAULT_BAND,
     Rejection,
     check_song,
@@ -22,6 +18,10 @@ from slakh_gui.core.selection import (
     select_songs,
     write_report,
 )
+from slakh_gui.core.jobs import Cancelled, CancelToken
+from slakh_gui.core.midi import songgen
+from slakh_gui.core.midi.corpus import generate_corpus, song_params
+from slakh_gui.core.midi.midifile import load_song
 
 # The shortest songs that reliably give the bass 50+ notes (at 40-60 s, 1% of the bass parts play 49).
 SHORT = {"min_duration": 60.0, "max_duration": 66.0}

@@ -19,14 +19,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from slakh_gui.core import patches, session
+from slakh_gui.core.bank import patches
+from slakh_gui.core.studio import session
 from tests.conftest import DATA, REPO, make_song
 
 KILLS = 6
 
 SAVERS = {
     "bank": """
-        from slakh_gui.core import bank_edit, patches
+        from slakh_gui.core.bank import bank_edit, patches
         bank = patches.load_bank(SRC)
         versions = []
         for name in ("version-a", "version-b"):
@@ -39,7 +40,7 @@ SAVERS = {
         """,
     "session": """
         from pathlib import Path
-        from slakh_gui.core import session
+        from slakh_gui.core.studio import session
         while True:
             for seed in (1, 2):
                 session.save_session(session.Session(song=Path(SRC), seed=seed, mixer={"x": [0.5] * 5000}), TARGET)
@@ -155,7 +156,7 @@ def test_full_disk_render_is_one_clear_error_and_leaves_nothing(small_disk, tmp_
 
 
 def test_full_disk_bank_and_session_saves_keep_the_previous_file(small_disk, tmp_path):
-    from slakh_gui.core import bank_edit
+    from slakh_gui.core.bank import bank_edit
 
     bank = patches.load_bank(REPO / "patches" / "default.yaml")
     target = small_disk / "bank.yaml"
@@ -177,8 +178,8 @@ def test_full_disk_bank_and_session_saves_keep_the_previous_file(small_disk, tmp
 
 
 def test_full_disk_stops_a_dataset_run_cleanly_and_it_resumes(small_disk, tmp_path):
-    from slakh_gui.core import corpus
-    from slakh_gui.core.dataset import DatasetError, DatasetOptions, load_manifest, run_dataset
+    from slakh_gui.core.dataset.builder import DatasetError, DatasetOptions, load_manifest, run_dataset
+    from slakh_gui.core.midi import corpus
 
     midi = tmp_path / "midi"
     corpus.generate_corpus(midi, 3, seed=4, min_duration=20, max_duration=24)

@@ -12,7 +12,7 @@ import pytest
 import soundfile as sf
 import yaml
 
-from slakh_gui.core import dataset_stats as ds
+from slakh_gui.core.dataset import dataset_stats as ds
 from slakh_gui.core.jobs import Cancelled, CancelToken
 from tests.conftest import SLAKH_SAMPLES, make_song, needs_samples
 
@@ -24,13 +24,15 @@ LAYOUT = [("train", 1, 1, 0), ("train", 2, 2, 0), ("validation", 3, 3, 0), ("tes
 
 def render_dataset(root: Path, seconds: float = 6.0, layout=LAYOUT, extra=None) -> Path:
     """A real small dataset: make_song MIDI rendered with the small bank into ``root/<split>/TrackNNNNN``."""
-    from slakh_gui.core import midi, patches, pipeline
+    from slakh_gui.core.bank import patches
+    from slakh_gui.core.midi import midifile
+    from slakh_gui.core.render import pipeline
 
     bank = patches.load_bank(Path(__file__).resolve().parents[1] / "data" / "small_bank.yaml")
     for split, number, song_seed, patch_seed in layout:
         src = make_song(root.parent / f"{root.name}-song{song_seed}.mid", seconds=seconds, seed=song_seed,
                         extra=extra)
-        song = midi.load_song(src)
+        song = midifile.load_song(src)
         assignment = patches.assign_patches(song, bank, seed=patch_seed)
         pipeline.render_track(song, bank, assignment, root / split / f"Track{number:05d}")
     return root

@@ -12,9 +12,9 @@ import pytest
 import soundfile as sf
 import yaml
 
-from slakh_gui.core import derived
+from slakh_gui.core.dataset import derived
+from slakh_gui.core.dataset.recipes import load_recipe
 from slakh_gui.core.jobs import Cancelled, CancelToken
-from slakh_gui.core.recipes import load_recipe
 from tests.conftest import SLAKH_SAMPLES, needs_samples
 from tests.core.test_dataset_stats import LAYOUT, render_dataset
 

@@ -23,8 +23,10 @@ import soundfile as sf
 import yaml
 
 from slakh_gui import paths
-from slakh_gui.core import bank_edit, kits, midi, patches, pipeline
-from slakh_gui.core.bank_validate import validate_bank
+from slakh_gui.core.bank import bank_edit, kits, patches
+from slakh_gui.core.bank.bank_validate import validate_bank
+from slakh_gui.core.midi import midifile
+from slakh_gui.core.render import pipeline
 from slakh_gui.separation.metrics import si_sdr
 
 SF2 = Path("/usr/share/sounds/sf2")
@@ -122,7 +124,7 @@ classes:
 @needs_cli
 def test_flakh_tr808_stem_matches_fluidsynth(tmp_path):
     """Flakh mode: the program-25 drum track plays TimGM6mb's TR-808 kit, as fluidsynth plays the track's MIDI."""
-    song = midi.load_song(drum_song(tmp_path / "tr808.mid", 25))
+    song = midifile.load_song(drum_song(tmp_path / "tr808.mid", 25))
     bank = patches.load_bank(paths.flakh_bank())
     assert bank.patches["timgm6mb.standard"].kit_follows
     result = pipeline.render_track(song, bank, patches.assign_patches(song, bank, 0), tmp_path / "Track",
@@ -149,7 +151,7 @@ def test_slakh_bank_kit_follows(tmp_path):
     bank_path = tmp_path / "bank.yaml"
     bank_path.write_text(SLAKH_BANK)
     bank = patches.load_bank(bank_path)
-    song = midi.load_song(drum_song(tmp_path / "tr808.mid", 25))
+    song = midifile.load_song(drum_song(tmp_path / "tr808.mid", 25))
     jobs = pipeline._stem_jobs(song, bank, patches.assign_patches(song, bank, 7))
     assert [(j.key, j.bank, j.preset) for j in jobs] == [("S00", 128, 25), ("S01", 0, 0)]
     result = pipeline.render_track(song, bank, patches.assign_patches(song, bank, 7), tmp_path / "Track")
@@ -169,9 +171,9 @@ def test_slakh_bank_kit_follows(tmp_path):
 def test_missing_kit_falls_back_to_standard(tmp_path, caplog):
     """TimGM6mb has no kit at program 26: the standard kit plays, with a log warning and a metadata note."""
     assert not kits.has_kit(SF2 / "TimGM6mb.sf2", 26) and kits.has_kit(SF2 / "TimGM6mb.sf2", 0)
-    song = midi.load_song(drum_song(tmp_path / "k26.mid", 26))
+    song = midifile.load_song(drum_song(tmp_path / "k26.mid", 26))
     bank = patches.load_bank(paths.flakh_bank())
-    with caplog.at_level(logging.WARNING, logger="slakh_gui.core.kits"):
+    with caplog.at_level(logging.WARNING, logger="slakh_gui.core.bank.kits"):
         result = pipeline.render_track(song, bank, patches.assign_patches(song, bank, 0), tmp_path / "Track",
                                        pipeline.RenderOptions(flakh=True))
     why = "kit program 26 not in TimGM6mb.sf2: standard kit used"
@@ -231,14 +233,14 @@ classes:
 """
 
 
-def two_drum_song(path: Path, kit_a: int, kit_b: int) -> midi.Song:
+def two_drum_song(path: Path, kit_a: int, kit_b: int) -> midifile.Song:
     pm = pretty_midi.PrettyMIDI()
     for kit in (kit_a, kit_b):
         inst = pretty_midi.Instrument(kit, is_drum=True)
         inst.notes.append(pretty_midi.Note(100, 38, 0.5, 0.7))
         pm.instruments.append(inst)
     pm.write(str(path))
-    return midi.load_song(path)
+    return midifile.load_song(path)
 
 
 def test_brush_track_draws_a_brush_patch(tmp_path):
@@ -271,7 +273,7 @@ def test_fixed_brush_track_is_reused_by_its_kit(tmp_path):
         inst.notes.append(pretty_midi.Note(100, 38, 0.5, 0.7))
         pm.instruments.append(inst)
     pm.write(str(tmp_path / "s.mid"))
-    song = midi.load_song(tmp_path / "s.mid")
+    song = midifile.load_song(tmp_path / "s.mid")
     a = patches.assign_patches(song, narrowed, 3, fixed={"S00": "fluidr3_gm.room"})
     assert a.tracks["S00"].patch_id == a.tracks["S01"].patch_id == "fluidr3_gm.room"
 
@@ -410,7 +412,7 @@ def test_shipped_banks_have_no_kit_findings():
 def test_lint_checks_the_kit_that_played(tmp_path):
     """Key 88 is outside TimGM6mb's Standard kit (27-87) but inside its Orchestra kit (27-88): the range check of a
     kit-following stem uses the kit its program picked."""
-    from slakh_gui.core import lint
+    from slakh_gui.core.dataset import lint
 
     bank = patches.load_bank(paths.flakh_bank())
     for kit, flagged in ((48, False), (0, True)):
@@ -419,7 +421,7 @@ def test_lint_checks_the_kit_that_played(tmp_path):
         drums.notes += [pretty_midi.Note(100, 38, 0.2, 0.4), pretty_midi.Note(100, 88, 0.6, 0.8)]
         pm.instruments.append(drums)
         pm.write(str(tmp_path / f"k{kit}.mid"))
-        song = midi.load_song(tmp_path / f"k{kit}.mid")
+        song = midifile.load_song(tmp_path / f"k{kit}.mid")
         result = pipeline.render_track(song, bank, patches.assign_patches(song, bank, 0), tmp_path / f"T{kit}")
         found = [(f.stem, f.kind, f.details.get("pitches_outside")) for f in lint.lint_track(result.path, bank)]
         assert found == ([("S00", "out_of_range", [88])] if flagged else []), kit
@@ -444,7 +446,7 @@ def test_reroll_keeps_a_kit_narrowed_draw(tmp_path):
     """Re-rolling a brush-kit track in the app draws again among the brush-suited patches only."""
     import random
 
-    from slakh_gui.core.project import Project
+    from slakh_gui.core.studio.project import Project
 
     narrowed = patches.parse_bank(NARROW_BANK.format(brush_kits="\n    kits: [40]",
                                                      jazz_kits="\n    kits: [32, 40]"))

@@ -13,9 +13,10 @@ import pytest
 import soundfile as sf
 import yaml
 
-from slakh_gui.core import lint, sf2_ranges
-from slakh_gui.core.layout import dump_metadata
-from slakh_gui.core.patches import load_bank
+from slakh_gui.core.bank import sf2_ranges
+from slakh_gui.core.bank.patches import load_bank
+from slakh_gui.core.dataset import lint
+from slakh_gui.core.render.layout import dump_metadata
 from tests.conftest import DATA, SLAKH_SAMPLES, needs_samples
 from tests.core.test_dataset_stats import LAYOUT, render_dataset
 
@@ -53,12 +54,12 @@ def _stem_of(track: Path, inst_class: str) -> str:
 
 def _fluid_peak(sf_path: Path, bank: int, preset: int, pitch: int, drum: bool) -> float:
     """Peak of one note rendered by FluidSynth itself with this preset."""
-    from slakh_gui.core import render
+    from slakh_gui.core.render import synth
 
     inst = pretty_midi.Instrument(0, is_drum=drum)
     inst.notes.append(pretty_midi.Note(100, pitch, 0.05, 0.5))
-    job = render.StemJob("S00", inst, sf_path, bank, preset, drum)
-    return float(np.max(np.abs(render.render_one(job, 44100))))
+    job = synth.StemJob("S00", inst, sf_path, bank, preset, drum)
+    return float(np.max(np.abs(synth.render_one(job, 44100))))
 
 
 @pytest.mark.parametrize(("sf_path", "bank", "preset", "drum", "inside", "outside"), [

@@ -9,8 +9,8 @@ import mido
 import pretty_midi
 import pytest
 
-from slakh_gui.core import gm, midi
-from slakh_gui.core.midi_export import instrument_midi_bytes
+from slakh_gui.core.midi import gm, midifile
+from slakh_gui.core.midi.midi_export import instrument_midi_bytes
 
 NOTE = b"\x00\x90\x3c\x64\x60\x80\x3c\x00"
 END = b"\x00\xff\x2f\x00"
@@ -25,7 +25,7 @@ def trk(events: bytes) -> bytes:
 
 
 def test_track_list_the_slakh_way(small_song_path):
-    song = midi.load_song(small_song_path)
+    song = midifile.load_song(small_song_path)
     keys = [t.key for t in song.tracks]
     assert keys == ["S00", "S01", "S02", "S03", "S04", "S05"]
     drums = song.track("S03")
@@ -53,7 +53,7 @@ def test_gm_table_matches_slakh_spelling():
     ("trailing garbage", hdr(0, 1, 96) + trk(NOTE + END) + b"\xff\xfe\x00", "trailing data"),
 ])
 def test_legal_or_harmless_oddities_load(name, data, repair):
-    song = midi.load_song_bytes(data, name)
+    song = midifile.load_song_bytes(data, name)
     assert sum(t.note_count for t in song.tracks) >= 1
     if repair:
         assert any(repair in r for r in song.repairs), song.repairs
@@ -61,7 +61,7 @@ def test_legal_or_harmless_oddities_load(name, data, repair):
 
 def test_smpte_division_keeps_timing():
     # 25 fps x 40 ticks per frame = 1000 ticks/s; the note lasts 0x60 = 96 ticks = 0.096 s
-    song = midi.load_song_bytes(hdr(0, 1, (0xE7 << 8) | 40) + trk(NOTE + END), "smpte")
+    song = midifile.load_song_bytes(hdr(0, 1, (0xE7 << 8) | 40) + trk(NOTE + END), "smpte")
     note = song.tracks[0].instrument.notes[0]
     assert note.start == 0 and abs(note.end - 0.096) < 1e-6
 
@@ -69,7 +69,7 @@ def test_smpte_division_keeps_timing():
 def test_rmid_wrapper():
     smf = hdr(0, 1, 96) + trk(NOTE + END)
     riff = b"RIFF" + struct.pack("<I", len(smf) + 12) + b"RMID" + b"data" + struct.pack("<I", len(smf)) + smf
-    assert midi.load_song_bytes(riff, "x.rmi").tracks[0].note_count == 1
+    assert midifile.load_song_bytes(riff, "x.rmi").tracks[0].note_count == 1
 
 
 @pytest.mark.parametrize("data,words", [
@@ -81,15 +81,15 @@ def test_rmid_wrapper():
     (hdr(1, 1, 96) + trk(b"\x00\x90\x3c"), "not a readable MIDI file"),
 ])
 def test_broken_files_give_one_clear_line(data, words):
-    with pytest.raises(midi.MidiLoadError) as exc:
-        midi.load_song_bytes(data, "bad.mid")
+    with pytest.raises(midifile.MidiLoadError) as exc:
+        midifile.load_song_bytes(data, "bad.mid")
     msg = str(exc.value)
     assert words in msg and msg.startswith("bad.mid:") and "\n" not in msg
 
 
 def test_missing_file(tmp_path):
-    with pytest.raises(midi.MidiLoadError, match="cannot read"):
-        midi.load_song(tmp_path / "nope.mid")
+    with pytest.raises(midifile.MidiLoadError, match="cannot read"):
+        midifile.load_song(tmp_path / "nope.mid")
 
 
 def test_more_than_100_tracks(tmp_path):
@@ -99,7 +99,7 @@ def test_more_than_100_tracks(tmp_path):
         inst.notes.append(pretty_midi.Note(90, 60, 0.1 * (i % 10), 0.1 * (i % 10) + 0.5))
         pm.instruments.append(inst)
     pm.write(str(tmp_path / "many.mid"))
-    song = midi.load_song(tmp_path / "many.mid")
+    song = midifile.load_song(tmp_path / "many.mid")
     assert len(song.tracks) == 130 and song.tracks[100].key == "S100" and song.tracks[9].key == "S09"
 
 
@@ -118,7 +118,7 @@ def test_stem_midi_keeps_rpn_order_tempo_and_notes(tmp_path):
         part.append(mido.Message("note_off", channel=2, note=40 + i, velocity=0, time=240))
     mid.tracks += [conductor, part]
     mid.save(str(tmp_path / "b.mid"))
-    song = midi.load_song(tmp_path / "b.mid")
+    song = midifile.load_song(tmp_path / "b.mid")
     data = instrument_midi_bytes(song, song.tracks[0])
     ccs = [m.control for m in mido.MidiFile(file=io.BytesIO(data)).tracks[1] if m.type == "control_change"]
     assert ccs == [101, 100, 6, 38]
@@ -140,8 +140,8 @@ def test_excerpt_keeps_state_and_cuts_notes(tmp_path):
                    pretty_midi.Note(90, 42, 9.5, 11.0), pretty_midi.Note(90, 43, 11.0, 12.0)]
     pm.instruments.append(inst)
     pm.write(str(tmp_path / "x.mid"))
-    song = midi.load_song(tmp_path / "x.mid")
-    ex = midi.excerpt(song, 5.0, 10.0)
+    song = midifile.load_song(tmp_path / "x.mid")
+    ex = midifile.excerpt(song, 5.0, 10.0)
     notes = [(n.pitch, round(n.start, 3), round(n.end, 3)) for n in ex.tracks[0].instrument.notes]
     assert notes == [(40, 0.0, 1.0), (41, 1.0, 2.0), (42, 4.5, 5.0)]
     ccs = [(c.number, c.value, round(c.time, 3)) for c in ex.tracks[0].instrument.control_changes]

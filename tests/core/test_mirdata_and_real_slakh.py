@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import yaml
 
-from slakh_gui.core import midi, mirdata_index
+from slakh_gui.core.dataset import mirdata_index
+from slakh_gui.core.midi import midifile
 from tests.conftest import SLAKH_SAMPLES
 
 pytest.importorskip("mirdata")
@@ -49,7 +50,7 @@ def test_real_slakh_midi_lists_like_its_metadata():
     if not track.exists():
         pytest.skip("shared Slakh samples not present")
     meta = yaml.safe_load((track / "metadata.yaml").read_text())
-    song = midi.load_song(track / "all_src.mid")
+    song = midifile.load_song(track / "all_src.mid")
     assert song.md5 == meta["UUID"]
     assert [t.key for t in song.tracks] == list(meta["stems"])
     for t in song.tracks:

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from slakh_gui.core import mixer
-from slakh_gui.core.mixer import ClippingError, MixerState, Strip, export_mix, levels, mix_block
+from slakh_gui.core.studio import mixer
+from slakh_gui.core.studio.mixer import ClippingError, MixerState, Strip, export_mix, levels, mix_block
 
 SR = 44100
 LSB = 1.0 / 32768.0

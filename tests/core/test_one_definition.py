@@ -64,10 +64,10 @@ def test_every_user_facing_exception_derives_from_slakh_error():
     assert names.count("DatasetError") == 1  # core's and separation's are one class
     # the built-in bases callers catch stay
     from slakh_gui.cli_support import CliError
-    from slakh_gui.core.patches import BankError, SoundFontMissing
-    from slakh_gui.core.render import RenderError
-    from slakh_gui.separation.errors import DatasetError as SeparationDatasetError
-    from slakh_gui.separation.errors import ModelLoadError
+    from slakh_gui.core.bank.patches import BankError, SoundFontMissing
+    from slakh_gui.core.render.synth import RenderError
+    from slakh_gui.separation.separation_errors import DatasetError as SeparationDatasetError
+    from slakh_gui.separation.separation_errors import ModelLoadError
 
     assert issubclass(BankError, ValueError) and issubclass(SoundFontMissing, FileNotFoundError)
     assert issubclass(RenderError, RuntimeError) and issubclass(ModelLoadError, ValueError)
@@ -76,7 +76,7 @@ def test_every_user_facing_exception_derives_from_slakh_error():
 
 
 def test_user_errors_are_told_apart_from_bugs():
-    from slakh_gui.core.track_folder import TrackFolderError
+    from slakh_gui.core.render.track_folder import TrackFolderError
 
     assert is_user_error(TrackFolderError("x")) and is_user_error(PermissionError("x"))
     assert not is_user_error(KeyError("x")) and not is_user_error(ValueError("x"))
@@ -130,12 +130,14 @@ def test_constants_are_defined_once():
 
 
 def test_modules_share_the_constants():
-    from slakh_gui.core import audio_io, dataset, mixing, render
+    from slakh_gui.core import audio_io
+    from slakh_gui.core.dataset import builder
+    from slakh_gui.core.render import automix, synth
     from slakh_gui.separation import data
 
-    assert render.SAMPLE_RATE is audio_io.SAMPLE_RATE is constants.SAMPLE_RATE == 44100
-    assert dataset.SPLITS is data.SPLITS is constants.SPLITS == ("train", "validation", "test")
-    assert (mixing.NORMALIZATION_FACTOR, mixing.TARGET_PEAK) == (-13.0, -1.0)
+    assert synth.SAMPLE_RATE is audio_io.SAMPLE_RATE is constants.SAMPLE_RATE == 44100
+    assert builder.SPLITS is data.SPLITS is constants.SPLITS == ("train", "validation", "test")
+    assert (automix.NORMALIZATION_FACTOR, automix.TARGET_PEAK) == (-13.0, -1.0)
 
 
 # ---------------------------------------------------------------------------------------------- folder walker
@@ -144,7 +146,7 @@ def test_modules_share_the_constants():
 def test_one_walker_for_stats_lint_and_separation(rendered, tmp_path):
     """Statistics (and lint, derived) and the separation data find the same track folders; hidden staging folders
     and folders not named TrackNNNNN are no tracks for either."""
-    from slakh_gui.core.dataset_stats import discover_tracks
+    from slakh_gui.core.dataset.dataset_stats import discover_tracks
     from slakh_gui.separation.data import find_tracks
 
     src = rendered[0].path
@@ -214,11 +216,11 @@ def test_safe_yaml_refuses_hostile_text_and_reads_large_files(tmp_path):
 
 def test_every_yaml_file_of_a_dataset_is_read_safely(tmp_path):
     """Manifest, lint and selection reports, recipes and track metadata: a "billion laughs" is one error line."""
-    from slakh_gui.core.dataset import load_manifest
-    from slakh_gui.core.lint import LintError, read_lint
-    from slakh_gui.core.recipes import RecipeError, parse_recipe
-    from slakh_gui.core.selection import SelectionError, read_report
-    from slakh_gui.core.track_folder import TrackFolderError, read_metadata
+    from slakh_gui.core.dataset.builder import load_manifest
+    from slakh_gui.core.dataset.lint import LintError, read_lint
+    from slakh_gui.core.dataset.recipes import RecipeError, parse_recipe
+    from slakh_gui.core.dataset.selection import SelectionError, read_report
+    from slakh_gui.core.render.track_folder import TrackFolderError, read_metadata
 
     (tmp_path / "dataset.yaml").write_text(laughs(), encoding="utf-8")
     with pytest.raises(DatasetError, match="unreadable manifest: YAML expands"):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from slakh_gui.core import midi, patches
+from slakh_gui.core.bank import patches
+from slakh_gui.core.midi import midifile
 
 GOOD = """\
 format: slakh-studio-bank/1
@@ -64,7 +65,7 @@ def test_unreadable_bank_file(tmp_path):
 
 
 def test_assignment_is_seeded_and_slakh_like(small_song_path, small_bank_path):
-    song = midi.load_song(small_song_path)
+    song = midifile.load_song(small_song_path)
     bank = patches.load_bank(small_bank_path)
     a = patches.assign_patches(song, bank, 3)
     assert a.to_dict() == patches.assign_patches(song, bank, 3).to_dict()
@@ -82,7 +83,7 @@ def test_same_program_reuses_first_patch(tmp_path, small_bank_path):
     from tests.conftest import make_song
 
     path = make_song(tmp_path / "two_pianos.mid", seconds=3, extra=[(0, False, "Piano 2"), (1, False, "Piano 3")])
-    song = midi.load_song(path)
+    song = midifile.load_song(path)
     bank = patches.load_bank(small_bank_path)
     for seed in range(10):
         a = patches.assign_patches(song, bank, seed)
@@ -90,7 +91,7 @@ def test_same_program_reuses_first_patch(tmp_path, small_bank_path):
 
 
 def test_override_lock_and_roundtrip(tmp_path, small_song_path, small_bank_path):
-    song = midi.load_song(small_song_path)
+    song = midifile.load_song(small_song_path)
     bank = patches.load_bank(small_bank_path)
     a = patches.assign_patches(song, bank, 1, fixed={"S01": "timgm6mb.fingered_bass", "S02": None}, locked={"S01"})
     assert a.patch_id("S01") == "timgm6mb.fingered_bass" and a.tracks["S01"].locked
@@ -106,7 +107,7 @@ def test_override_lock_and_roundtrip(tmp_path, small_song_path, small_bank_path)
 
 
 def test_fixing_one_track_leaves_the_others(small_song_path, small_bank_path):
-    song = midi.load_song(small_song_path)
+    song = midifile.load_song(small_song_path)
     bank = patches.load_bank(small_bank_path)
     for seed in range(6):
         base = patches.assign_patches(song, bank, seed)

@@ -11,8 +11,10 @@ import pytest
 import soundfile as sf
 import yaml
 
-from slakh_gui.core import midi, mixing, patches, pipeline
+from slakh_gui.core.bank import patches
 from slakh_gui.core.jobs import Cancelled, CancelToken
+from slakh_gui.core.midi import midifile
+from slakh_gui.core.render import automix, pipeline
 
 STEM_KEYS = {"audio_rendered", "inst_class", "integrated_loudness", "is_drum", "midi_program_name", "midi_saved",
              "plugin_name", "program_num"}
@@ -62,7 +64,7 @@ def test_loudness_rule_sum_and_peak(rendered):
     mix = read(track / "mix.flac")
     for key, audio in stems.items():
         assert len(audio) == len(mix), key
-        lufs = mixing.integrated_loudness(audio / 32768.0, 44100)
+        lufs = automix.integrated_loudness(audio / 32768.0, 44100)
         assert abs(lufs - expected) < 0.1, (key, lufs, expected)
     total = np.sum([a.astype(np.int64) for a in stems.values()], axis=0)
     assert np.max(np.abs(total - mix)) <= (len(stems) + 1) / 2  # equal within 16-bit rounding
@@ -90,7 +92,7 @@ def test_silence_stays_digital_zero(rendered):
 
 
 def test_same_seed_is_byte_identical_and_other_seed_differs(tmp_path, small_song_path, small_bank_path):
-    song = midi.load_song(small_song_path)
+    song = midifile.load_song(small_song_path)
     bank = patches.load_bank(small_bank_path)
     a = pipeline.render_track(song, bank, patches.assign_patches(song, bank, 7), tmp_path / "a" / "Track00001")
     b = pipeline.render_track(song, bank, patches.assign_patches(song, bank, 7), tmp_path / "b" / "Track00001",
@@ -104,7 +106,7 @@ def test_same_seed_is_byte_identical_and_other_seed_differs(tmp_path, small_song
 
 
 def test_cancel_leaves_nothing(tmp_path, small_song_path, small_bank_path):
-    song = midi.load_song(small_song_path)
+    song = midifile.load_song(small_song_path)
     bank = patches.load_bank(small_bank_path)
     token = CancelToken()
     seen = []
@@ -122,7 +124,7 @@ def test_cancel_leaves_nothing(tmp_path, small_song_path, small_bank_path):
 def test_missing_soundfont_names_file_and_folders(tmp_path, small_song_path):
     text = (Path(__file__).parent.parent / "data" / "small_bank.yaml").read_text()
     bank = patches.parse_bank(text.replace("FluidR3_GM.sf2", "NoSuchFont.sf2"), "bad.yaml")
-    song = midi.load_song(small_song_path)
+    song = midifile.load_song(small_song_path)
     fixed = {"S00": "fluidr3_gm.piano"}
     with pytest.raises(patches.SoundFontMissing) as exc:
         pipeline.render_track(song, bank, patches.assign_patches(song, bank, 0, fixed=fixed), tmp_path / "Track00001")
@@ -136,7 +138,7 @@ def test_all_silent_and_unmeasurable_stems_are_not_rendered():
     loud = (rng.standard_normal(44100 * 3) * 0.1).astype(np.float32)
     quiet = np.zeros(44100 * 3, dtype=np.float32)
     quiet[1000:1100] = 1e-5  # far under the -70 LUFS gate
-    result = mixing.loudness_mix({"S00": loud, "S01": np.zeros_like(loud), "S02": quiet}, 44100)
+    result = automix.loudness_mix({"S00": loud, "S01": np.zeros_like(loud), "S02": quiet}, 44100)
     assert list(result.stems) == ["S00"]
     assert "silent" in result.skipped["S01"] and "-inf" in result.skipped["S02"]
     assert np.all(np.isfinite(result.mix))
@@ -145,7 +147,7 @@ def test_all_silent_and_unmeasurable_stems_are_not_rendered():
 def test_flakh_mix_is_unsplit_render_peak_normalized(tmp_path, small_song_path):
     from slakh_gui import paths
 
-    song = midi.load_song(small_song_path)
+    song = midifile.load_song(small_song_path)
     bank = patches.load_bank(paths.flakh_bank()) if paths.flakh_bank().exists() else None
     if bank is None:
         pytest.skip("patches/flakh.yaml not built")
@@ -163,7 +165,7 @@ def test_flakh_mix_is_unsplit_render_peak_normalized(tmp_path, small_song_path):
 
 @pytest.mark.parametrize("spill", [False, True], ids=["default-cache-folder", "given-folder"])
 def test_cache_rerenders_only_changed_stems_with_identical_output(tmp_path, small_song_path, small_bank_path, spill):
-    song = midi.load_song(small_song_path)
+    song = midifile.load_song(small_song_path)
     bank = patches.load_bank(small_bank_path)
     cache = pipeline.StemCache(spill_dir=tmp_path / "cache" if spill else None)
     first = patches.assign_patches(song, bank, 2)
@@ -184,7 +186,7 @@ def test_cache_rerenders_only_changed_stems_with_identical_output(tmp_path, smal
 
 
 def test_lmd_midi_dir_names_no_folder_of_the_machine(tmp_path):
-    from slakh_gui.core.layout import lmd_midi_dir
+    from slakh_gui.core.render.layout import lmd_midi_dir
 
     corpus = tmp_path / "lmd_full"
     song = corpus / "a" / "b" / "song.mid"

@@ -15,8 +15,8 @@ import time
 import numpy as np
 import pytest
 
-from slakh_gui.core.mixer import MixerState
-from slakh_gui.core.playback import PlaybackError, Player
+from slakh_gui.core.studio.mixer import MixerState
+from slakh_gui.core.studio.playback import PlaybackError, Player
 
 pytestmark = pytest.mark.usefixtures("null_audio_device")
 
@@ -270,7 +270,7 @@ def run_python(code: str, **env) -> dict:
 PROBE = """
     import json
     import numpy as np
-    from slakh_gui.core.playback import PlaybackError, Player
+    from slakh_gui.core.studio.playback import PlaybackError, Player
     ok, why = Player.available()
     p = Player()
     p.set_sources({"a": np.zeros(10, np.float32)})

@@ -10,9 +10,10 @@ import sys
 import numpy as np
 import pytest
 
-from slakh_gui.core import midi, patches
-from slakh_gui.core import session as sess
-from slakh_gui.core.project import Project, ProjectError, next_free_track_number
+from slakh_gui.core.bank import patches
+from slakh_gui.core.midi import midifile
+from slakh_gui.core.studio import session as sess
+from slakh_gui.core.studio.project import Project, ProjectError, next_free_track_number
 from tests.conftest import make_song
 
 
@@ -21,7 +22,7 @@ def project(tmp_path, small_song_path, small_bank_path):
     p = Project(output_dir=tmp_path / "out")
     events: list[str] = []
     p.subscribe(events.append)
-    p.load_song(midi.load_song(small_song_path), patches.load_bank(small_bank_path))
+    p.load_song(midifile.load_song(small_song_path), patches.load_bank(small_bank_path))
     p.events = events
     return p
 
@@ -29,10 +30,11 @@ def project(tmp_path, small_song_path, small_bank_path):
 def test_core_imports_no_qt():
     """Every module of slakh_gui.core (and the project model) imports without PySide6 or the GUI package."""
     code = ("import importlib, pkgutil, sys, slakh_gui.core as c\n"
-            "for m in pkgutil.iter_modules(c.__path__):\n"
-            "    importlib.import_module('slakh_gui.core.' + m.name)\n"
+            "names = [m.name for m in pkgutil.walk_packages(c.__path__, 'slakh_gui.core.')]\n"
+            "for name in names:\n"
+            "    importlib.import_module(name)\n"
             "bad = sorted(k for k in sys.modules if k.startswith(('PySide6', 'shiboken6', 'slakh_gui.gui', 'superqt')))\n"
-            "print(len(list(pkgutil.iter_modules(c.__path__))), bad)\n")
+            "print(len(names), bad)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
     count, bad = out.stdout.strip().split(" ", 1)
     assert int(count) > 30 and bad == "[]", out.stdout
@@ -77,7 +79,7 @@ def test_render_plan_never_replaces_a_folder_silently(project, tmp_path):
     assert project.render_plan(overwrite=True).options.overwrite  # only when asked for
     # a new song starts at the next free number: opening song B never aims at song A's folder
     b = make_song(tmp_path / "b.mid", seconds=4.0, seed=7)
-    project.load_song(midi.load_song(b), project.bank)
+    project.load_song(midifile.load_song(b), project.bank)
     assert project.track_number == 2 and project.render_plan().out_dir.name == "Track00002"
     assert next_free_track_number(tmp_path / "nowhere", 5) == 5
 
@@ -88,7 +90,7 @@ def test_render_twice_keeps_both_folders(project, tmp_path):
     project.set_render_result(r1, peaks)
     assert project.audio.name == "Track00001" and set(project.mixer.strips) == set(r1.stems)
     b = make_song(tmp_path / "b.mid", seconds=3.0, seed=3)
-    project.load_song(midi.load_song(b), project.bank)
+    project.load_song(midifile.load_song(b), project.bank)
     r2, _ = project.render(project.render_plan())
     assert r2.path.name == "Track00002"
     md1 = (tmp_path / "out" / "Track00001" / "metadata.yaml").read_text()
@@ -112,7 +114,7 @@ def test_mixer_edits_and_export_sources(project):
     with pytest.raises(ProjectError, match="nothing to export"):
         project.export_sources()
     stems = {"S00": np.ones(100, np.float32) * 0.1, "S01": np.ones(100, np.float32) * 0.2}
-    from slakh_gui.core.project import Audio
+    from slakh_gui.core.studio.project import Audio
 
     project.audio = Audio(stems, None, 44100)
     project.mixer = type(project.mixer).for_stems(stems)
@@ -139,14 +141,14 @@ def test_session_round_trip_through_the_cli_replay(project, tmp_path):
     assignment = sess.session_assignment(s, project.song, project.bank)
     assert assignment.to_dict()["tracks"] == project.assignment.to_dict()["tracks"]
     fresh = Project(output_dir=tmp_path / "other")
-    fresh.load_song(midi.load_song(s.song), patches.load_bank(s.bank_path()))
+    fresh.load_song(midifile.load_song(s.song), patches.load_bank(s.bank_path()))
     fresh.apply_session(s, path)
     assert fresh.patch_state() == project.patch_state() and fresh.settings.fmt == "wav"
     assert fresh.output_dir == project.output_dir and not fresh.dirty
 
 
 def test_opened_track_folder_is_read_only(rendered):
-    from slakh_gui.core.track_folder import load_track_folder
+    from slakh_gui.core.render.track_folder import load_track_folder
 
     result, _song, _bank = rendered
     p = Project()
@@ -176,8 +178,8 @@ def test_render_cache_lives_in_the_cache_folder_and_goes_with_the_document(tmp_p
 
 
 def test_session_mixer_comes_back_once_the_stems_are_rendered(project, tmp_path):
-    from slakh_gui.core import pipeline
-    from slakh_gui.core.project import Audio
+    from slakh_gui.core.render import pipeline
+    from slakh_gui.core.studio.project import Audio
 
     stems = {"S00": np.full(100, 0.1, np.float32), "S01": np.full(100, 0.2, np.float32)}
     project.audio = Audio(stems, None, 44100)
@@ -187,7 +189,7 @@ def test_session_mixer_comes_back_once_the_stems_are_rendered(project, tmp_path)
     project.save_session(path)
     fresh = Project(output_dir=tmp_path / "o")
     s = sess.load_session(path)
-    fresh.load_song(midi.load_song(s.song), patches.load_bank(s.bank_path()))
+    fresh.load_song(midifile.load_song(s.song), patches.load_bank(s.bank_path()))
     fresh.apply_session(s, path)
     assert fresh.mixer.strips == {}  # nothing rendered yet: the mixer waits for the stems
     md = {"normalization_factor": -13.0, "overall_gain": 1.0, "stems": {}}

@@ -9,14 +9,16 @@ import numpy as np
 import pretty_midi
 import pytest
 
-from slakh_gui.core import midi, patches, pipeline, render
+from slakh_gui.core.bank import patches
 from slakh_gui.core.jobs import Cancelled, CancelToken
+from slakh_gui.core.midi import midifile
+from slakh_gui.core.render import pipeline, synth
 
 SF2 = Path("/usr/share/sounds/sf2/TimGM6mb.sf2")
 
 
 def job(inst, key="S00", bank=0, preset=None, drum=False, sf=SF2):
-    return render.StemJob(key, inst, sf, bank, inst.program if preset is None else preset, drum)
+    return synth.StemJob(key, inst, sf, bank, inst.program if preset is None else preset, drum)
 
 
 def notes_inst(program=0, is_drum=False, pitches=(60, 64, 67), start=0.5, count=8):
@@ -30,19 +32,43 @@ def notes_inst(program=0, is_drum=False, pitches=(60, 64, 67), start=0.5, count=
 def test_threads_do_not_change_output():
     jobs = [job(notes_inst(p), f"S{i:02d}") for i, p in enumerate([0, 33, 25, 48, 56])]
     jobs.append(job(notes_inst(0, True, (36, 38, 42)), "S05", bank=128, drum=True))
-    n = render.length_samples(4.0)
-    one = render.render_stems(jobs, n, threads=1)
-    two = render.render_stems(jobs, n, threads=2)
+    n = synth.length_samples(4.0)
+    one = synth.render_stems(jobs, n, threads=1)
+    two = synth.render_stems(jobs, n, threads=2)
     assert one.shape == (6, n) and one.dtype == np.float32
     assert np.array_equal(one, two)
     assert all(np.any(row) for row in one)
 
 
+def test_one_thread_finishes_each_stem_beside_the_next_synthesis():
+    """With one synth thread, ``finish`` runs in a side thread (overlapping the next stem); a failing finish is
+    the error raised, and every finish has returned when render_stems does."""
+    jobs = [job(notes_inst(p), f"S{i:02d}") for i, p in enumerate([0, 33, 25])]
+    n = synth.length_samples(3.0)
+    seen: dict[str, tuple[int, float]] = {}
+
+    def finish(key, row):
+        seen[key] = (threading.get_ident(), float(np.abs(row).max()))
+        row *= 0.5  # in place, as the pipeline's effects do
+
+    out = synth.render_stems(jobs, n, threads=1, finish=finish)
+    ref = synth.render_stems(jobs, n, threads=1)
+    assert sorted(seen) == ["S00", "S01", "S02"]
+    assert {ident for ident, _ in seen.values()} != {threading.get_ident()}
+    assert np.array_equal(out, ref * np.float32(0.5))
+
+    def broken(key, row):
+        raise ValueError(f"effect failed on {key}")
+
+    with pytest.raises(ValueError, match="effect failed on S"):
+        synth.render_stems(jobs, n, threads=1, finish=broken)
+
+
 def test_drums_play_a_kit_not_a_melodic_preset():
     inst = notes_inst(0, True, (36, 38, 42))
-    n = render.length_samples(3.0)
-    kit = render.render_stems([job(inst, bank=128, preset=0, drum=True)], n)[0]
-    piano = render.render_stems([job(inst, bank=0, preset=0, drum=False)], n)[0]
+    n = synth.length_samples(3.0)
+    kit = synth.render_stems([job(inst, bank=128, preset=0, drum=True)], n)[0]
+    piano = synth.render_stems([job(inst, bank=0, preset=0, drum=False)], n)[0]
     assert np.any(kit) and np.any(piano)
     corr = np.dot(kit, piano) / (np.linalg.norm(kit) * np.linalg.norm(piano))
     assert abs(corr) < 0.5
@@ -50,9 +76,9 @@ def test_drums_play_a_kit_not_a_melodic_preset():
 
 def test_float_output_silence_is_exact_and_fx_adds_tail():
     inst = notes_inst(48, count=2)  # strings, notes end at 0.95 s
-    n = render.length_samples(4.0)
-    dry = render.render_stems([job(inst)], n, fluid_effects=False)[0]
-    wet = render.render_stems([job(inst)], n, fluid_effects=True)[0]
+    n = synth.length_samples(4.0)
+    dry = synth.render_stems([job(inst)], n, fluid_effects=False)[0]
+    wet = synth.render_stems([job(inst)], n, fluid_effects=True)[0]
     assert not np.any(dry[: int(0.49 * 44100)])  # before the first note: exactly zero, no dither
     last_dry = np.nonzero(np.abs(dry) > 1e-4)[0][-1]
     last_wet = np.nonzero(np.abs(wet) > 1e-4)[0][-1]
@@ -61,23 +87,23 @@ def test_float_output_silence_is_exact_and_fx_adds_tail():
 
 def test_more_than_128_tracks_render():
     jobs = [job(notes_inst(i % 128, count=2, start=0.1 * (i % 10)), f"S{i:02d}") for i in range(130)]
-    out = render.render_stems(jobs, render.length_samples(2.5))
+    out = synth.render_stems(jobs, synth.length_samples(2.5))
     assert out.shape[0] == 130 and all(np.any(row) for row in out)
 
 
 def test_bank_select_ccs_cannot_change_the_patch():
     inst = notes_inst(0)
-    n = render.length_samples(3.0)
-    plain = render.render_stems([job(inst)], n)[0]
+    n = synth.length_samples(3.0)
+    plain = synth.render_stems([job(inst)], n)[0]
     inst.control_changes.append(pretty_midi.ControlChange(0, 1, 0.0))  # would select bank 1 (no such bank)
-    assert np.array_equal(plain, render.render_stems([job(inst)], n)[0])
+    assert np.array_equal(plain, synth.render_stems([job(inst)], n)[0])
 
 
 def test_a_stem_is_its_track_rendered_alone():
     jobs = [job(notes_inst(p), f"S{i:02d}") for i, p in enumerate([0, 48, 56])]
-    n = render.length_samples(3.0)
-    together = render.render_stems(jobs, n)
-    assert np.array_equal(together[1], render.render_one(jobs[1], n))
+    n = synth.length_samples(3.0)
+    together = synth.render_stems(jobs, n)
+    assert np.array_equal(together[1], synth.render_one(jobs[1], n))
 
 
 def test_cancel_stops_quickly():
@@ -91,20 +117,20 @@ def test_cancel_stops_quickly():
             token.cancel()
 
     with pytest.raises(Cancelled):
-        render.render_stems(jobs, render.length_samples(120.0), progress=progress, cancel=token)
+        synth.render_stems(jobs, synth.length_samples(120.0), progress=progress, cancel=token)
     assert len(calls) < 10
 
 
 def test_missing_preset_is_a_clear_error():
-    with pytest.raises(render.RenderError, match="no preset bank 5 program 3"):
-        render.render_stems([job(notes_inst(), bank=5, preset=3)], 4096)
+    with pytest.raises(synth.RenderError, match="no preset bank 5 program 3"):
+        synth.render_stems([job(notes_inst(), bank=5, preset=3)], 4096)
 
 
 def test_whole_file_render_runs_on_sample_timing(tmp_path, small_song_path):
-    song = midi.load_song(small_song_path)
-    n = render.length_samples(song.pm.get_end_time() + 1)
-    a = render.render_whole(song.data, SF2, n)
-    b = render.render_whole(song.data, SF2, n)
+    song = midifile.load_song(small_song_path)
+    n = synth.length_samples(song.pm.get_end_time() + 1)
+    a = synth.render_whole(song.data, SF2, n)
+    b = synth.render_whole(song.data, SF2, n)
     assert np.array_equal(a, b) and np.any(a)
     assert not np.any(a[: int(0.45 * 44100)])  # float path: silence until the first note
 
@@ -115,7 +141,7 @@ def test_hours_long_song_is_refused_before_rendering(tmp_path, small_bank_path):
     inst.notes += [pretty_midi.Note(90, 60, 0, 1), pretty_midi.Note(90, 62, 7200, 7201)]
     pm.instruments.append(inst)
     pm.write(str(tmp_path / "long.mid"))
-    song = midi.load_song(tmp_path / "long.mid")
+    song = midifile.load_song(tmp_path / "long.mid")
     bank = patches.load_bank(small_bank_path)
     started = threading.Event()
     with pytest.raises(pipeline.RenderLimitError, match="2.0 h|120.0 min"):

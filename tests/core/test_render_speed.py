@@ -11,9 +11,10 @@ import numpy as np
 import pretty_midi
 import pytest
 
-from slakh_gui.core import fluid, fontcache, render
 from slakh_gui.core.audio_io import read_audio, to_int16, write_audio
-from slakh_gui.core.songgen import generate_song
+from slakh_gui.core.midi.songgen import generate_song
+from slakh_gui.core.render import fluid, fontcache
+from slakh_gui.core.render import synth as render
 
 SF2 = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
 SF3 = Path("/usr/share/sounds/sf3/MuseScore_General.sf3")  # Ogg-compressed samples, decoded on load

@@ -11,8 +11,10 @@ import pytest
 import soundfile as sf
 import yaml
 
-from slakh_gui.core import midi, patches, render
-from slakh_gui.core.session import (
+from slakh_gui.core.bank import patches
+from slakh_gui.core.midi import midifile
+from slakh_gui.core.render import synth
+from slakh_gui.core.studio.session import (
     SESSION_FORMAT,
     Session,
     SessionError,
@@ -170,7 +172,7 @@ def test_save_refuses_invalid_sessions(tmp_path, small_song_path):
 
 
 def test_assignment_is_the_apps(small_song_path):
-    song = midi.load_song(small_song_path)
+    song = midifile.load_song(small_song_path)
     bank = patches.load_bank(SMALL_BANK)
     s = Session(song=small_song_path, seed=3, bank=SMALL_BANK, patches={"S01": "fluidr3_gm.fingered_bass.comp",
                                                                         "S04": None}, locked=["S01", "S02"])
@@ -190,8 +192,8 @@ def test_range_render_length_and_metadata(tmp_path, small_song_path, start, end)
                 track_number=3, options={"tail": tail})
     result = render_session(s)
     assert result.path == tmp_path / "Track00003"
-    n = render.length_samples(end - start + tail)
-    assert abs(n / 44100 - (end - start + tail)) < render.BLOCK / 44100
+    n = synth.length_samples(end - start + tail)
+    assert abs(n / 44100 - (end - start + tail)) < synth.BLOCK / 44100
     meta = yaml.safe_load((result.path / "metadata.yaml").read_text())
     assert meta["slakh_studio"]["range_seconds"] == [start, end]
     assert meta["slakh_studio"]["tail_seconds"] == tail
@@ -199,7 +201,7 @@ def test_range_render_length_and_metadata(tmp_path, small_song_path, start, end)
     for stem in (result.path / "stems").iterdir():
         assert sf.info(stem).frames == n, stem
     # the range plays the patches of the whole song's draw
-    full = patches.assign_patches(midi.load_song(small_song_path), patches.load_bank(SMALL_BANK), 1)
+    full = patches.assign_patches(midifile.load_song(small_song_path), patches.load_bank(SMALL_BANK), 1)
     for key, stem in meta["stems"].items():
         assert stem["plugin_name"] == (full.patch_id(key) or "None"), key
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pretty_midi
 import pytest
 
-from slakh_gui.core.songgen import DRUM_PITCHES, DRUMS, generate_song, pitch_range, write_song
+from slakh_gui.core.midi.songgen import DRUM_PITCHES, DRUMS, generate_song, pitch_range, write_song
 
 DEMO = Path(__file__).resolve().parents[2] / "resources" / "demo_song.mid"
 BAND = ("Piano", "Bass", "Guitar", "Drums")

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from slakh_gui.core import soundfont
-from slakh_gui.core.patches import find_soundfont
+from slakh_gui.core.bank import soundfont
+from slakh_gui.core.bank.patches import find_soundfont
 
 SF2 = Path("/usr/share/sounds/sf2")
 
@@ -94,7 +94,7 @@ def test_guess_family():
 
 
 def test_guess_family_sees_kits_at_bank_0():
-    from slakh_gui.core.soundfont import guess_family
+    from slakh_gui.core.bank.soundfont import guess_family
 
     assert guess_family(0, 0, False, "Black_Pearl_4pc") == "Drums"
     assert guess_family(0, 0, False, "Red_Zeppelin_4pc") == "Drums"

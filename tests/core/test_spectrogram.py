@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from slakh_gui.core.jobs import Cancelled, CancelToken
-from slakh_gui.core.spectrogram import (
+from slakh_gui.core.studio.spectrogram import (
     SpectrogramCache,
     audio_fingerprint,
     compute_spectrogram,
@@ -86,7 +86,7 @@ def one_shot_linear_db(x: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
 
 
 def test_chunked_equals_one_shot(monkeypatch):
-    import slakh_gui.core.spectrogram as mod
+    import slakh_gui.core.studio.spectrogram as mod
 
     monkeypatch.setattr(mod, "_BLOCK_VALUES", 16 * 256)  # 16 frames per block: many blocks, odd last block
     rng = np.random.default_rng(3)
@@ -169,7 +169,7 @@ def test_mel_filterbank_matches_librosa(htk, norm):
 
 
 def test_progress_and_cancel(monkeypatch):
-    import slakh_gui.core.spectrogram as mod
+    import slakh_gui.core.studio.spectrogram as mod
 
     monkeypatch.setattr(mod, "_BLOCK_VALUES", 64 * 2048)
     seen = []

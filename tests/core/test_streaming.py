@@ -12,7 +12,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from slakh_gui.core import diskaudio, midi, patches, pipeline
+from slakh_gui.core import diskaudio
+from slakh_gui.core.bank import patches
+from slakh_gui.core.midi import midifile
+from slakh_gui.core.render import pipeline
 from tests.conftest import DATA, REPO
 
 STREAM = DATA / "stream"
@@ -28,7 +31,7 @@ def test_streaming_render_reproduces_the_in_memory_pipeline(tmp_path, case):
 
 
 def test_keep_audio_is_memory_mapped_and_matches_the_files(tmp_path, small_song_path, small_bank_path):
-    song = midi.load_song(small_song_path)
+    song = midifile.load_song(small_song_path)
     bank = patches.load_bank(small_bank_path)
     res = pipeline.render_track(song, bank, patches.assign_patches(song, bank, 1), tmp_path / "Track00001",
                                 keep_audio=True)
@@ -66,8 +69,10 @@ def test_release_drops_mapped_pages_and_keeps_the_data(tmp_path):
 _RENDER_PEAK = textwrap.dedent("""
     import resource, sys
     from pathlib import Path
-    from slakh_gui.core import midi, patches, pipeline
-    song = midi.load_song(sys.argv[1])
+    from slakh_gui.core.midi import midifile
+    from slakh_gui.core.bank import patches
+    from slakh_gui.core.render import pipeline
+    song = midifile.load_song(sys.argv[1])
     bank = patches.load_bank(sys.argv[2])
     pipeline.render_track(song, bank, patches.assign_patches(song, bank, 0), Path(sys.argv[3]))
     print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
@@ -104,7 +109,7 @@ def test_peak_memory_does_not_grow_with_the_song(tmp_path, small_bank_path):
 
 
 def test_track_folder_audio_is_decoded_into_mapped_files(tmp_path, rendered):
-    from slakh_gui.core import track_folder
+    from slakh_gui.core.render import track_folder
 
     result, _, _ = rendered
     folder = track_folder.load_track_folder(result.path)
@@ -118,7 +123,7 @@ def test_track_folder_audio_is_decoded_into_mapped_files(tmp_path, rendered):
 
 
 def test_long_spectrograms_have_bounded_frames():
-    from slakh_gui.core.spectrogram import MAX_FRAMES, compute_spectrogram, display_hop
+    from slakh_gui.core.studio.spectrogram import MAX_FRAMES, compute_spectrogram, display_hop
 
     thirty_min = 30 * 60 * 44100
     hop = display_hop(thirty_min, 512)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from slakh_gui.core.track_folder import TrackFolderError, load_track_folder
+from slakh_gui.core.render.track_folder import TrackFolderError, load_track_folder
 from tests.conftest import SLAKH_SAMPLES
 
 

@@ -143,7 +143,7 @@ def test_an_exception_in_a_slot_shows_one_dialog_and_the_app_lives_on(qtbot, win
 def test_a_job_s_user_error_is_one_line_and_a_bug_goes_to_the_error_reporter(qtbot, window, tmp_path):
     """A background job that fails with a SlakhError (here a folder that is no track) says so in the message bar
     and opens no dialog; one that fails with anything else is a bug: the error dialog with the job's traceback."""
-    from slakh_gui.core.track_folder import read_metadata
+    from slakh_gui.core.render.track_folder import read_metadata
 
     shown: list = []
     window.reporter.shown.connect(shown.append)

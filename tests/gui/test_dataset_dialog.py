@@ -18,8 +18,8 @@ pytest.importorskip("pytestqt")
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QWidget
 
-from slakh_gui.core import corpus
-from slakh_gui.core.dataset import load_manifest
+from slakh_gui.core.dataset.builder import load_manifest
+from slakh_gui.core.midi import corpus
 from tests.conftest import DATA, SLAKH_SAMPLES, make_song
 
 SMALL_BANK = DATA / "small_bank.yaml"
@@ -279,7 +279,7 @@ def test_progress_says_what_to_do_until_there_are_tracks(qtbot, dialog, midi_dir
 @pytest.fixture
 def selection_folder(midi_dir, tmp_path) -> Path:
     """A folder with the real selection report of ``midi_dir`` (no dataset rendered)."""
-    from slakh_gui.core.selection import select_songs, write_report
+    from slakh_gui.core.dataset.selection import select_songs, write_report
 
     folder = tmp_path / "selected"
     write_report(select_songs(midi_dir, min_notes=10), folder / "selection.yaml")
@@ -318,7 +318,7 @@ class FakeWindow(QWidget):
     """The main window's public API the Dataset dialog may use, and nothing else."""
 
     def __init__(self, settings: QSettings):
-        from slakh_gui.gui.jobs import JobRunner
+        from slakh_gui.gui.job_runner import JobRunner
 
         super().__init__()
         self.settings, self.confirm_on_close, self.runner = settings, False, JobRunner(self)

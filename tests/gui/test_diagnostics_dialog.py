@@ -25,7 +25,7 @@ def test_diagnostics_run_on_the_runner_given_and_fit_a_laptop(qtbot):
     from PySide6.QtWidgets import QApplication
 
     from slakh_gui.gui.diagnostics_dialog import DiagnosticsDialog
-    from slakh_gui.gui.jobs import JobRunner
+    from slakh_gui.gui.job_runner import JobRunner
     from tests.gui.layout_checks import assert_no_overlap
 
     runner = JobRunner()

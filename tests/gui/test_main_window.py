@@ -213,8 +213,9 @@ def test_without_an_audio_device_the_transport_is_off_and_rendering_works(tmp_pa
         win = MainWindow(QSettings({str(tmp_path / 's.ini')!r}, QSettings.Format.IniFormat), confirm_on_close=False)
         win.toggle_play()  # must do nothing, not crash
         from slakh_gui import paths
-        from slakh_gui.core import midi, patches
-        win.project.load_song(midi.load_song(paths.demo_song()), patches.load_bank(paths.default_bank()))
+        from slakh_gui.core.midi import midifile
+        from slakh_gui.core.bank import patches
+        win.project.load_song(midifile.load_song(paths.demo_song()), patches.load_bank(paths.default_bank()))
         print(json.dumps({{"player": win.player is None, "play": win.play_action.isEnabled(),
                            "note": win.player_note, "render": win.render_button.isEnabled(),
                            "shown": win.transport.note_label.text(), "hidden": win.transport.note_label.isHidden()}}))

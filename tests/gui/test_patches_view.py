@@ -13,7 +13,7 @@ pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import QSettings, Qt
 
-from slakh_gui.core.patches import load_bank
+from slakh_gui.core.bank.patches import load_bank
 
 SMALL_BANK = Path(__file__).resolve().parent.parent / "data" / "small_bank.yaml"
 
@@ -33,7 +33,7 @@ def bank_copy(tmp_path) -> Path:
 @pytest.fixture
 def view(qtbot, tmp_path, bank_copy):
     from slakh_gui.gui.app import make_app
-    from slakh_gui.gui.patches_view import PatchesView
+    from slakh_gui.gui.patches import PatchesView
 
     make_app()
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
@@ -127,7 +127,7 @@ def test_add_preset_to_class_and_save(qtbot, view, bank_copy):
 
 
 def test_create_edit_delete_class_and_a_warning_appears(qtbot, view):
-    from slakh_gui.gui.patches_view import ClassDialog, parse_programs
+    from slakh_gui.gui.patches import ClassDialog, parse_programs
 
     assert parse_programs("32-37, 39") == [32, 33, 34, 35, 36, 37, 39]
     dlg = ClassDialog(view)

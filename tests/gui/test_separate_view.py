@@ -28,8 +28,8 @@ torch.set_num_threads(1)
 def bass_model_path(rendered, tmp_path_factory) -> Path:
     """The shipped bass model when it is installed and loads; else a tiny real one: 2 short epochs of the library's
     training on the small rendered song (train and validation splits hold the same track)."""
-    from slakh_gui.separation.errors import ModelLoadError
     from slakh_gui.separation.model import load_model
+    from slakh_gui.separation.separation_errors import ModelLoadError
     from slakh_gui.separation.train import TrainConfig, train
 
     shipped = paths.resources_dir() / "models" / "bass.pt"
@@ -73,7 +73,7 @@ def separate_and_wait(qtbot, panel, timeout=60000):
 
 
 def cell(panel, key: str, col: int) -> str:
-    from slakh_gui.gui.separate_view import ROWS
+    from slakh_gui.gui.separate import ROWS
 
     return panel.table.item([k for k, _, _ in ROWS].index(key), col).text()
 
@@ -277,7 +277,7 @@ def test_model_summary_counts_epochs_of_the_run_it_started_from(bass_model_path)
 def panel(qtbot):
     """A Separate panel on its own (no window), with its own job runner."""
     from slakh_gui.gui.app import make_app
-    from slakh_gui.gui.separate_view import SeparateView
+    from slakh_gui.gui.separate import SeparateView
 
     make_app()
     view = SeparateView()
@@ -288,7 +288,7 @@ def panel(qtbot):
 
 
 def give_track(panel, track_dir):
-    from slakh_gui.core.track_folder import load_track_folder
+    from slakh_gui.core.render.track_folder import load_track_folder
 
     tf = load_track_folder(track_dir)
     panel.set_track(tf.mix, tf.stems, tf.sample_rate, tf.metadata, track_dir.name)
@@ -355,8 +355,8 @@ def test_new_audio_drops_the_old_run_and_its_labels(qtbot, panel, track_dir, bas
 def test_panel_uses_the_runner_it_is_given(qtbot, track_dir, bass_model_path, tmp_path):
     """The window's runner runs the panel's jobs (models, separation, spectrograms, export); cancel_jobs stops only
     the panel's own."""
-    from slakh_gui.gui.jobs import JobRunner
-    from slakh_gui.gui.separate_view import SeparateView
+    from slakh_gui.gui.job_runner import JobRunner
+    from slakh_gui.gui.separate import SeparateView
 
     runner = JobRunner()
     view = SeparateView(runner=runner)

@@ -309,7 +309,7 @@ def test_deleting_the_view_while_computing_is_safe(qtbot):
 
 
 def test_format_hz_and_axis_ticks_per_scale(qtbot):
-    from slakh_gui.core.spectrogram import compute_spectrogram
+    from slakh_gui.core.studio.spectrogram import compute_spectrogram
 
     assert [format_hz(f) for f in (50, 62.5, 100, 999.9, 1000, 2500, 12000, 20000)] == [
         "50", "62.5", "100", "1k", "1k", "2.5k", "12k", "20k"]

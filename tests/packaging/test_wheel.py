@@ -30,7 +30,7 @@ RESOURCES = ["demo_song.mid", "phrases/bass.mid", "phrases/chords.mid", "phrases
 BANKS = ["default.yaml", "flakh.yaml"]
 TORCH = ("torch", "functorch", "torchgen")  # top-level names of the torch wheel
 PROBE = """import importlib.util, json, slakh_gui, slakh_gui.paths as p
-from slakh_gui.core.recipes import shipped_recipes
+from slakh_gui.core.dataset.recipes import shipped_recipes
 print(json.dumps({"module": slakh_gui.__file__, "resources": str(p.resources_dir()), "patches": str(p.patches_dir()),
                   "recipes": shipped_recipes(),
                   "demo": str(p.demo_song()), "bank": str(p.default_bank()),

@@ -23,7 +23,9 @@ def band(n: int) -> list[int]:
 @pytest.fixture(scope="session")
 def dataset(tmp_path_factory) -> Path:
     """Songs from the real generator, rendered by the real pipeline with the small test bank."""
-    from slakh_gui.core import midi, patches, pipeline, songgen
+    from slakh_gui.core.bank import patches
+    from slakh_gui.core.midi import midifile, songgen
+    from slakh_gui.core.render import pipeline
 
     root = tmp_path_factory.mktemp("sepdata")
     bank = patches.load_bank(DATA / "small_bank.yaml")
@@ -31,7 +33,7 @@ def dataset(tmp_path_factory) -> Path:
         for n in seeds:
             pm = songgen.generate_song(seed=n, duration_s=20, tempo=120.0, key=0, instruments=band(n))
             path = songgen.write_song(pm, root / "midi" / f"song{n}.mid")
-            song = midi.load_song(path)
+            song = midifile.load_song(path)
             pipeline.render_track(song, bank, patches.assign_patches(song, bank, seed=n),
                                   root / split / f"Track{n:05d}")
     return root

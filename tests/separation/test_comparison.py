@@ -33,8 +33,8 @@ from slakh_gui.separation.comparison import (
 @pytest.fixture(scope="module")
 def bass_model(request):
     """The shipped bass model when it is installed, else the 2-epoch bass model trained on the tiny dataset."""
-    from slakh_gui.separation.errors import ModelLoadError
     from slakh_gui.separation.model import load_model
+    from slakh_gui.separation.separation_errors import ModelLoadError
 
     shipped = paths.resources_dir() / "models" / "bass.pt"
     if shipped.is_file():
@@ -56,7 +56,7 @@ def test_importing_it_loads_neither_qt_nor_torch():
 
 
 def test_a_region_of_a_rendered_track_scored_against_truth_and_oracles(rendered, bass_model):
-    from slakh_gui.core.track_folder import load_track_folder
+    from slakh_gui.core.render.track_folder import load_track_folder
 
     result, _song, _bank = rendered
     tf = load_track_folder(result.path)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from slakh_gui.core.recipes import load_recipe
+from slakh_gui.core.dataset.recipes import load_recipe
 from slakh_gui.separation.data import (
     ClipSampler,
     TrackAudio,
@@ -17,7 +17,7 @@ from slakh_gui.separation.data import (
     qualifying_offsets,
     rms_db,
 )
-from slakh_gui.separation.errors import DatasetError
+from slakh_gui.separation.separation_errors import DatasetError
 from tests.conftest import SLAKH_SAMPLES, needs_samples
 
 SR = 16000
@@ -79,7 +79,7 @@ def test_samples_are_seeded():
 
 
 def test_incoherent_clips_mix_two_songs_at_equal_loudness():
-    from slakh_gui.core.mixing import integrated_loudness
+    from slakh_gui.core.render.automix import integrated_loudness
 
     tracks = [_track(f"t{i}", _tone(30, -20 - 4 * i, 100 + 30 * i), _tone(30, -12 - 3 * i, 500 + 40 * i))
               for i in range(3)]
@@ -99,7 +99,7 @@ def test_rendered_dataset_and_cache(dataset, tmp_path):
     with pytest.raises(DatasetError, match="no such dataset folder"):
         find_tracks(dataset / "nope", "train")
     recipe = load_recipe("band")
-    from slakh_gui.core.track_folder import load_track_folder
+    from slakh_gui.core.render.track_folder import load_track_folder
 
     folder = load_track_folder(dataset / "test" / "Track00005")
     ta = load_track_audio(dataset / "test" / "Track00005", recipe, "Bass", tmp_path)

@@ -34,7 +34,7 @@ def test_chunks_crossfade_to_the_unchunked_result():
 def test_separate_any_shape_and_rate_with_chunks(trained, dataset):
     result, _ = trained
     model = load_model(result.model_path)
-    from slakh_gui.core.track_folder import load_track_folder
+    from slakh_gui.core.render.track_folder import load_track_folder
 
     tf = load_track_folder(dataset / "test" / "Track00005")
     mix = tf.mix[: 44100 * 8]
@@ -59,8 +59,8 @@ def test_separate_any_shape_and_rate_with_chunks(trained, dataset):
 
 
 def test_oracle_estimates_and_score(dataset):
-    from slakh_gui.core.recipes import load_recipe
-    from slakh_gui.core.track_folder import load_track_folder
+    from slakh_gui.core.dataset.recipes import load_recipe
+    from slakh_gui.core.render.track_folder import load_track_folder
 
     tf = load_track_folder(dataset / "test" / "Track00005")
     target = load_recipe("band").submix(tf.stems, tf.metadata)["Bass"][: 44100 * 6]

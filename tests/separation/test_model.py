@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from slakh_gui.core.recipes import load_recipe
+from slakh_gui.core.dataset.recipes import load_recipe
 from slakh_gui.separation import model as M
 from slakh_gui.separation import stft as S
-from slakh_gui.separation.errors import ModelLoadError
+from slakh_gui.separation.separation_errors import ModelLoadError
 
 
 def test_presets_parameter_counts():

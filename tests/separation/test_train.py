@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from slakh_gui.core.jobs import Cancelled, CancelToken
-from slakh_gui.separation.errors import DatasetError, TrainError
 from slakh_gui.separation.model import load_model
+from slakh_gui.separation.separation_errors import DatasetError, TrainError
 from slakh_gui.separation.train import train
 from tests.separation.conftest import small_config
 

@@ -31,9 +31,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from slakh_gui.core import bank_edit, gm
-from slakh_gui.core.bank_tools import chain_text, format_programs, parse_programs, patch_id_for
-from slakh_gui.core.patches import Bank, BankError
+from slakh_gui.core.bank import bank_edit
+from slakh_gui.core.bank.bank_tools import chain_text, format_programs, parse_programs, patch_id_for
+from slakh_gui.core.bank.patches import Bank, BankError
+from slakh_gui.core.midi import gm
 from slakh_gui.gui.patches.document import BankDocument
 from slakh_gui.gui.patches.widget_helpers import (
     UNCOVERED_BG,

@@ -1,6 +1,6 @@
 """The bank being edited: one :class:`Bank` in memory, its file, an undo stack and the edit counter.
 
-Every edit goes through :meth:`BankDocument.apply`, which runs a :mod:`slakh_gui.core.bank_edit` function on the
+Every edit goes through :meth:`BankDocument.apply`, which runs a :mod:`slakh_gui.core.bank.bank_edit` function on the
 bank, rolls it back whole when that raises :class:`BankError`, and records the bank before and after as one undo
 step. The modified flag is the undo stack's clean state, so undoing back to the saved bank clears it.
 """
@@ -13,9 +13,9 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from slakh_gui.core import bank_edit
-from slakh_gui.core.bank_tools import restore, snapshot
-from slakh_gui.core.patches import Bank, BankError, SoundFontMissing, find_soundfont
+from slakh_gui.core.bank import bank_edit
+from slakh_gui.core.bank.bank_tools import restore, snapshot
+from slakh_gui.core.bank.patches import Bank, BankError, SoundFontMissing, find_soundfont
 
 
 class BankEdit(QUndoCommand):

@@ -23,11 +23,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from slakh_gui.core import bank_edit
-from slakh_gui.core.bank_tools import chain_text
-from slakh_gui.core.bank_validate import PARAM_RANGES
-from slakh_gui.core.effects import EFFECT_TYPES
-from slakh_gui.core.patches import BankError
+from slakh_gui.core.bank import bank_edit
+from slakh_gui.core.bank.bank_tools import chain_text
+from slakh_gui.core.bank.bank_validate import PARAM_RANGES
+from slakh_gui.core.bank.effects import EFFECT_TYPES
+from slakh_gui.core.bank.patches import BankError
 from slakh_gui.gui.patches.document import BankDocument
 from slakh_gui.gui.patches.widget_helpers import (
     ERROR_FG,
@@ -52,7 +52,7 @@ DEFAULT_TIP = "pedalboard's default (not in the bank): type a value to set it; c
 def param_default(kind: str, name: str) -> float | None:
     """Pedalboard's default value of an effect parameter (None when it cannot be read: only a hint)."""
     try:
-        from slakh_gui.core.effects import make_plugin
+        from slakh_gui.core.bank.effects import make_plugin
 
         return float(getattr(make_plugin(kind, {}), name))
     except Exception:

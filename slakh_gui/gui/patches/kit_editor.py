@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
-from slakh_gui.core import bank_edit
-from slakh_gui.core.bank_tools import format_programs, parse_programs
-from slakh_gui.core.kits import KITS
-from slakh_gui.core.patches import BankError
+from slakh_gui.core.bank import bank_edit
+from slakh_gui.core.bank.bank_tools import format_programs, parse_programs
+from slakh_gui.core.bank.kits import KITS
+from slakh_gui.core.bank.patches import BankError
 from slakh_gui.gui.patches.document import BankDocument
 from slakh_gui.gui.patches.widget_helpers import error_html, note_label, set_note
 

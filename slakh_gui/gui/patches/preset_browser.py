@@ -1,6 +1,6 @@
 """The preset browser: every preset of every SoundFont found, filtered by text, GM family and use in the bank.
 
-Listing runs in the background (cached by path, size and mtime in :mod:`slakh_gui.core.soundfont`); SoundFont folders
+Listing runs in the background (cached by path, size and mtime in :mod:`slakh_gui.core.bank.soundfont`); SoundFont folders
 added here are remembered in the settings and searched by auditions and validation too.
 """
 
@@ -31,9 +31,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from slakh_gui.core import gm
-from slakh_gui.core.bank_tools import enumerate_presets
-from slakh_gui.gui.jobs import Job, JobRunner
+from slakh_gui.core.bank.bank_tools import enumerate_presets
+from slakh_gui.core.midi import gm
+from slakh_gui.gui.job_runner import Job, JobRunner
 from slakh_gui.gui.patches.widget_helpers import eliding_label
 
 SETTINGS_FOLDERS = "patches/folders"
@@ -299,7 +299,7 @@ class PresetBrowser(QWidget):
 
     # -------------------------------------------------------------------------------------------- selection
     def selected_preset(self):
-        """The current preset (a :class:`slakh_gui.core.soundfont.Preset`) or None."""
+        """The current preset (a :class:`slakh_gui.core.bank.soundfont.Preset`) or None."""
         idx = self.preset_table.currentIndex()
         if not idx.isValid():
             return None

@@ -1,5 +1,5 @@
 """Live validation of the bank being edited: the in-memory bank is written to a temporary file (the bytes Save would
-write) and checked by :func:`slakh_gui.core.bank_validate.validate_bank` in the background, 250 ms after the last
+write) and checked by :func:`slakh_gui.core.bank.bank_validate.validate_bank` in the background, 250 ms after the last
 edit; the newest check wins. A slower check also renders every patch, on demand.
 """
 
@@ -20,9 +20,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from slakh_gui.core.bank_tools import effect_key_label, snapshot, validate_in_memory
+from slakh_gui.core.bank.bank_tools import effect_key_label, snapshot, validate_in_memory
 from slakh_gui.core.jobs import Progress
-from slakh_gui.gui.jobs import Job, JobRunner
+from slakh_gui.gui.job_runner import Job, JobRunner
 from slakh_gui.gui.patches.document import BankDocument
 from slakh_gui.gui.patches.widget_helpers import ERROR_FG, WARNING_FG, eliding_label
 

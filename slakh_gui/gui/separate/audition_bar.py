@@ -1,7 +1,7 @@
 """Listening to a separation run and exporting from it: one-click A/B of the selected row's estimate, its residual,
 the truth and the mix, play/pause, loop, the play clock, and Export.
 
-Playback borrows the window's :class:`~slakh_gui.core.playback.Player`: every estimate, the truth, the mix and the
+Playback borrows the window's :class:`~slakh_gui.core.studio.playback.Player`: every estimate, the truth, the mix and the
 residuals listened to are its sources at once and A/B only moves the gains (heard from the next audio block, play
 position kept). ``took_player`` says the player holds our sources; the window's transport clears it when it takes
 the player back.
@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from slakh_gui.gui.jobs import Job, JobRunner
+from slakh_gui.gui.job_runner import Job, JobRunner
 from slakh_gui.gui.separate.messages import first_line
 from slakh_gui.gui.separate.sources import RunAudio, source_key
 from slakh_gui.separation.comparison import (

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from slakh_gui.gui.jobs import Job, JobRunner
+from slakh_gui.gui.job_runner import Job, JobRunner
 from slakh_gui.gui.separate.messages import first_line
 from slakh_gui.separation.comparison import describe_model, list_models, load_model, model_key, model_title
 

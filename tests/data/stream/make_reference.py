@@ -18,8 +18,10 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent.parent
 sys.path.insert(0, str(REPO))
 
-from slakh_gui.core import midi, patches, pipeline  # noqa: E402
-from slakh_gui.core.songgen import generate_song, write_song  # noqa: E402
+from slakh_gui.core.bank import patches  # noqa: E402
+from slakh_gui.core.midi import midifile  # noqa: E402
+from slakh_gui.core.midi.songgen import generate_song, write_song  # noqa: E402
+from slakh_gui.core.render import pipeline  # noqa: E402
 
 # SoundFonts are .sf2 only: FluidSynth decodes .sf3 (Ogg Vorbis) with whichever libsndfile/libvorbis the process
 # loaded first (soundfile's wheel bundles its own), so .sf3 samples may differ in the last bit between processes.
@@ -39,7 +41,7 @@ def song_path(name: str) -> Path:
 def render_case(name: str, out: Path) -> dict[str, str]:
     """Render one case into ``out`` and return {file: sha256 of its decoded int16 samples}."""
     _, _, bank_path, seed, fmt, fx, flakh = CASES[name]
-    song = midi.load_song(song_path(name))
+    song = midifile.load_song(song_path(name))
     bank = patches.load_bank(REPO / bank_path)
     assignment = patches.assign_patches(song, bank, seed=seed)
     opt = pipeline.RenderOptions(fmt=fmt, fluid_effects=fx, flakh=flakh)

@@ -1,0 +1,1 @@
+"""Patch banks: SoundFonts and their presets, effect chains, seeded assignment, editing, validation, auditions."""

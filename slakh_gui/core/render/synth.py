@@ -1,0 +1,321 @@
+"""Render tracks to per-track mono float stems with FluidSynth.
+
+Each track is rendered alone by its own synth (so a stem is exactly that track, whatever else the song holds and
+however many threads run), on a channel typed melodic or drum, into float buffers through ``fluid_synth_process``
+(FluidSynth's 16-bit path adds dither noise), folded to mono by averaging left and right. A pool of ``threads``
+workers takes the tracks longest-first; ``finish(key, audio)`` runs in the worker right after a track is rendered,
+so per-stem work (effects, loudness) overlaps the rendering of the others.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from ctypes import POINTER, c_float
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pretty_midi
+
+from slakh_gui.core import diskaudio
+from slakh_gui.core.constants import SAMPLE_RATE
+from slakh_gui.core.errors import SlakhError
+from slakh_gui.core.jobs import CancelToken, ProgressFn, check, report
+from slakh_gui.core.render import fluid, fontcache
+
+CHUNK = 8192  # frames rendered between progress reports and cancel checks
+BLOCK = 64  # FluidSynth's internal block; render lengths are kept a multiple of it
+SKIPPED_CCS = {0, 32}  # bank select would override the patch's bank
+
+
+class RenderError(SlakhError, RuntimeError):
+    """FluidSynth could not render (unloadable SoundFont, missing preset...)."""
+
+
+@dataclass
+class StemJob:
+    """One track to render with one SoundFont preset."""
+
+    key: str
+    instrument: pretty_midi.Instrument
+    soundfont: Path
+    bank: int
+    preset: int
+    drum: bool
+    label: str = ""  # patch id, for messages
+
+
+def length_samples(seconds: float, sample_rate: int = SAMPLE_RATE) -> int:
+    """Samples for ``seconds``, rounded up to whole FluidSynth blocks."""
+    return max(BLOCK, math.ceil(seconds * sample_rate / BLOCK) * BLOCK)
+
+
+def _events(inst: pretty_midi.Instrument, sample_rate: int) -> list[tuple]:
+    """(sample, kind, a, b) sorted by time; at one sample: note-offs, then controls, then note-ons (file order kept)."""
+    times, prio, kind, a, b = [], [], [], [], []
+
+    def add(t, p, k, x, y):
+        times.append(t)
+        prio.append(p)
+        kind.append(k)
+        a.append(x)
+        b.append(y)
+
+    for cc in inst.control_changes:
+        if cc.number not in SKIPPED_CCS:
+            add(round(cc.time * sample_rate), 1, 1, cc.number, cc.value)
+    for pb in inst.pitch_bends:
+        add(round(pb.time * sample_rate), 1, 2, max(0, min(16383, pb.pitch + 8192)), 0)
+    for n in inst.notes:
+        on = round(n.start * sample_rate)
+        add(on, 2, 3, n.pitch, max(1, min(127, n.velocity)))
+        add(max(on + 1, round(n.end * sample_rate)), 0, 0, n.pitch, 0)
+    if not times:
+        return []
+    order = np.lexsort((np.asarray(prio), np.asarray(times, dtype=np.int64)))  # stable within equal keys
+    cols = [np.asarray(x)[order].tolist() for x in (times, kind, a, b)]
+    return list(zip(*cols, strict=True))
+
+
+class _Synth:
+    """A per-track synth whose SoundFont is borrowed from :mod:`slakh_gui.core.render.fontcache` (loaded once per
+    process); :meth:`delete` gives the font back before deleting the synth."""
+
+    def __init__(self, job: StemJob, sample_rate: int, fluid_effects: bool) -> None:
+        api = fluid.api()
+        settings = {
+            "synth.reverb.active": int(fluid_effects),
+            "synth.chorus.active": int(fluid_effects),
+            "synth.polyphony": 1024,
+            "synth.dynamic-sample-loading": 1,
+        }
+        self._api = api
+        self._holder = fontcache.borrow()
+        self._font = None
+        self.fs = api.fs.Synth(gain=0.2, samplerate=float(sample_rate), channels=16, **settings)
+        self.synth = self.fs.synth
+        try:
+            font = self._holder.font(job.soundfont)
+            if font is None:
+                raise RenderError(f"FluidSynth cannot load SoundFont {job.soundfont}")
+            sfid = api.add_sfont(self.synth, font)
+            if sfid < 0:
+                raise RenderError(f"FluidSynth cannot use SoundFont {job.soundfont}")
+            self._font = font
+            self._holder.lent(job.soundfont, self.synth, sfid, job.bank, job.preset)
+            ctype = fluid.CHANNEL_TYPE_DRUM if job.drum else fluid.CHANNEL_TYPE_MELODIC
+            api.set_channel_type(self.synth, 0, ctype)
+            if self.fs.program_select(0, sfid, job.bank, job.preset) != 0:
+                raise RenderError(f"{job.soundfont.name} has no preset bank {job.bank} program {job.preset}"
+                                  f"{f' (patch {job.label!r})' if job.label else ''}")
+        except BaseException:
+            self.delete()
+            raise
+
+    def delete(self) -> None:
+        if self._font is not None:
+            self._api.remove_sfont(self.synth, self._font)  # unselects its presets; never frees the font
+            self._font = None
+        self.fs.delete()  # stops the voices (their sample references dropped), then frees the synth
+        fontcache.give_back(self._holder)
+
+
+def _new_synth(job: StemJob, sample_rate: int, fluid_effects: bool) -> _Synth:
+    """A synth with ``job``'s preset on channel 0 (typed drum or melodic); ``.synth`` is the fluid_synth_t."""
+    return _Synth(job, sample_rate, fluid_effects)
+
+
+def render_one(job: StemJob, n_samples: int, *, sample_rate: int = SAMPLE_RATE, fluid_effects: bool = False,
+               out: np.ndarray | None = None, tick: Callable[[int], None] | None = None) -> np.ndarray:
+    """Render one track alone to mono float32 (``n_samples`` long); ``tick(frames)`` may raise to stop."""
+    api = fluid.api()
+    fs = api.fs
+    out = np.zeros(n_samples, dtype=np.float32) if out is None else out
+    events = _events(job.instrument, sample_rate)
+    synth = _new_synth(job, sample_rate, fluid_effects)
+    try:
+        ptr = synth.synth  # the raw fluid_synth_t
+        noteon, noteoff, cc, bend = fs.fluid_synth_noteon, fs.fluid_synth_noteoff, fs.fluid_synth_cc, fs.fluid_synth_pitch_bend
+        process = api.process
+        buf = np.zeros((2, CHUNK), dtype=np.float32)
+        base = np.array([buf.ctypes.data, buf.ctypes.data + CHUNK * 4], dtype=np.uint64)
+        ptrs = np.empty(2, dtype=np.uint64)
+        out_arg = ptrs.ctypes.data_as(POINTER(POINTER(c_float)))
+        # with effects on, reverb L/R and chorus L/R are mixed into the dry L/R (fluid_synth_process adds into buffers)
+        fx_ptrs = np.empty(4, dtype=np.uint64)
+        fx_arg, nfx = (fx_ptrs.ctypes.data_as(POINTER(POINTER(c_float))), 4) if fluid_effects else (None, 0)
+        n_ev, ev_i, cur, chunk_start = len(events), 0, 0, 0
+        while cur < n_samples:
+            while ev_i < n_ev and events[ev_i][0] <= cur:
+                _, k, x, y = events[ev_i]
+                if k == 3:
+                    noteon(ptr, 0, x, y)
+                elif k == 0:
+                    noteoff(ptr, 0, x)
+                elif k == 1:
+                    cc(ptr, 0, x, y)
+                else:
+                    bend(ptr, 0, x)
+                ev_i += 1
+            nxt = events[ev_i][0] if ev_i < n_ev else n_samples
+            target = min(nxt, n_samples, chunk_start + CHUNK)
+            if target > cur:
+                np.add(base, np.uint64((cur - chunk_start) * 4), out=ptrs)
+                if nfx:
+                    fx_ptrs[:] = (ptrs[0], ptrs[1], ptrs[0], ptrs[1])
+                if process(ptr, target - cur, nfx, fx_arg, 2, out_arg) != 0:
+                    raise RenderError("fluid_synth_process failed")
+                cur = target
+            if cur - chunk_start == CHUNK or cur == n_samples:
+                width = cur - chunk_start
+                np.add(buf[0, :width], buf[1, :width], out=out[chunk_start:cur])
+                out[chunk_start:cur] *= np.float32(0.5)
+                buf[:, :width] = 0.0
+                chunk_start = cur
+                if tick is not None:
+                    tick(width)
+    finally:
+        synth.delete()
+    return out
+
+
+def _cost(job: StemJob) -> float:
+    """Rough render cost, to start the longest tracks first."""
+    return sum(n.end - n.start + 0.5 for n in job.instrument.notes)
+
+
+def render_stems(jobs: list[StemJob], n_samples: int, *, sample_rate: int = SAMPLE_RATE,
+                 fluid_effects: bool = False, threads: int | None = None,
+                 finish: Callable[[str, np.ndarray], None] | None = None,
+                 progress: ProgressFn | None = None, cancel: CancelToken | None = None,
+                 outputs: Callable[[int], np.ndarray] | None = None) -> np.ndarray | None:
+    """Render every job to a mono float32 stem, all ``n_samples`` long: array (len(jobs), n_samples).
+
+    ``threads`` synths run at once (default: up to 2); the output does not depend on it. ``finish(key, row)`` is
+    called as soon as a stem is done (it may modify the row in place): in the worker thread, or with one thread in a
+    side thread, so that it overlaps the next stem's synthesis; all have returned when this does. With ``outputs``, job
+    ``i`` is rendered into ``outputs(i)`` (called in the worker; e.g. a memory-mapped file, whose pages are released
+    behind the synth as it goes) and None is returned.
+    """
+    out = np.zeros((len(jobs), n_samples), dtype=np.float32) if outputs is None else None
+    if not jobs:
+        return out
+    threads = max(1, threads or min(2, os.cpu_count() or 1))
+    total = n_samples * len(jobs)
+    done = [0]
+    lock = threading.Lock()
+    failed = threading.Event()  # one stem failed: stop the others
+
+    def tick(i: int, frames: int, stem_done: int) -> None:
+        with lock:
+            done[0] += frames
+            report(progress, "render", done[0], total, "rendering stems", jobs[i].key, stem_done / n_samples)
+        check(cancel)
+        if failed.is_set():
+            raise RenderError("stopped: another stem failed")
+
+    def finish_one(i: int, row: np.ndarray) -> None:
+        try:
+            finish(jobs[i].key, row)
+        except BaseException:
+            failed.set()
+            raise
+
+    def run(i: int, side: ThreadPoolExecutor | None = None, later: list | None = None) -> None:
+        try:
+            check(cancel)
+            row = out[i] if outputs is None else outputs(i)
+            stem_done = [0, 0]  # frames rendered, frames released
+
+            def stem_tick(frames: int) -> None:
+                stem_done[0] += frames
+                if stem_done[0] - stem_done[1] >= diskaudio.BLOCK:
+                    diskaudio.release(row, stem_done[1], stem_done[0])
+                    stem_done[1] = stem_done[0]
+                tick(i, frames, stem_done[0])
+
+            render_one(jobs[i], n_samples, sample_rate=sample_rate, fluid_effects=fluid_effects, out=row,
+                       tick=stem_tick)
+            diskaudio.release(row, stem_done[1])
+        except BaseException:
+            failed.set()
+            raise
+        if finish is not None:
+            if side is not None:
+                later.append(side.submit(finish_one, i, row))
+            else:
+                finish_one(i, row)
+
+    order = sorted(range(len(jobs)), key=lambda i: -_cost(jobs[i]))
+    if threads == 1:
+        # one synth; each stem's finish (effects, loudness) runs beside the next stem's synthesis
+        later: list = []
+        with ThreadPoolExecutor(max_workers=1) as side:
+            try:
+                for i in order:
+                    run(i, side, later)
+            except BaseException as exc:
+                for f in later:  # a finish that failed first is the cause; "stopped" is only its echo
+                    if f.exception() is not None and isinstance(exc, RenderError) and "stopped:" in str(exc):
+                        raise f.exception() from None
+                raise
+        for f in later:
+            f.result()
+        return out
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        futures = [pool.submit(run, i) for i in order]
+        errors = [f.exception() for f in futures]
+    first = next((e for e in errors if e is not None and not (isinstance(e, RenderError) and "stopped:" in str(e))),
+                 None)
+    if first is not None:
+        raise first
+    return out
+
+
+def render_whole(midi_bytes: bytes, soundfont: Path, n_samples: int, *, sample_rate: int = SAMPLE_RATE,
+                 fluid_effects: bool = False, progress: ProgressFn | None = None,
+                 cancel: CancelToken | None = None, out: np.ndarray | None = None) -> np.ndarray:
+    """Render a whole MIDI file through FluidSynth's own player (Flakh's mix): mono float32, ``n_samples`` long
+    (into ``out`` if given: a memory-mapped one is released block by block)."""
+    api = fluid.api()
+    fs = api.fs
+    settings = {
+        "synth.reverb.active": int(fluid_effects),
+        "synth.chorus.active": int(fluid_effects),
+        "synth.dynamic-sample-loading": 1,
+        "player.timing-source": "sample",
+    }
+    synth = fs.Synth(gain=0.2, samplerate=float(sample_rate), channels=16, **settings)
+    player = None
+    try:
+        if synth.sfload(str(soundfont)) < 0:
+            raise RenderError(f"FluidSynth cannot load SoundFont {soundfont}")
+        player = fs.new_fluid_player(synth.synth)
+        if api.player_add_mem(player, midi_bytes, len(midi_bytes)) != 0:
+            raise RenderError("FluidSynth's player rejected the MIDI file")
+        fs.fluid_player_play(player)
+        out = np.zeros(n_samples, dtype=np.float32) if out is None else out
+        buf = np.zeros((2, CHUNK), dtype=np.float32)
+        ptrs = np.array([buf.ctypes.data, buf.ctypes.data + CHUNK * 4], dtype=np.uint64)
+        arg = ptrs.ctypes.data_as(POINTER(POINTER(c_float)))
+        nfx, fx_arg = (2, arg) if fluid_effects else (0, None)
+        for start in range(0, n_samples, CHUNK):
+            width = min(CHUNK, n_samples - start)
+            buf[:] = 0.0
+            if api.process(synth.synth, width, nfx, fx_arg, 2, arg) != 0:
+                raise RenderError("fluid_synth_process failed")
+            out[start : start + width] = (buf[0, :width] + buf[1, :width]) * np.float32(0.5)
+            if (start + width) % diskaudio.BLOCK == 0 or start + width == n_samples:
+                diskaudio.release(out, (start + width - 1) // diskaudio.BLOCK * diskaudio.BLOCK, start + width)
+            report(progress, "render", start + width, n_samples, "rendering the unsplit file")
+            check(cancel)
+        return out
+    finally:
+        if player is not None:
+            fs.fluid_player_stop(player)
+            fs.delete_fluid_player(player)
+        synth.delete()

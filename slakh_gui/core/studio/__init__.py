@@ -1,0 +1,1 @@
+"""What the desktop app works on, without Qt: the document, sessions, the user's mixer, playback, spectrograms."""

@@ -1,0 +1,399 @@
+"""The user's mixer over rendered stems: faders, mute, solo, a master fader, levels and export.
+
+The stems as rendered are the auto-mix (Slakh's loudness-normalized, peak-limited mix: the stems in a track folder
+sum to ``mix.flac``). Faders are dB *relative to that*: every strip at 0 dB, nothing muted or soloed, reproduces
+the auto-mix. Rules:
+
+- mute always silences a strip;
+- if any strip is soloed, only soloed (and unmuted) strips sound;
+- a sounding strip's linear gain is ``10 ** ((gain_db + master_db) / 20)``;
+- a stem with no strip behaves like a default strip (0 dB, not muted, not soloed).
+
+``mix_block`` is what the audio callback calls (see ``playback.Player``): it allocates nothing when given ``out``.
+``export_mix`` writes the current mix (and optionally every sounding stem, gained) as 16-bit WAV/FLAC, atomically,
+and never writes a clipped file silently: see ``on_clip``.
+
+Everything here is Qt-free; the GUI wraps it.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from slakh_gui.core import audio_io, diskaudio
+from slakh_gui.core.constants import TARGET_PEAK
+from slakh_gui.core.errors import SlakhError
+from slakh_gui.core.render.automix import integrated_loudness
+
+GAIN_MIN_DB = -120.0  # fader range; the GUI's fader bottom should map to mute rather than to -inf dB
+GAIN_MAX_DB = 24.0
+FULL_SCALE = 32767.0 / 32768.0  # the largest magnitude 16-bit PCM holds on both sides
+ON_CLIP = ("refuse", "normalize", "clip")
+_CHUNK = 1 << 16
+_STRIP_FIELDS = {"gain_db", "mute", "solo"}
+_STATE_VERSION = 1
+
+
+def _check_db(what: str, db) -> float:
+    if isinstance(db, bool) or not isinstance(db, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{what} must be a number of dB, got {db!r}")
+    db = float(db)
+    if not math.isfinite(db) or not GAIN_MIN_DB <= db <= GAIN_MAX_DB:
+        raise ValueError(f"{what} must be between {GAIN_MIN_DB:g} and {GAIN_MAX_DB:g} dB, got {db!r} "
+                         "(use mute to silence a strip)")
+    return db
+
+
+def db_to_gain(db: float) -> float:
+    return 10.0 ** (db / 20.0)
+
+
+def gain_to_db(gain: float) -> float:
+    return 20.0 * math.log10(gain) if gain > 0 else float("-inf")
+
+
+def peak_db(audio: np.ndarray) -> float:  # block by block: a memory-mapped stem is not kept resident
+    """Sample peak in dBFS (-inf for silence or no samples)."""
+    return gain_to_db(diskaudio.peak(audio))
+
+
+@dataclass
+class Strip:
+    """One channel strip: fader (dB relative to the auto-mix), mute, solo."""
+
+    gain_db: float = 0.0
+    mute: bool = False
+    solo: bool = False
+
+
+@dataclass
+class MixerState:
+    """Stem key -> Strip, plus a master fader (dB, applied to every strip)."""
+
+    strips: dict[str, Strip] = field(default_factory=dict)
+    master_db: float = 0.0
+
+    @classmethod
+    def for_stems(cls, keys) -> MixerState:
+        """Default strips (the auto-mix) for these stem keys."""
+        return cls({str(k): Strip() for k in keys})
+
+    def _strip(self, key: str) -> Strip:
+        try:
+            return self.strips[key]
+        except KeyError:
+            known = ", ".join(sorted(self.strips)) or "none"
+            raise KeyError(f"no mixer strip {key!r} (strips: {known})") from None
+
+    def set_gain(self, key: str, db: float) -> None:
+        self._strip(key).gain_db = _check_db(f"strip {key!r}: gain_db", db)
+
+    def set_mute(self, key: str, mute: bool) -> None:
+        self._strip(key).mute = bool(mute)
+
+    def set_solo(self, key: str, solo: bool) -> None:
+        self._strip(key).solo = bool(solo)
+
+    def set_master(self, db: float) -> None:
+        self.master_db = _check_db("master_db", db)
+
+    def copy(self) -> MixerState:
+        """An independent copy (undo keeps states before and after an edit)."""
+        return MixerState({k: Strip(s.gain_db, s.mute, s.solo) for k, s in self.strips.items()}, self.master_db)
+
+    def reset(self) -> None:
+        """Back to the auto-mix: every fader at 0 dB, nothing muted or soloed, master at 0 dB."""
+        for key in self.strips:
+            self.strips[key] = Strip()
+        self.master_db = 0.0
+
+    @property
+    def any_solo(self) -> bool:
+        return any(s.solo for s in self.strips.values())
+
+    def sounds(self, key: str) -> bool:
+        """Whether this stem is heard (mute and solo rules); stems without a strip sound unless something is soloed."""
+        strip = self.strips.get(key, Strip())
+        return not strip.mute and (strip.solo or not self.any_solo)
+
+    def linear_gains(self, keys=None) -> dict[str, float]:
+        """Stem key -> linear gain (0.0 when silenced), master included.
+
+        ``keys``: the stems to report (default: the strips); a key without a strip gets a default strip's gain."""
+        any_solo = self.any_solo
+        out = {}
+        for key in (self.strips if keys is None else keys):
+            strip = self.strips.get(key, Strip())
+            if strip.mute or (any_solo and not strip.solo):
+                out[key] = 0.0
+            else:
+                out[key] = db_to_gain(strip.gain_db + self.master_db)
+        return out
+
+    def to_dict(self) -> dict:
+        """JSON-friendly: ``{"version": 1, "master_db": x, "strips": {key: {"gain_db", "mute", "solo"}}}``."""
+        return {"version": _STATE_VERSION, "master_db": float(self.master_db),
+                "strips": {k: {"gain_db": float(s.gain_db), "mute": bool(s.mute), "solo": bool(s.solo)}
+                           for k, s in self.strips.items()}}
+
+    @classmethod
+    def from_dict(cls, data) -> MixerState:
+        """Inverse of ``to_dict``; every field is checked, errors raise ValueError naming the strip and field."""
+        if not isinstance(data, dict):
+            raise ValueError(f"mixer state must be a mapping, got {type(data).__name__}")
+        unknown = set(data) - {"version", "master_db", "strips"}
+        if unknown:
+            raise ValueError(f"mixer state: unknown key(s) {', '.join(sorted(map(str, unknown)))} "
+                             "(expected version, master_db, strips)")
+        version = data.get("version", _STATE_VERSION)
+        if version != _STATE_VERSION or isinstance(version, bool):
+            raise ValueError(f"mixer state: unsupported version {version!r} (this build reads {_STATE_VERSION})")
+        master = _check_db("mixer state: master_db", data.get("master_db", 0.0))
+        strips_in = data.get("strips", {})
+        if not isinstance(strips_in, dict):
+            raise ValueError(f"mixer state: strips must be a mapping of stem key to strip, "
+                             f"got {type(strips_in).__name__}")
+        strips = {}
+        for key, s in strips_in.items():
+            if not isinstance(key, str) or not key:
+                raise ValueError(f"mixer state: stem keys must be non-empty strings, got {key!r}")
+            where = f"mixer state: strip {key!r}"
+            if not isinstance(s, dict):
+                raise ValueError(f"{where} must be a mapping with gain_db, mute, solo, got {type(s).__name__}")
+            bad = set(s) - _STRIP_FIELDS
+            if bad:
+                raise ValueError(f"{where}: unknown field(s) {', '.join(sorted(map(str, bad)))} "
+                                 "(expected gain_db, mute, solo)")
+            gain = _check_db(f"{where}: gain_db", s.get("gain_db", 0.0))
+            flags = {}
+            for name in ("mute", "solo"):
+                value = s.get(name, False)
+                if not isinstance(value, bool):
+                    raise ValueError(f"{where}: {name} must be true or false, got {value!r}")
+                flags[name] = value
+            strips[key] = Strip(gain, **flags)
+        return cls(strips, master)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Mixing
+
+_tls = threading.local()
+
+
+def _scratch_buffer(frames: int) -> np.ndarray:
+    buf = getattr(_tls, "scratch", None)
+    if buf is None or len(buf) < frames:
+        buf = _tls.scratch = np.empty(max(frames, 4096), dtype=np.float32)
+    return buf
+
+
+def mix_block(stems: dict[str, np.ndarray], gains: dict[str, float], start: int, frames: int,
+              out: np.ndarray | None = None, *, scratch: np.ndarray | None = None) -> np.ndarray:
+    """float32 mono ``sum(gains[k] * stems[k][start:start + frames])``, zero-padded past each stem's end.
+
+    Only stems named in ``gains`` with a non-zero gain are read. With ``out`` (float32, at least ``frames`` long)
+    the result is written into ``out[:frames]`` and nothing is allocated: the per-stem product goes through
+    ``scratch`` (or a per-thread buffer kept between calls). Safe to call from an audio callback."""
+    if out is None:
+        out = np.zeros(frames, dtype=np.float32)
+    else:
+        if len(out) < frames:
+            raise ValueError(f"mix_block: out holds {len(out)} frames, {frames} asked for")
+        out = out[:frames]
+        out.fill(0.0)
+    if start < 0:
+        raise ValueError(f"mix_block: start must be >= 0, got {start}")
+    tmp = scratch if scratch is not None and len(scratch) >= frames else _scratch_buffer(frames)
+    for key, g in gains.items():
+        if not g:
+            continue
+        stem = stems.get(key)
+        if stem is None:
+            continue
+        n = min(frames, len(stem) - start)
+        if n <= 0:
+            continue
+        seg = stem[start:start + n]
+        if g == 1.0:
+            np.add(out[:n], seg, out=out[:n])
+        else:
+            t = tmp[:n]
+            np.multiply(seg, np.float32(g), out=t)
+            np.add(out[:n], t, out=out[:n])
+    return out
+
+
+def mix_all(stems: dict[str, np.ndarray], gains: dict[str, float], length: int | None = None,
+            out: np.ndarray | None = None) -> np.ndarray:
+    """The whole mix as float32 (summed in float64, chunk by chunk); ``length`` defaults to the longest stem.
+    ``out``: a zeroed float32 array of ``length`` to write it into (e.g. a memory-mapped file: its pages and the
+    stems' are released behind)."""
+    if length is None:
+        length = max((len(s) for s in stems.values()), default=0)
+    mix = np.zeros(length, dtype=np.float32) if out is None else out
+    acc = np.zeros(min(length, _CHUNK), dtype=np.float64)
+    live = [(stems[k], float(g)) for k, g in gains.items() if g and k in stems]
+    for start in range(0, length, _CHUNK):
+        part = acc[: min(_CHUNK, length - start)]
+        part[:] = 0.0
+        for stem, g in live:
+            seg = stem[start:start + len(part)]
+            part[: len(seg)] += seg * g
+            diskaudio.release(stem, start, start + len(part))
+        mix[start:start + len(part)] = part
+        diskaudio.release(mix, start, start + len(part))
+    for stem, _ in live:  # pages mapped around the chunks too (fault-around, readahead)
+        diskaudio.release(stem)
+    diskaudio.release(mix)
+    return mix
+
+
+def mix_levels(stems: dict[str, np.ndarray], gains: dict[str, float], sr: int) -> Levels:
+    """:func:`levels` of :func:`mix_all`'s mix, summed into a scratch file rather than memory."""
+    import tempfile
+
+    length = max((len(s) for s in stems.values()), default=0)
+    with tempfile.TemporaryDirectory(dir=diskaudio.scratch_dir(), prefix="levels-") as tmp:
+        mix = diskaudio.create(Path(tmp) / "mix.npy", length)
+        try:
+            return levels(mix_all(stems, gains, length, out=mix), sr)
+        finally:
+            del mix
+
+
+@dataclass(frozen=True)
+class Levels:
+    lufs: float  # BS.1770-4 integrated loudness; -inf for silence or audio shorter than one 400 ms block
+    peak_dbfs: float  # sample peak; -inf for silence
+
+
+def levels(audio: np.ndarray, sr: int) -> Levels:
+    """Integrated loudness and sample peak of mono audio. Never NaN: silence and too-short audio give -inf."""
+    audio = np.asarray(audio)
+    if audio.ndim != 1:
+        raise ValueError("levels expects mono audio (one dimension)")
+    if audio.size == 0:
+        return Levels(float("-inf"), float("-inf"))
+    peak = diskaudio.peak(audio)
+    if not math.isfinite(peak):
+        raise ValueError("levels: audio contains NaN or infinite samples")
+    peak_db = gain_to_db(peak)
+    if peak == 0.0 or len(audio) < math.ceil(0.4 * sr):
+        return Levels(float("-inf"), peak_db)
+    lufs = integrated_loudness(audio, sr)
+    return Levels(lufs if math.isfinite(lufs) else float("-inf"), peak_db)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Export
+
+
+class ClippingError(SlakhError):
+    """The export would clip; nothing was written. ``peak_dbfs``, ``clipped_samples`` and ``per_file`` say how."""
+
+    def __init__(self, message: str, peak_dbfs: float, clipped_samples: int, per_file: dict[str, int]):
+        super().__init__(message)
+        self.peak_dbfs = peak_dbfs
+        self.clipped_samples = clipped_samples
+        self.per_file = per_file
+
+
+@dataclass
+class ExportReport:
+    paths: list[Path]  # files written: the mix first, then the stems
+    peak_dbfs: float  # sample peak over everything written, as the faders made it (before normalize/clip)
+    clipped_samples: int  # samples hard-clipped in the written files (non-zero only with on_clip="clip")
+    gain_applied_db: float = 0.0  # uniform gain applied by on_clip="normalize" (0.0 otherwise)
+    over_samples: int = 0  # samples that were over full scale before the on_clip policy
+
+
+def _scan(audio: np.ndarray, g: float, length: int) -> tuple[float, int]:
+    """(peak, samples over FULL_SCALE) of ``audio * g`` computed exactly as it will be written (float32)."""
+    peak, over = 0.0, 0
+    g32 = np.float32(g)
+    for start in range(0, min(len(audio), length), _CHUNK):
+        part = np.abs(np.multiply(audio[start:start + _CHUNK], g32, dtype=np.float32))
+        peak = max(peak, float(part.max()))
+        over += int(np.count_nonzero(part > FULL_SCALE))
+        diskaudio.release(audio, start, start + _CHUNK)
+    return peak, over
+
+
+def _write_pcm(path: Path, audio: np.ndarray, g: float, length: int, clip: bool, sr: int, fmt: str) -> None:
+    """``audio * g`` (float32, zero-padded or cut to ``length``, clipped if asked) as 16-bit PCM, block by block."""
+
+    def scale(block: np.ndarray) -> np.ndarray:
+        x = np.multiply(block, np.float32(g), dtype=np.float32)
+        return np.clip(x, -FULL_SCALE, FULL_SCALE, out=x) if clip else x
+
+    n = min(len(audio), length)
+    source = audio[:n]
+    if n < length:  # a shorter stem: padded with silence
+        source = diskaudio.pad_to(audio, length)
+    diskaudio.write_pcm(path, source, scale, sr, fmt)
+
+
+def export_mix(path, stems: dict[str, np.ndarray], state: MixerState, sr: int = audio_io.SAMPLE_RATE,
+               fmt: str | None = None, *, stems_dir=None, on_clip: str = "refuse") -> ExportReport:
+    """Write the mix as the mixer makes it (16-bit WAV or FLAC, mono, format from ``fmt`` or ``path``'s suffix).
+
+    ``stems_dir``: also write every stem that sounds, with its fader applied, as ``stems_dir/<key>.<fmt>`` (all the
+    mix's length), so that they sum to the mix. Each file is written atomically (temp file + rename).
+
+    Clipping (any sample with magnitude over 32767/32768 in any file to be written) is never written silently:
+    ``on_clip="refuse"`` raises ClippingError and writes nothing; ``"normalize"`` scales everything (mix and stems)
+    by one gain so the loudest peak is -1 dBFS; ``"clip"`` hard-clips and reports how many samples it clipped."""
+    if on_clip not in ON_CLIP:
+        raise ValueError(f"on_clip must be one of {', '.join(ON_CLIP)}, got {on_clip!r}")
+    path = Path(path)
+    fmt = (fmt or path.suffix.lstrip(".")).lower()
+    if fmt not in audio_io.FORMATS:
+        raise ValueError(f"unknown audio format {fmt!r} for {path.name} (use flac or wav)")
+    gains = state.linear_gains(list(stems))
+    length = max((len(s) for s in stems.values()), default=0)
+    with tempfile.TemporaryDirectory(dir=diskaudio.scratch_dir(), prefix="export-") as tmp:
+        mix = mix_all(stems, gains, length, out=diskaudio.create(Path(tmp) / "mix.npy", length))
+        return _export(path, mix, stems, gains, length, sr, fmt, stems_dir, on_clip)
+
+
+def _export(path: Path, mix: np.ndarray, stems: dict[str, np.ndarray], gains: dict[str, float], length: int,
+            sr: int, fmt: str, stems_dir, on_clip: str) -> ExportReport:
+    """export_mix once the mix is summed (into a scratch file)."""
+    sounding = [k for k in stems if gains[k] > 0.0]
+    scans = {path.name: _scan(mix, 1.0, length)}
+    if stems_dir is not None:
+        for k in sounding:
+            scans[f"{k}.{fmt}"] = _scan(stems[k], gains[k], length)
+    peak = max(p for p, _ in scans.values())
+    over = sum(n for _, n in scans.values())
+    peak_db = gain_to_db(peak)
+    extra = 1.0
+    if over:
+        per_file = {name: n for name, (_, n) in scans.items() if n}
+        if on_clip == "refuse":
+            where = ", ".join(f"{name}: {n}" for name, n in per_file.items())
+            raise ClippingError(
+                f"export would clip: peak {peak_db:+.2f} dBFS, {over} sample(s) over full scale ({where}). "
+                "Nothing was written. Lower the master or the faders, or export with on_clip='normalize' "
+                "(scale to a -1 dBFS peak) or on_clip='clip'.", peak_db, over, per_file)
+        if on_clip == "normalize":
+            extra = db_to_gain(TARGET_PEAK) / peak  # to Slakh's target peak
+    clip = on_clip == "clip"
+    out_stems = Path(stems_dir) if stems_dir is not None else None
+    if out_stems is not None:
+        out_stems.mkdir(parents=True, exist_ok=True)
+    _write_pcm(path, mix, extra, length, clip, sr, fmt)
+    paths = [path]
+    if out_stems is not None:
+        for k in sounding:
+            p = out_stems / f"{k}.{fmt}"
+            _write_pcm(p, stems[k], gains[k] * extra, length, clip, sr, fmt)
+            paths.append(p)
+    return ExportReport(paths, peak_db, over if clip else 0, gain_to_db(extra) if extra != 1.0 else 0.0, over)
