@@ -110,6 +110,7 @@ class RenderController(QObject):
                 model.set_status(key, "done")
 
     def _done(self, done) -> None:
+        self.pending = None  # a progress report still queued must not repaint the finished rows
         result, peaks = done
         win, md = self.win, result.metadata
         self.project.set_render_result(result, peaks, self.sample_rate)
