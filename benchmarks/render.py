@@ -37,6 +37,7 @@ from slakh_gui.core.render import synth  # noqa: E402
 
 SF2 = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
 TARGETS = {"1 thread": 1.3, "default threads": 1.0}
+POLYPHONY = [synth.POLYPHONY]  # the CLI's, set from --cli-polyphony
 
 
 def one_soundfont_bank(path: Path) -> Path:
@@ -69,7 +70,9 @@ def timed(cmd: list[str]) -> tuple[float, float]:
 def commands(song: Path, bank: Path, work: Path, fx: bool, one_thread: bool) -> tuple[list[str], list[str]]:
     """(ours, CLI) command lines for one case."""
     flag = "1" if fx else "0"
-    cli = ["fluidsynth", "-ni", "-q", "-R", flag, "-C", flag, "-r", "44100"]
+    # same settings on both sides: reverb/chorus, and the polyphony (the CLI's default of 256 voices steals notes
+    # that ours keeps, i.e. renders less: --cli-polyphony 256 measures against the CLI's default)
+    cli = ["fluidsynth", "-ni", "-q", "-R", flag, "-C", flag, "-r", "44100", "-o", f"synth.polyphony={POLYPHONY[0]}"]
     if one_thread:
         cli += ["-o", "synth.cpu-cores=1"]
     cli += ["-F", str(work / "cli.wav"), str(SF2), str(song)]
@@ -115,11 +118,14 @@ def bench_song(song_path: Path, bank_path: Path, repeats: int, work: Path, fx_ca
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--cli-polyphony", type=int, default=synth.POLYPHONY,
+                    help=f"the CLI's synth.polyphony (default {synth.POLYPHONY}, as ours; FluidSynth's own is 256)")
     ap.add_argument("--song", type=Path, action="append", help="MIDI file(s); default: sparse, medium, dense")
     ap.add_argument("--fx", choices=("off", "on", "both"), default="off",
                     help="reverb/chorus on both sides (ours: per-track FluidSynth effects)")
     args = ap.parse_args()
     fx_cases = {"off": [False], "on": [True], "both": [False, True]}[args.fx]
+    POLYPHONY[0] = args.cli_polyphony
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         songs = args.song
@@ -130,7 +136,8 @@ def main() -> None:
                 make_song(songs[-1], density)
         bank = one_soundfont_bank(work / "bank.yaml")
         print(f"FluidSynth {synth.fluid.version()}, SoundFont {SF2.name}, {len(songs)} songs, {args.repeats} runs "
-              f"per case (medians; ratio = ours / CLI, pair by pair; CPU ratio = user+sys, pair by pair)")
+              f"per case, polyphony ours {synth.POLYPHONY} / CLI {POLYPHONY[0]} (medians; ratio = ours / CLI, pair by pair; "
+              f"CPU ratio = user+sys, pair by pair)")
         results = []
         for s in songs:
             results += bench_song(s, bank, args.repeats, work, fx_cases)

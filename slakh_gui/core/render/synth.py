@@ -29,6 +29,7 @@ from slakh_gui.core.render import fluid, fontcache
 
 CHUNK = 8192  # frames rendered between progress reports and cancel checks
 BLOCK = 64  # FluidSynth's internal block; render lengths are kept a multiple of it
+POLYPHONY = 1024  # voices per synth: a dense track never loses notes to voice stealing
 SKIPPED_CCS = {0, 32}  # bank select would override the patch's bank
 
 
@@ -90,7 +91,7 @@ class _Synth:
         settings = {
             "synth.reverb.active": int(fluid_effects),
             "synth.chorus.active": int(fluid_effects),
-            "synth.polyphony": 1024,
+            "synth.polyphony": POLYPHONY,
             "synth.dynamic-sample-loading": 1,
         }
         self._api = api
