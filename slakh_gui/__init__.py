@@ -16,3 +16,24 @@ The same functions back the command line (``slakh-studio``) and the desktop app.
 """
 
 __version__ = "0.1.0"
+
+
+def _system_libsndfile_first() -> None:
+    """Load the system's libsndfile before the soundfile wheel can load its own.
+
+    FluidSynth decodes ``.sf3`` (Ogg Vorbis) samples through ``libsndfile.so.1``; the soundfile wheel bundles another
+    libsndfile with the same SONAME, and whichever is loaded first serves FluidSynth too. The two decode Vorbis
+    differently, so without this an ``.sf3`` patch's stem would depend on which module happened to be imported first.
+    The system's copy is the one FluidSynth is built against (and the ``fluidsynth`` CLI uses).
+    """
+    import contextlib
+    import ctypes
+    import sys
+
+    if "soundfile" in sys.modules:  # too late: soundfile came first (fluid.api() then warns in the log)
+        return
+    with contextlib.suppress(OSError):  # no system libsndfile: FluidSynth is missing too, and says so when needed
+        ctypes.CDLL("libsndfile.so.1")
+
+
+_system_libsndfile_first()

@@ -148,3 +148,35 @@ def test_hours_long_song_is_refused_before_rendering(tmp_path, small_bank_path):
         pipeline.render_track(song, bank, patches.assign_patches(song, bank, 0), tmp_path / "Track00001",
                               progress=lambda p: started.set())
     assert not started.is_set() and not (tmp_path / "Track00001").exists()
+
+
+SF3_PROBE = """import hashlib, sys
+if sys.argv[1] == "soundfile first":
+    import slakh_gui.core.audio_io  # loads soundfile and its bundled libsndfile
+from pathlib import Path
+import pretty_midi
+from slakh_gui.core.render import synth
+inst = pretty_midi.Instrument(0)
+inst.notes += [pretty_midi.Note(100, 60 + i, 0.1 * i, 0.1 * i + 0.2) for i in range(6)]
+job = synth.StemJob("S00", inst, Path("/usr/share/sounds/sf3/MuseScore_General.sf3"), 0, 0, False)
+audio = synth.render_one(job, synth.length_samples(1.0))
+libs = sorted({line.split()[-1] for line in open("/proc/self/maps") if "libsndfile" in line})
+print(hashlib.sha256(audio.tobytes()).hexdigest(), any("_soundfile_data" not in lib for lib in libs))
+"""
+
+
+@pytest.mark.skipif(not Path("/usr/share/sounds/sf3/MuseScore_General.sf3").exists(), reason="no MuseScore_General")
+def test_sf3_render_does_not_depend_on_import_order():
+    """The soundfile wheel bundles a libsndfile with the system's SONAME; FluidSynth decodes .sf3 samples with
+    whichever loaded first. slakh_gui loads the system's first, so an .sf3 stem is the same whatever was imported."""
+    import subprocess
+    import sys
+
+    runs = {}
+    for order in ("soundfile first", "fluidsynth first"):
+        out = subprocess.run([sys.executable, "-c", SF3_PROBE, order], capture_output=True, text=True, timeout=120,
+                             check=True)
+        digest, system_lib = out.stdout.split()
+        assert system_lib == "True", order  # FluidSynth's libsndfile is the system's
+        runs[order] = digest
+    assert runs["soundfile first"] == runs["fluidsynth first"]

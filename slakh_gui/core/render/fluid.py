@@ -13,6 +13,7 @@ Everything else (settings, SoundFont loading, program select, note/CC events) go
 from __future__ import annotations
 
 import ctypes
+import logging
 import threading
 from ctypes import POINTER, c_char_p, c_float, c_int, c_size_t, c_void_p
 
@@ -68,6 +69,7 @@ class _Api:
         set_log.argtypes = [c_int, c_void_p, c_void_p]
         for level in (2, 3, 4):  # FLUID_WARN, FLUID_INFO, FLUID_DBG: keep stderr quiet; errors still print
             set_log(level, None, None)
+        _check_libsndfile()
         major, minor, micro = c_int(), c_int(), c_int()
         lib.fluid_version(ctypes.byref(major), ctypes.byref(minor), ctypes.byref(micro))
         self.version = f"{major.value}.{minor.value}.{micro.value}"
@@ -78,6 +80,20 @@ class _Api:
         func.restype = restype
         func.argtypes = argtypes
         return func
+
+
+def _check_libsndfile() -> None:
+    """Warn when FluidSynth got the soundfile wheel's libsndfile instead of the system's (see slakh_gui/__init__.py):
+    ``.sf3`` samples then decode differently from the ``fluidsynth`` CLI and from other runs of the app."""
+    try:
+        with open("/proc/self/maps") as maps:
+            libs = {line.split()[-1] for line in maps if "libsndfile" in line}
+    except OSError:  # not Linux: nothing to check
+        return
+    if libs and all("_soundfile_data" in lib for lib in libs):
+        logging.getLogger(__name__).warning(
+            "FluidSynth is using the soundfile package's libsndfile (soundfile was loaded before slakh_gui): "
+            ".sf3 SoundFonts may render differently from the fluidsynth CLI")
 
 
 def api() -> _Api:
