@@ -252,24 +252,12 @@ def render_stems(jobs: list[StemJob], n_samples: int, *, sample_rate: int = SAMP
                 finish_one(i, row)
 
     order = sorted(range(len(jobs)), key=lambda i: -_cost(jobs[i]))
-    if threads == 1:
-        # one synth; each stem's finish (effects, loudness) runs beside the next stem's synthesis
-        later: list = []
-        with ThreadPoolExecutor(max_workers=1) as side:
-            try:
-                for i in order:
-                    run(i, side, later)
-            except BaseException as exc:
-                for f in later:  # a finish that failed first is the cause; "stopped" is only its echo
-                    if f.exception() is not None and isinstance(exc, RenderError) and "stopped:" in str(exc):
-                        raise f.exception() from None
-                raise
-        for f in later:
-            f.result()
-        return out
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        futures = [pool.submit(run, i) for i in order]
+    later: list = []  # finishes run on the side thread
+    with ThreadPoolExecutor(max_workers=threads) as pool, ThreadPoolExecutor(max_workers=1) as side:
+        # with one synth, each stem's finish (effects, loudness) runs beside the next stem's synthesis
+        futures = [pool.submit(run, i, side if threads == 1 else None, later) for i in order]
         errors = [f.exception() for f in futures]
+    errors += [f.exception() for f in later]  # the side thread is done too (the with block waited for it)
     first = next((e for e in errors if e is not None and not (isinstance(e, RenderError) and "stopped:" in str(e))),
                  None)
     if first is not None:
