@@ -201,10 +201,6 @@ def _sum(stems: dict[str, np.ndarray], gains: dict[str, float], mix: np.ndarray)
     return peak
 
 
-def peak_normalize(audio: np.ndarray, target_peak: float = TARGET_PEAK) -> tuple[np.ndarray, float]:
-    """Scale so the sample peak is ``target_peak`` dBFS; returns (audio, gain). Silence stays silence."""
-    peak = float(np.max(np.abs(audio))) if audio.size else 0.0
-    if peak == 0.0:
-        return audio, 1.0
-    gain = 10.0 ** (target_peak / 20.0) / peak
-    return (audio.astype(np.float64) * gain).astype(np.float32), gain
+def peak_normalize_gain(peak: float, target_peak: float = TARGET_PEAK) -> float:
+    """The gain that brings a sample peak of ``peak`` to ``target_peak`` dBFS (1.0 for silence: it stays silence)."""
+    return 10.0 ** (target_peak / 20.0) / peak if peak else 1.0

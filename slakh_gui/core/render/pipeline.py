@@ -236,9 +236,8 @@ def _render(song: Song, bank: Bank, assignment: Assignment, out_dir: Path, opt: 
         whole = synth.render_whole(sanitize_smf(song.data), flakh_sf, n_samples, sample_rate=sr,
                                     fluid_effects=opt.fluid_effects, progress=progress, cancel=cancel,
                                     out=diskaudio.create(work / "flakh.npy", n_samples))
-        peak = diskaudio.peak(whole)
-        flakh_gain = 10.0 ** (automix.TARGET_PEAK / 20.0) / peak if peak else 1.0
-        mix, mix_scale = whole, (_peak_scaler(flakh_gain) if peak else (lambda b: b))
+        flakh_gain = automix.peak_normalize_gain(diskaudio.peak(whole))
+        mix, mix_scale = whole, _peak_scaler(flakh_gain)
     check(cancel)
     metadata = build_metadata(song, bank, assignment, mixed, opt, flakh_gain)
 
@@ -286,7 +285,7 @@ def _scaler(gain: float):
 
 
 def _peak_scaler(gain: float):
-    """:func:`automix.peak_normalize`'s arithmetic, block by block."""
+    """Peak normalization by :func:`automix.peak_normalize_gain`, block by block (float64 product, float32 out)."""
     return lambda block: (block.astype(np.float64) * gain).astype(np.float32)
 
 
