@@ -32,7 +32,7 @@ from slakh_gui.core.audio_io import to_int16, write_audio  # noqa: E402
 from slakh_gui.core.bank import effects, patches  # noqa: E402
 from slakh_gui.core.midi import midifile  # noqa: E402
 from slakh_gui.core.midi.midi_export import instrument_midi_bytes  # noqa: E402
-from slakh_gui.core.render import automix, layout, pipeline, synth  # noqa: E402
+from slakh_gui.core.render import automix, layout, loudness, pipeline, synth  # noqa: E402
 
 STAGES = ("imports", "midi parse", "bank load", "patch draw", "synth+sf load", "synthesis", "effects", "loudness",
           "mixing", "int16", "flac", "midi write", "metadata")
@@ -92,7 +92,7 @@ def profile(song_path: Path, bank_path: Path, work: Path) -> dict[str, float]:
             stems[job.key] = effects.apply_chain(stems[job.key], chain, synth.SAMPLE_RATE)
         t0 = lap("effects", t0)
     t0 = time.process_time()
-    measured = {k: automix.integrated_loudness(a, synth.SAMPLE_RATE) for k, a in stems.items()}
+    measured = {k: loudness.integrated_loudness(a, synth.SAMPLE_RATE) for k, a in stems.items()}
     t0 = lap("loudness", t0)
     mixed = automix.loudness_mix(stems, synth.SAMPLE_RATE, threads=1, loudness=measured, in_place=True)
     t0 = lap("mixing", t0)

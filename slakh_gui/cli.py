@@ -143,6 +143,9 @@ def main(argv: list[str] | None = None) -> int:
     from slakh_gui import logs
 
     logs.setup(verbose=args.verbose)
+    from slakh_gui.core.cpu import one_blas_thread
+
+    one_blas_thread()
     log = logs.get("cli")
     log.info("slakh-studio %s: %s", __version__, " ".join(sys.argv[1:] if argv is None else map(str, argv)))
     if args.smoke is not None:

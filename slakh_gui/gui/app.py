@@ -74,6 +74,9 @@ def make_app(argv: list[str] | None = None) -> QApplication:
 
 def main(path: str | Path | None = None, settings: QSettings | None = None) -> int:
     """Open the window on ``path`` (MIDI file, track folder or session), or the demo song on first start."""
+    from slakh_gui.core.cpu import one_blas_thread
+
+    one_blas_thread()
     app = make_app()
     from slakh_gui.gui.main_window import MainWindow  # after QApplication exists
 

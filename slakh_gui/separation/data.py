@@ -232,7 +232,7 @@ class ClipSampler:
         return self.coherent_at(i, int(rng.choice(self.offsets[i])))
 
     def incoherent(self, rng: np.random.Generator) -> Clip:
-        from slakh_gui.core.render.automix import integrated_loudness
+        from slakh_gui.core.render.loudness import integrated_loudness
 
         clip = self.coherent(rng)
         choices = [i for i in range(len(self.tracks)) if self.tracks[i].name != clip.track] or list(

@@ -30,7 +30,7 @@ from slakh_gui.core.dataset.builder import (
 )
 from slakh_gui.core.dataset.dataset_exec import DaskUnavailable, run_dask
 from slakh_gui.core.midi import corpus
-from slakh_gui.core.render import automix
+from slakh_gui.core.render import automix, loudness
 from tests.conftest import DATA, REPO
 
 SONGS = 7
@@ -122,7 +122,7 @@ def test_layout_metadata_loudness_and_splits(reference, midi_dir):
             # Loudness rule: the stem as written is the -13 LUFS stem times the one uniform gain (within 0.25 LU:
             # 16-bit rounding of quiet release tails moves a few blocks across BS.1770's -70 LUFS gate).
             expected = automix.NORMALIZATION_FACTOR + 20 * np.log10(meta["overall_gain"])
-            assert abs(automix.integrated_loudness(audio, sr) - expected) < 0.25
+            assert abs(loudness.integrated_loudness(audio, sr) - expected) < 0.25
             total += audio
         assert np.max(np.abs(mix - total)) < 1e-3  # mix = sum of stems, up to 16-bit rounding
         assert np.max(np.abs(mix)) < 1.0

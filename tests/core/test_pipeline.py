@@ -14,7 +14,7 @@ import yaml
 from slakh_gui.core.bank import patches
 from slakh_gui.core.jobs import Cancelled, CancelToken
 from slakh_gui.core.midi import midifile
-from slakh_gui.core.render import automix, pipeline
+from slakh_gui.core.render import automix, loudness, pipeline
 
 STEM_KEYS = {"audio_rendered", "inst_class", "integrated_loudness", "is_drum", "midi_program_name", "midi_saved",
              "plugin_name", "program_num"}
@@ -64,7 +64,7 @@ def test_loudness_rule_sum_and_peak(rendered):
     mix = read(track / "mix.flac")
     for key, audio in stems.items():
         assert len(audio) == len(mix), key
-        lufs = automix.integrated_loudness(audio / 32768.0, 44100)
+        lufs = loudness.integrated_loudness(audio / 32768.0, 44100)
         assert abs(lufs - expected) < 0.1, (key, lufs, expected)
     total = np.sum([a.astype(np.int64) for a in stems.values()], axis=0)
     assert np.max(np.abs(total - mix)) <= (len(stems) + 1) / 2  # equal within 16-bit rounding

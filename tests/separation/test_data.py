@@ -79,7 +79,7 @@ def test_samples_are_seeded():
 
 
 def test_incoherent_clips_mix_two_songs_at_equal_loudness():
-    from slakh_gui.core.render.automix import integrated_loudness
+    from slakh_gui.core.render.loudness import integrated_loudness
 
     tracks = [_track(f"t{i}", _tone(30, -20 - 4 * i, 100 + 30 * i), _tone(30, -12 - 3 * i, 500 + 40 * i))
               for i in range(3)]

@@ -95,7 +95,7 @@ def kind_for_patch(patch: Patch, bank: Bank | None = None) -> str:
 
 def measure(audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> tuple[float, float]:
     """(integrated loudness LUFS, sample peak dBFS); -inf for silence."""
-    from slakh_gui.core.render.automix import integrated_loudness
+    from slakh_gui.core.render.loudness import integrated_loudness
 
     peak = float(np.max(np.abs(audio))) if len(audio) else 0.0
     peak_db = 20.0 * math.log10(peak) if peak > 0 else float("-inf")

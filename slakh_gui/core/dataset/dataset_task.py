@@ -43,9 +43,11 @@ def render_task(task: dict) -> dict:
     result = {"name": task["name"], "version": __version__, "worker": f"{socket.gethostname()}:{os.getpid()}"}
     try:
         from slakh_gui.core.bank import patches
+        from slakh_gui.core.cpu import one_blas_thread
         from slakh_gui.core.midi import midifile
         from slakh_gui.core.render import pipeline
 
+        one_blas_thread()  # in a worker process (spawned or Dask's): its render's threads, not BLAS's
         bank = _bank(task["bank"], task["bank_sha256"])
         song = midifile.load_song(task["midi"])
         if song.md5 != task["md5"]:

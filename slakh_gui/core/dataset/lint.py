@@ -202,7 +202,7 @@ def _check_audio(label: str, key: str, entry: dict, path: Path, given: np.ndarra
                                   "flatness_threshold": NOISE_FLATNESS}))
     lufs = entry.get("integrated_loudness")
     if not isinstance(lufs, int | float) or isinstance(lufs, bool) or not math.isfinite(lufs):
-        from slakh_gui.core.render.automix import integrated_loudness
+        from slakh_gui.core.render.loudness import integrated_loudness
 
         try:
             now = integrated_loudness(audio.astype(np.float64), sr)

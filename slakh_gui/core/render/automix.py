@@ -7,86 +7,15 @@ absolute gate), cannot be normalized: they are left out of the mix and reported,
 from __future__ import annotations
 
 import math
-import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from slakh_gui.core.constants import NORMALIZATION_FACTOR, TARGET_PEAK
+from slakh_gui.core.render.loudness import integrated_loudness
 
-_CHUNK = 1 << 16  # samples per filtering chunk in integrated_loudness
-
-
-def integrated_loudness(audio: np.ndarray, sample_rate: int) -> float:
-    """ITU-R BS.1770-4 integrated loudness (LUFS) of a mono signal; -inf when nothing passes the gates.
-
-    pyloudnorm's own K-weighting filters, block bounds and two-stage gating, with the 400 ms block energies taken
-    from one cumulative sum instead of pyloudnorm's per-block Python loop: the same number as
-    ``pyloudnorm.Meter(rate).integrated_loudness`` (tests hold it to 1e-6 LU), about ten times faster.
-    """
-    import pyloudnorm  # imports scipy.signal: 0.6 s, so only when needed
-    from scipy.signal import sosfilt
-
-    from slakh_gui.core.diskaudio import release
-
-    audio = np.asarray(audio)
-    if audio.ndim != 1:
-        raise ValueError("integrated_loudness expects mono audio")
-    meter = pyloudnorm.Meter(sample_rate)
-    pyloudnorm.util.valid_audio(audio, sample_rate, meter.block_size)
-    stages = list(meter._filters.values())
-    sos = np.array([np.concatenate([f.b, f.a]) for f in stages])
-    gain2 = math.prod(f.passband_gain for f in stages) ** 2
-    t_g, step, rate, n = meter.block_size, 1.0 - meter.overlap, sample_rate, len(audio)
-    blocks = int(np.round((n / rate - t_g) / (t_g * step))) + 1
-    j = np.arange(blocks)
-    lower = np.minimum((t_g * (j * step) * rate).astype(np.int64), n)
-    upper = np.minimum((t_g * (j * step + 1) * rate).astype(np.int64), n)
-    # Running energy at every block bound, filtered chunk by chunk (cache-sized, no signal-long temporaries).
-    bounds = np.unique(np.concatenate([lower, upper]))
-    at_bound = np.zeros(len(bounds))
-    zi = np.zeros((len(stages), 2))
-    total, b = 0.0, int(np.searchsorted(bounds, 1))
-    for start in range(0, n, _CHUNK):
-        chunk = audio[start : start + _CHUNK]
-        if not zi.any() and not chunk.any():  # silence before the first sound: the filter's output is exactly 0
-            b_end = int(np.searchsorted(bounds, start + len(chunk), side="right"))
-            at_bound[b:b_end] = total
-            b = b_end
-            release(audio, start, start + _CHUNK)
-            continue
-        y, zi = sosfilt(sos, chunk.astype(np.float64), zi=zi)
-        release(audio, start, start + _CHUNK)
-        run = np.cumsum(y * y)
-        run += total
-        stop = start + len(y)
-        b_end = int(np.searchsorted(bounds, stop, side="right"))
-        at_bound[b:b_end] = run[bounds[b:b_end] - start - 1]
-        b, total = b_end, float(run[-1])
-    release(audio)  # pages mapped around the chunks too (fault-around, readahead)
-    at_bound *= gain2
-    energy = at_bound[np.searchsorted(bounds, upper)] - at_bound[np.searchsorted(bounds, lower)]
-    z = np.maximum(energy, 0.0) / (t_g * rate)
-    with np.errstate(divide="ignore"):
-        block_lufs = -0.691 + 10.0 * np.log10(z)
-    above_abs = block_lufs >= -70.0
-    if not above_abs.any():
-        return float("-inf")
-    gamma_r = -0.691 + 10.0 * np.log10(np.mean(z[above_abs])) - 10.0
-    gated = (block_lufs > gamma_r) & (block_lufs > -70.0)
-    if not gated.any():
-        return float("-inf")
-    return float(-0.691 + 10.0 * np.log10(np.mean(z[gated])))
-
-
-def pyloudnorm_reference(audio: np.ndarray, sample_rate: int) -> float:
-    """pyloudnorm's own (slower) measurement, for cross-checks."""
-    import pyloudnorm
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return float(pyloudnorm.Meter(sample_rate).integrated_loudness(np.asarray(audio, dtype=np.float64)))
+_CHUNK = 1 << 16  # samples per chunk in _sum
 
 
 @dataclass

@@ -23,7 +23,7 @@ from slakh_gui.core.errors import SlakhError
 from slakh_gui.core.jobs import CancelToken, ProgressFn, check, report
 from slakh_gui.core.midi.midi_export import instrument_midi_bytes
 from slakh_gui.core.midi.midifile import Song, sanitize_smf
-from slakh_gui.core.render import automix, layout, synth
+from slakh_gui.core.render import automix, layout, loudness, synth
 
 DEFAULT_TAIL = 5.0  # seconds rendered after the song's end (Slakh: end time + 5 s)
 MAX_DURATION = 3600.0  # seconds; longer songs are refused unless the limit is raised
@@ -191,7 +191,8 @@ def _render(song: Song, bank: Bank, assignment: Assignment, out_dir: Path, opt: 
             flakh_sf: Path | None) -> TrackResult:
     """render_track's work once the plan is checked: every float stem lives in a file in ``work``."""
     sr = opt.sample_rate
-    threading.Thread(target=_preload, args=(any(bank.patches[j.label].effects for j in jobs),), daemon=True).start()
+    if any(bank.patches[j.label].effects for j in jobs):
+        threading.Thread(target=_preload, daemon=True).start()
 
     chains = {job.key: bank.patches[job.label].effect_chain for job in jobs}
     measured: dict[str, float] = {}
@@ -209,7 +210,7 @@ def _render(song: Song, bank: Bank, assignment: Assignment, out_dir: Path, opt: 
         if chains[key]:
             effects.apply_chain_in_place(row, chains[key], sr)
         if diskaudio.any_nonzero(row):
-            measured[key] = automix.integrated_loudness(row, sr)
+            measured[key] = loudness.integrated_loudness(row, sr)
         if cache is not None:
             cache.put(cache_keys[key], row, measured.get(key), work / f"{key}.npy")
 
@@ -289,12 +290,9 @@ def _peak_scaler(gain: float):
     return lambda block: (block.astype(np.float64) * gain).astype(np.float32)
 
 
-def _preload(with_effects: bool) -> None:
-    """Import the loudness (scipy.signal) and effects (pedalboard) libraries while the synths render."""
-    import pyloudnorm  # noqa: F401
-
-    if with_effects:
-        import pedalboard  # noqa: F401
+def _preload() -> None:
+    """Import the effects library (pedalboard) while the synths render."""
+    import pedalboard  # noqa: F401
 
 
 def _duration(seconds: float) -> str:

@@ -29,7 +29,7 @@ import numpy as np
 from slakh_gui.core import audio_io, diskaudio
 from slakh_gui.core.constants import TARGET_PEAK
 from slakh_gui.core.errors import SlakhError
-from slakh_gui.core.render.automix import integrated_loudness
+from slakh_gui.core.render.loudness import integrated_loudness
 
 GAIN_MIN_DB = -120.0  # fader range; the GUI's fader bottom should map to mute rather than to -inf dB
 GAIN_MAX_DB = 24.0
