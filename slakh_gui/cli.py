@@ -115,6 +115,9 @@ def _parser() -> argparse.ArgumentParser:
     mg.add_argument("--seed", type=int, default=0, help="corpus seed (default 0): same count and seed, same bytes")
     mg.add_argument("--min-duration", type=float, default=60.0, metavar="S", help="shortest song (default 60 s)")
     mg.add_argument("--max-duration", type=float, default=150.0, metavar="S", help="longest song (default 150 s)")
+    mg.add_argument("--source", choices=("slakh-studio", "mma"), default="slakh-studio",
+                    help="who writes the songs: our generator (song_00000.mid ...), or Debian's mma playing its "
+                    "library grooves on generated chord charts (mma_00000.mid ...; another style of MIDI)")
     mg.add_argument("--json", action="store_true")
     msel = msub.add_parser("select", help="scan a folder of MIDI files and choose songs that cover a band "
                            "(Slakh's filter: MD5 de-duplication, 2+ instruments, one drum track, band families)")
@@ -483,6 +486,7 @@ def cmd_midi(args) -> int:
 
 def _midi_generate(args) -> int:
     from slakh_gui.core.midi.corpus import generate_corpus
+    from slakh_gui.core.midi.mma_songs import generate_mma_corpus
 
     if args.count < 1:
         raise CliError(f"--count must be at least 1, not {args.count}")
@@ -491,14 +495,15 @@ def _midi_generate(args) -> int:
                        f"({args.max_duration:g})")
     if args.out.exists() and not args.out.is_dir():
         raise CliError(f"{args.out}: exists and is not a folder")
-    files = with_count_progress(lambda progress, token: generate_corpus(
+    generate = generate_mma_corpus if args.source == "mma" else generate_corpus
+    files = with_count_progress(lambda progress, token: generate(
         args.out, args.count, args.seed, min_duration=args.min_duration, max_duration=args.max_duration,
         progress=progress, cancel=token), "generate")
     if args.json:
-        print(json.dumps({"folder": str(args.out), "count": len(files), "seed": args.seed,
+        print(json.dumps({"folder": str(args.out), "count": len(files), "seed": args.seed, "source": args.source,
                           "files": [str(f) for f in files]}, indent=2))
     else:
-        print(f"Generated {len(files)} songs in {args.out}/ (seed {args.seed}, "
+        print(f"Generated {len(files)} songs in {args.out}/ ({'mma grooves, ' if args.source == 'mma' else ''}seed {args.seed}, "
               f"{args.min_duration:g}-{args.max_duration:g} s)")
     return 0
 
