@@ -57,7 +57,8 @@ def register(sub) -> None:
     t.add_argument("--json", action="store_true", help="print the result as JSON")
     t.set_defaults(handler=_needs_torch(cmd_train))
 
-    e = sub.add_parser("evaluate", help="SI-SDR of a model, the mixture and the oracle masks over a split")
+    e = sub.add_parser("evaluate", help="SI-SDR of a model, the mixture and the oracle masks over a split, and "
+                       "the model's gap to the tPSF oracle")
     e.add_argument("--model", help="shipped model name (bass, drums, guitar, piano) or a model file; without it, "
                    "only the mixture and the oracles (give --target)")
     e.add_argument("--target", help="group to score when no --model is given")

@@ -5,5 +5,5 @@ Modules (import them directly; this package imports nothing heavy): :mod:`.stft`
 (oracle masks, tPSA loss), :mod:`.metrics` (SI-SDR), :mod:`.model` (network, presets, model files), :mod:`.data`
 (Slakh-layout datasets, coherent/incoherent samples), :mod:`.train`, :mod:`.evaluate`, :mod:`.inference`
 (``separate``, ``oracle_estimates`` and ``score`` for the app), :mod:`.resample`, :mod:`.benchmark`
-(realtime factors), :mod:`.errors`.
+(realtime factors), :mod:`.paper` (the paper's Table 3 figures), :mod:`.errors`.
 """

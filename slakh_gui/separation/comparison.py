@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from slakh_gui.core.jobs import CancelToken, Progress, ProgressFn, check, report
+from slakh_gui.separation.paper import paper_tpsf_gap
 from slakh_gui.separation.separation_errors import SeparationError
 
 ORACLE_KEYS = ("ibm", "irm", "wiener", "tpsf")
@@ -55,6 +56,7 @@ class SeparationRun:
     estimates: dict[str, Estimate] = field(default_factory=dict)  # model, oracles, mixture (in ROWS order)
     seconds: float = 0.0  # time the model took
     truth_silent: bool = False
+    recipe: str | None = None  # the model's submix recipe (the paper's gaps are for its band groups)
 
     @property
     def duration(self) -> float:
@@ -75,6 +77,10 @@ class SeparationRun:
             return None
         gap = b.si_sdr - a.si_sdr
         return gap if math.isfinite(gap) else None
+
+    def paper_gap(self) -> float | None:
+        """The paper's Slakh model's gap to its tPSF oracle on Slakh2100 for this target (None: no paper figure)."""
+        return paper_tpsf_gap(self.target, self.recipe)
 
     def best_oracle(self) -> str | None:
         """The oracle key with the highest finite SI-SDR (None when no oracle was scored)."""
@@ -100,8 +106,11 @@ class SeparationRun:
         gap, best = self.gap_to("tpsf"), self.best_oracle()
         if gap is None or best is None:
             return ""
+        paper = self.paper_gap()
         return (f"The model is {abs(gap):.1f} dB {'below' if gap >= 0 else 'above'} the tPSF oracle, the best its "
-                f"tPSA loss can reach (best mask here: {LABELS[best]}).")
+                f"tPSA loss can reach (best mask here: {LABELS[best]})."
+                + (f" The paper's Slakh model: {paper:.1f} dB below its own, on Slakh2100." if paper is not None
+                   else ""))
 
 
 def region_span(region: tuple[float, float], sample_rate: int, length: int,
@@ -139,7 +148,8 @@ def run_separation(model, mix: np.ndarray, stems: dict[str, np.ndarray], metadat
     t0 = time.monotonic()
     est = inference.separate(mix, sr, model, stage(0.0, weight), cancel)
     seconds = time.monotonic() - t0
-    run = SeparationRun(model_title(model), model.target, sr, a / sr, mix, truth, seconds=seconds)
+    run = SeparationRun(model_title(model), model.target, sr, a / sr, mix, truth, seconds=seconds,
+                        recipe=model.recipe.name)
     run.estimates["model"] = Estimate("model", est)
     if with_oracles:
         check(cancel)

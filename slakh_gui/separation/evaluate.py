@@ -1,6 +1,8 @@
 """SI-SDR evaluation over a dataset split, as in the paper's Table 3: the unprocessed mixture, a model, and the
 oracle masks (IBM, IRM, Wiener-like, truncated PSF) computed in the same 16-kHz STFT; per example and mean SI-SDR
-and SI-SDR improvement (SI-SDRi, over the mixture), as markdown, CSV and JSON.
+and SI-SDR improvement (SI-SDRi, over the mixture), and the model's gap to the tPSF oracle (tPSF SI-SDRi − model
+SI-SDRi) beside the paper's, as markdown, CSV and JSON. What is written names the dataset by its folder name and
+holds no path of this machine.
 
 Examples are either fixed coherent 10-s clips (``mode="clips"``, the default: seeded, ``clips_per_track`` per
 track, chosen by the −30 dB rule like the training clips) or whole tracks (``mode="whole"``; tracks whose target is
@@ -25,11 +27,13 @@ from slakh_gui.separation.data import CLIP_SECONDS, THRESHOLD_DB, Clip, ClipSamp
 from slakh_gui.separation.inference import chunked, model_estimate, oracle_estimate16
 from slakh_gui.separation.masks import ORACLE_NAMES, ORACLES
 from slakh_gui.separation.metrics import si_sdr
-from slakh_gui.separation.model import SeparationModel
+from slakh_gui.separation.model import SeparationModel, folder_name, portable_training
+from slakh_gui.separation.paper import paper_tpsf_gap
 from slakh_gui.separation.separation_errors import DatasetError, SeparationError
 from slakh_gui.separation.stft import SAMPLE_RATE
 
 LABELS = {"mixture": "Unprocessed mixture", "model": "Model", **{k: ORACLE_NAMES[k] for k in ORACLES}}
+GAP_LABEL = "Gap to the tPSF oracle (tPSF SI-SDRi − model SI-SDRi)"
 
 
 @dataclass
@@ -44,6 +48,8 @@ class EvalReport:
     model_info: dict = field(default_factory=dict)
     rows: list[dict] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    data: str | None = None  # the dataset's folder name
+    recipe: str | None = None  # the submix recipe's name (the paper's gaps are for its band groups)
 
     def means(self) -> dict[str, dict[str, float]]:
         """Method -> ``{"si_sdr", "si_sdri", "n"}`` averaged over examples with finite scores."""
@@ -56,11 +62,31 @@ class EvalReport:
             out[m] = {"si_sdr": sdr, "si_sdri": sdri, "n": len(pairs)}
         return out
 
+    def gap_to_tpsf(self) -> float | None:
+        """The tPSF oracle's mean SI-SDRi minus the model's, dB (None without both, or when either is unknown)."""
+        if "model" not in self.methods or "tpsf" not in self.methods:
+            return None
+        means = self.means()
+        gap = means["tpsf"]["si_sdri"] - means["model"]["si_sdri"]
+        return gap if math.isfinite(gap) else None
+
+    def paper_gap(self) -> float | None:
+        """The paper's Slakh model's gap to its tPSF oracle on Slakh2100 for this target (None: no paper figure)."""
+        return paper_tpsf_gap(self.target, self.recipe) if "model" in self.methods else None
+
+    def gap_line(self) -> str:
+        """The gap to the tPSF oracle in words, with the paper's beside it where the paper has one."""
+        paper = self.paper_gap()
+        return (f"**{GAP_LABEL}**: {self.gap_to_tpsf():.1f} dB"
+                + (f"; the paper's Slakh model on Slakh2100: {paper:.1f} dB (its Table 3)." if paper is not None
+                   else "; the paper has no figure for this target."))
+
     def to_markdown(self) -> str:
         means = self.means()
         n = len(self.rows)
         what = f"{n} {'10-s clips' if self.mode == 'clips' else 'whole tracks'}"
-        lines = [f"SI-SDR [dB] for **{self.target}** on the {self.split} split ({what}, 16 kHz)"
+        of = f" of `{self.data}`" if self.data else ""
+        lines = [f"SI-SDR [dB] for **{self.target}** on the {self.split} split{of} ({what}, 16 kHz)"
                  + (f", model `{self.model}`" if self.model else "") + ":", "",
                  "| Method | SI-SDR [dB] | SI-SDRi [dB] |", "|---|---:|---:|"]
         first_oracle = next((m for m in self.methods if m in ORACLES), None)
@@ -70,33 +96,43 @@ class EvalReport:
             v = means[m]
             sdri = "–" if m == "mixture" else f"{v['si_sdri']:+.1f}"
             lines.append(f"| {LABELS[m]} | {v['si_sdr']:.1f} | {sdri} |")
-        if "model" in self.methods and "tpsf" in self.methods:
-            gap = means["tpsf"]["si_sdr"] - means["model"]["si_sdr"]
-            lines += ["", f"The model is {gap:.1f} dB below the truncated-PSF oracle."]
+        if self.gap_to_tpsf() is not None:
+            lines += ["", self.gap_line()]
         if self.skipped:
             lines += ["", f"Skipped (target never at or above {THRESHOLD_DB:g} dBFS in a clip, or silent): "
                       f"{len(self.skipped)} tracks."]
         return "\n".join(lines) + "\n"
 
     def to_csv(self) -> str:
+        """A row per example, then a ``mean`` row; with a model and the tPSF oracle, ``gap_to_tpsf`` (tPSF SI-SDRi −
+        model SI-SDRi) on every row and ``paper_gap_to_tpsf`` on the mean row (empty without a paper figure)."""
         buf = io.StringIO()
+        scored = [m for m in self.methods if m != "mixture"]
+        gap = "model" in self.methods and "tpsf" in self.methods
         cols = ["track", "offset_s", "seconds"] + [f"{m}_si_sdr" for m in self.methods] + [
-            f"{m}_si_sdri" for m in self.methods if m != "mixture"]
+            f"{m}_si_sdri" for m in scored] + (["gap_to_tpsf", "paper_gap_to_tpsf"] if gap else [])
         w = csv.writer(buf, lineterminator="\n")
         w.writerow(cols)
         for r in self.rows:
             w.writerow([r["track"], f"{r['offset_s']:.3f}", f"{r['seconds']:.3f}"]
                        + [f"{r[m]:.4f}" for m in self.methods]
-                       + [f"{r[m] - r['mixture']:.4f}" for m in self.methods if m != "mixture"])
+                       + [f"{r[m] - r['mixture']:.4f}" for m in scored]
+                       + ([f"{r['tpsf'] - r['model']:.4f}", ""] if gap else []))
+        means = self.means()
+        w.writerow(["mean", "", ""] + [f"{means[m]['si_sdr']:.4f}" for m in self.methods]
+                   + [f"{means[m]['si_sdri']:.4f}" for m in scored]
+                   + ([_cell(self.gap_to_tpsf()), _cell(self.paper_gap())] if gap else []))
         return buf.getvalue()
 
     def to_dict(self) -> dict:
         def num(x: float) -> float | None:
             return x if math.isfinite(x) else None
 
-        return {"target": self.target, "split": self.split, "mode": self.mode, "model": self.model,
-                "model_info": self.model_info, "sample_rate": SAMPLE_RATE, "skipped": self.skipped,
+        return {"target": self.target, "split": self.split, "mode": self.mode, "data": self.data,
+                "recipe": self.recipe, "model": self.model, "model_info": _portable_info(self.model_info),
+                "sample_rate": SAMPLE_RATE, "skipped": self.skipped,
                 "mean": {m: {k: (num(v) if k != "n" else v) for k, v in d.items()} for m, d in self.means().items()},
+                "gap_to_tpsf_db": self.gap_to_tpsf(), "paper_gap_to_tpsf_db": self.paper_gap(),
                 "per_track": [{"track": r["track"], "offset_s": r["offset_s"], "seconds": r["seconds"],
                                **{m: {"si_sdr": num(r[m]),
                                       "si_sdri": None if m == "mixture" else num(r[m] - r["mixture"])}
@@ -112,7 +148,7 @@ class EvalReport:
         rows = [{"track": r["track"], "offset_s": r["offset_s"], "seconds": r["seconds"],
                  **{m: num(r[m]["si_sdr"]) for m in methods}} for r in d["per_track"]]
         return cls(d["target"], d["split"], d["mode"], methods, d.get("model"), d.get("model_info") or {}, rows,
-                   list(d.get("skipped") or []))
+                   list(d.get("skipped") or []), d.get("data"), d.get("recipe"))
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2) + "\n"
@@ -126,6 +162,17 @@ class EvalReport:
             atomic_write_text(folder / f"{stem}.{ext}", text)
             out.append(folder / f"{stem}.{ext}")
         return out
+
+
+def _cell(value: float | None) -> str:
+    return "" if value is None else f"{value:.4f}"
+
+
+def _portable_info(info: dict) -> dict:
+    """``model_info`` with its training summary free of machine paths (models trained before kept them)."""
+    if not isinstance(info.get("training"), dict):
+        return info
+    return {**info, "training": portable_training(info["training"])}
 
 
 def _examples(tracks, mode: str, clips_per_track: int, clip_seconds: float, seed: int) -> tuple[list[Clip], list]:
@@ -168,7 +215,7 @@ def evaluate(data: str | Path, split: str = "test", *, model: SeparationModel | 
     methods = ["mixture"] + (["model"] if model is not None else []) + list(oracles)
     rep = EvalReport(group, split, mode, methods, model.name if model else None,
                      {"preset": model.preset, "parameters": model.n_parameters, "training": model.training}
-                     if model else {}, skipped=list(skipped))
+                     if model else {}, skipped=list(skipped), data=folder_name(data), recipe=rec.name)
     for i, ex in enumerate(examples):
         check(cancel)
         report(progress, "evaluate", i, len(examples), item=ex.track)

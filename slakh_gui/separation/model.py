@@ -7,6 +7,9 @@ A model file is a ``torch.save``'d dict of plain types and tensors (loadable wit
      "recipe": {"name": "band", "groups": {"Bass": [32, ...], ...}}, "sample_rate": 16000,
      "stft": {"n_fft": 512, "hop": 256, "window": "sqrt-hann"}, "norm_mean": (F,), "norm_std": (F,),
      "weight_dtype": "float16", "state_dict": {...}, "training": {...}}
+
+``training`` names datasets and the model a run started from by folder and file name, never by a path of the machine
+that trained it (:func:`portable_training`).
 """
 
 from __future__ import annotations
@@ -131,8 +134,31 @@ def model_to_dict(model: SeparationModel, weight_dtype: str = "float16") -> dict
         "sample_rate": S.SAMPLE_RATE, "stft": {"n_fft": S.N_FFT, "hop": S.HOP, "window": "sqrt-hann"},
         "norm_mean": model.net.mean.detach().cpu().float().clone(),
         "norm_std": model.net.std.detach().cpu().float().clone(),
-        "weight_dtype": weight_dtype, "state_dict": state, "training": _plain(model.training),
+        "weight_dtype": weight_dtype, "state_dict": state, "training": _plain(portable_training(model.training)),
     }
+
+
+def folder_name(path: str | Path) -> str:
+    """The last part of ``path`` (``/work/data/ds100`` -> ``ds100``): how a shipped file names a dataset or model
+    without this machine's folders (``.`` and ``..`` are resolved first)."""
+    p = Path(path)
+    return p.name or p.resolve().name
+
+
+def portable_training(training: dict) -> dict:
+    """A training summary with no machine paths: datasets by folder name, the init model by file name, no cache."""
+    t = dict(training)
+    if isinstance(t.get("data"), str):
+        t["data"] = folder_name(t["data"])
+    if isinstance(t.get("config"), dict):
+        c = {k: v for k, v in t["config"].items() if k != "cache_dir"}
+        for key in ("data", "init_from"):
+            if isinstance(c.get(key), str):
+                c[key] = folder_name(c[key])
+        if isinstance(c.get("extra_train"), list):
+            c["extra_train"] = [folder_name(d) if isinstance(d, str) else d for d in c["extra_train"]]
+        t["config"] = c
+    return t
 
 
 def _plain(value):

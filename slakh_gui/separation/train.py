@@ -4,7 +4,9 @@ rate halved after ``lr_patience`` epochs without improvement, early stop, a chec
 
 A run folder holds ``checkpoint.pt`` (written atomically after every epoch), ``model.pt`` (the best model so far, a
 model file) and ``log.jsonl`` (one JSON object per epoch). Every epoch's samples and dropout draws are seeded by
-(seed, epoch), so a resumed run continues exactly as an uninterrupted one would.
+(seed, epoch), so a resumed run continues exactly as an uninterrupted one would. The checkpoint and the log keep this
+machine's paths (a run folder stays where it was made); the model file's training summary names the datasets and the
+``init_from`` model by folder and file name only (:func:`~slakh_gui.separation.model.portable_training`).
 """
 
 from __future__ import annotations

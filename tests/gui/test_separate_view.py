@@ -102,6 +102,15 @@ def test_separate_score_oracles_ab_and_export(qtbot, window, track_dir, bass_mod
     assert run.estimates["mixture"].si_sdri == 0.0
     assert run.estimates["tpsf"].si_sdr > run.estimates["mixture"].si_sdr + 3.0
     assert "SI-SDR" in panel.info_label.text() and "tPSF oracle" in panel.gap_label.text()
+    # the model's row shows its gap to the tPSF oracle (tPSF SI-SDRi − model SI-SDRi), the paper's bass gap in its tip
+    from slakh_gui.gui.separate.score_table import GAP_COLUMN
+
+    assert panel.table.horizontalHeaderItem(GAP_COLUMN).text() == "Gap"
+    gap = run.estimates["tpsf"].si_sdri - run.estimates["model"].si_sdri
+    assert cell(panel, "model", GAP_COLUMN) == f"{gap:.1f}"
+    assert all(cell(panel, k, GAP_COLUMN) == "" for k in ("ibm", "irm", "wiener", "tpsf", "mixture"))
+    tip = panel.table.item(0, GAP_COLUMN).toolTip()
+    assert "3.4 dB below its tPSF oracle on Slakh2100" in tip and "3.4 dB below its own" in panel.gap_label.text()
     qtbot.waitUntil(lambda: all(panel.plots.spectrogram(n) is not None for n in ("mix", "estimate", "truth")),
                     timeout=20000)
     assert panel.plots.title("estimate").startswith("Estimate: model")
@@ -232,6 +241,10 @@ def test_real_babyslakh_track_at_16khz(qtbot, window, bass_model_path, tmp_path)
     run = separate_and_wait(qtbot, panel)
     assert run.sample_rate == 16000 and len(run.estimates["model"].audio) == len(window.mix_audio)
     assert set(run.estimates) == {"model", "mixture"} and cell(panel, "ibm", 1) == "—"
+    from slakh_gui.gui.separate.score_table import GAP_COLUMN
+
+    assert cell(panel, "model", GAP_COLUMN) == "—" and not panel.gap_label.text()  # no oracle: no gap
+    assert "tick Oracle masks" in panel.table.item(0, GAP_COLUMN).toolTip()
     # the truth is the real bass stem (S03, program 33), silent in this 2-s excerpt: scores are undefined, said so
     assert run.truth is not None and run.truth_silent and np.array_equal(run.truth, window.stems["S03"])
     assert math.isnan(run.estimates["model"].si_sdr) and cell(panel, "model", 1) == "n/a"
@@ -319,6 +332,12 @@ def test_panel_fits_a_laptop_dock(qtbot, panel, track_dir, bass_model_path):
     assert run is not None and panel.gap_label.text()
     settle(qtbot, panel)
     assert_no_overlap(panel)
+    # the score table's four columns fit its column: no scroll bar, the model's name and gap readable
+    table = panel.table
+    assert not table.horizontalScrollBar().isVisible()
+    assert table.item(0, 3).text() not in ("", "—")
+    assert table.columnWidth(3) >= table.fontMetrics().horizontalAdvance(table.item(0, 3).text())
+    assert table.columnWidth(0) >= table.fontMetrics().horizontalAdvance("Wiener-like")
     assert panel.plots.width() >= 400  # the side columns leave the plots most of the width
     for name in ("mix", "estimate", "truth"):
         assert panel.plots.plot(name).geometry().height() >= MIN_PLOT_HEIGHT, name
@@ -349,6 +368,7 @@ def test_new_audio_drops_the_old_run_and_its_labels(qtbot, panel, track_dir, bas
     assert blocker.args[0] is None and panel.run is None and panel.job is None
     assert "Ready to separate" in panel.info_label.text(), panel.info_label.text()
     assert panel.table.item(0, 0).text() == "Model" and panel.table.item(0, 1).text() == "—"
+    assert panel.table.item(0, 3).text() == "—"  # nor its gap
     assert panel.progress.value() == 0 and panel.run_button.isEnabled() and not panel.cancel_button.isEnabled()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 import soundfile as sf
 
 from tests.cli.helpers import one_line_error, run
@@ -32,9 +33,18 @@ def test_train_evaluate_separate(dataset, cache_dir, tmp_path, capsys):
     assert set(data["mean"]) == {"mixture", "model", "ibm", "irm", "wiener", "tpsf"}
     assert data["mode"] == "clips" and data["per_track"][0]["track"] == "test/Track00005"
     assert (tmp_path / "rep" / "evaluation.md").read_text().startswith("SI-SDR [dB] for **Drums**")
+    gap = data["mean"]["tpsf"]["si_sdri"] - data["mean"]["model"]["si_sdri"]
+    assert data["gap_to_tpsf_db"] == pytest.approx(gap) and data["paper_gap_to_tpsf_db"] == 1.8
+    # the printed summary (markdown) has the gap line, the paper's drums gap beside it
+    code, stdout, err = run(["evaluate", "--model", model, "--data", dataset, "--split", "test", "--cache", cache_dir,
+                             "--threads", 1], capsys)
+    assert code == 0, err
+    line = next(ln for ln in stdout.splitlines() if ln.startswith("**Gap to the tPSF oracle"))
+    assert f": {gap:.1f} dB;" in line and "Slakh2100: 1.8 dB" in line
     code, stdout, err = run(["evaluate", "--target", "piano", "--data", dataset, "--cache", cache_dir, "--whole"],
                             capsys)
     assert code == 0 and "| Truncated PSF |" in stdout and "whole tracks" in stdout, err
+    assert "Gap to the tPSF" not in stdout  # no model: no gap
 
     mix = dataset / "test" / "Track00005" / "mix.flac"
     audio, sr = sf.read(mix)

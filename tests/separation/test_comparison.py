@@ -77,7 +77,7 @@ def test_a_region_of_a_rendered_track_scored_against_truth_and_oracles(rendered,
     assert np.allclose(run.residual("model"), run.mix - run.estimates["model"].audio)
     assert seen[-1].stage == "score" and seen[-1].fraction == 1.0
     assert f"{clock(2.0)} – {clock(5.0)}" in run.summary(whole=False) and "SI-SDR" in run.summary(whole=False)
-    assert "tPSF oracle" in run.gap_text()
+    assert "tPSF oracle" in run.gap_text() and run.recipe == "band"  # the model's recipe, for the paper's gap
     # without stems: the estimate only, nothing to score against
     bare = run_separation(bass_model, tf.mix, {}, {}, sr, span)
     assert bare.truth is None and set(bare.estimates) == {"model", "mixture"}
@@ -108,6 +108,10 @@ def test_run_texts():
     below, above = _run(3.0, 8.5), _run(9.0, 7.0)
     assert below.gap_text().startswith("The model is 5.5 dB below the tPSF oracle")
     assert above.gap_text().startswith("The model is 2.0 dB above the tPSF oracle")  # not "-2.0 dB above"
+    assert below.paper_gap() is None and "paper" not in below.gap_text()  # a recipe the paper has no figure for
+    below.recipe = "band"
+    assert below.paper_gap() == 3.4 and below.gap_text().endswith("The paper's Slakh model: 3.4 dB below its own, "
+                                                                  "on Slakh2100.")
     assert below.best_oracle() == "tpsf"  # the NaN of IBM is not a best
     assert below.covers(below.mix) and "the whole mix" in below.summary(whole=True)
     assert "(2× realtime)" in below.summary(whole=True)

@@ -88,15 +88,53 @@ def test_evaluate_report(trained, dataset, cache_dir, tmp_path):
     again = evaluate(dataset, "test", model=model, cache_dir=cache_dir, clips_per_track=2, seed=0)
     assert again.rows == rep.rows  # seeded clips
     md = rep.to_markdown()
-    assert "| Unprocessed mixture |" in md and "| Truncated PSF |" in md and "below the truncated-PSF oracle" in md
+    assert "| Unprocessed mixture |" in md and "| Truncated PSF |" in md
+    # the gap to the tPSF oracle: the difference of the mean SI-SDRi, computed here from the rows
+    gap = (np.mean([r["tpsf"] - r["mixture"] for r in rep.rows])
+           - np.mean([r["model"] - r["mixture"] for r in rep.rows]))
+    assert rep.gap_to_tpsf() == pytest.approx(gap) and rep.paper_gap() == 3.4  # the paper's bass gap
+    assert (f"**Gap to the tPSF oracle (tPSF SI-SDRi − model SI-SDRi)**: {gap:.1f} dB; the paper's Slakh model on "
+            "Slakh2100: 3.4 dB") in md
+    assert f"on the test split of `{dataset.name}`" in md
     data = json.loads(rep.to_json())
     assert data["mean"]["model"]["si_sdri"] == pytest.approx(means["model"]["si_sdri"])
+    assert data["gap_to_tpsf_db"] == pytest.approx(gap) and data["paper_gap_to_tpsf_db"] == 3.4
+    assert data["data"] == dataset.name and data["recipe"] == "band"
     assert data["per_track"][0]["ibm"]["si_sdri"] == pytest.approx(rep.rows[0]["ibm"] - rep.rows[0]["mixture"])
     back = EvalReport.from_dict(data)  # what the shipped-models script reads to write its summary
     assert back.methods == rep.methods and back.rows == rep.rows and back.to_markdown() == md
     rows = list(csv.DictReader(io.StringIO(rep.to_csv())))
-    assert len(rows) == 2 and float(rows[0]["tpsf_si_sdr"]) == pytest.approx(rep.rows[0]["tpsf"], abs=1e-4)
+    assert len(rows) == 3 and float(rows[0]["tpsf_si_sdr"]) == pytest.approx(rep.rows[0]["tpsf"], abs=1e-4)
+    assert float(rows[0]["gap_to_tpsf"]) == pytest.approx(rep.rows[0]["tpsf"] - rep.rows[0]["model"], abs=1e-4)
+    mean_row = rows[-1]
+    assert mean_row["track"] == "mean" and rows[0]["paper_gap_to_tpsf"] == ""
+    assert float(mean_row["gap_to_tpsf"]) == pytest.approx(gap, abs=1e-4)
+    assert float(mean_row["paper_gap_to_tpsf"]) == 3.4
+    assert float(mean_row["model_si_sdri"]) == pytest.approx(means["model"]["si_sdri"], abs=1e-4)
     written = rep.write(tmp_path / "report")
     assert sorted(p.suffix for p in written) == [".csv", ".json", ".md"]
     whole = evaluate(dataset, "test", target="bass", cache_dir=cache_dir, mode="whole", oracles=("tpsf",))
     assert whole.methods == ["mixture", "tpsf"] and whole.rows[0]["seconds"] == pytest.approx(25.0, abs=0.01)
+    # the oracles alone: no model, no gap
+    assert whole.gap_to_tpsf() is None and "Gap" not in whole.to_markdown()
+    assert json.loads(whole.to_json())["gap_to_tpsf_db"] is None and "gap_to_tpsf" not in whole.to_csv()
+
+
+def _report(recipe: str | None, target: str = "Bass") -> EvalReport:
+    rows = [{"track": f"test/T{i}", "offset_s": 0.0, "seconds": 10.0, "mixture": -5.0 - i, "model": 1.0 + i,
+             "tpsf": 6.0 + 2 * i} for i in range(2)]
+    return EvalReport(target, "test", "clips", ["mixture", "model", "tpsf"], "m", rows=rows, recipe=recipe)
+
+
+def test_paper_gap_only_for_the_papers_targets():
+    """The paper's gap stands beside a band-recipe target it has a figure for, and nowhere else."""
+    rep = _report("band", "Piano")
+    assert rep.gap_to_tpsf() == pytest.approx(5.5) and rep.paper_gap() == 8.6  # means: tPSF 7.0, model 1.5
+    assert "Slakh2100: 8.6 dB" in rep.to_markdown()
+    for other in (_report("strings-recipe"), _report("band", "Strings"), _report(None)):
+        assert other.gap_to_tpsf() == pytest.approx(5.5) and other.paper_gap() is None
+        md = other.to_markdown()
+        assert ": 5.5 dB; the paper has no figure for this target." in md and "Slakh2100" not in md
+        mean_row = list(csv.DictReader(io.StringIO(other.to_csv())))[-1]
+        assert mean_row["gap_to_tpsf"] == "5.5000" and mean_row["paper_gap_to_tpsf"] == ""
+        assert json.loads(other.to_json())["paper_gap_to_tpsf_db"] is None

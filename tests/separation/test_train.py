@@ -77,6 +77,9 @@ def test_init_from_continues_a_model_whose_run_is_gone(dataset, cache_dir, tmp_p
     model, source = load_model(more.model_path), load_model(full.model_path)
     assert model.training["prior_epochs"] == source.training["epochs"] > 0 and model.training["epochs"] == 1
     assert model.training["prior_seconds"] == pytest.approx(source.training["train_seconds"])
+    # the model file names the model it started from by file name, the data by folder name, and no cache
+    assert model.training["config"]["init_from"] == "model.pt" and model.training["data"] == dataset.name
+    assert model.training["config"]["data"] == dataset.name and "cache_dir" not in model.training["config"]
     assert torch.equal(model.net.mean, source.net.mean)  # its input statistics are kept
     with pytest.raises(TrainError, match="a Bass model with preset tiny; this run trains Drums"):
         train(small_config(dataset, cache_dir, target="drums", init_from=str(full.model_path)), tmp_path / "d")
@@ -93,7 +96,7 @@ def test_extra_training_data_joins_the_train_split_and_held_out_songs_are_refuse
     base = train(small_config(dataset, cache_dir, epochs=1), tmp_path / "base")
     assert model.training["train_tracks"] == load_model(base.model_path).training["train_tracks"] + 2
     assert model.training["train_hours"] > load_model(base.model_path).training["train_hours"]
-    assert model.training["config"]["extra_train"] == [str(extra)]
+    assert model.training["config"]["extra_train"] == ["extra"]  # by folder name, not this machine's path
 
     leaky = tmp_path / "leaky"
     shutil.copytree(dataset / "test" / "Track00005", leaky / "Track00200")

@@ -207,7 +207,7 @@ class SeparateView(QWidget):
         splitter.setStretchFactor(0, 0)
         splitter.setStretchFactor(1, 0)
         splitter.setStretchFactor(2, 1)
-        splitter.setSizes([230, 250, 800])
+        splitter.setSizes([230, 280, 770])  # the scores column: 4 columns of the table at 1280x720
         splitter.setChildrenCollapsible(False)
         self.splitter = splitter
         lay = QGridLayout(self)
