@@ -153,3 +153,32 @@ def test_a_holder_is_lent_to_one_render_at_a_time():
     for h in again:
         fontcache.give_back(h)
     fontcache.clear()
+
+
+def test_a_kit_soundfont_without_bank_128_renders_without_a_fluidsynth_error():
+    """The AVL drumkits keep their kits in bank 0: loading one used to print FluidSynth's 'no preset with bank
+    number 128' error (channel 10's reset, and our pin of the standard kit) although the stem rendered fine."""
+    import subprocess
+    import sys
+
+    from slakh_gui.core.bank.patches import find_soundfont
+    from tests.conftest import REPO
+
+    try:
+        kit = find_soundfont("Red_Zeppelin_4_LV2.sf2")
+    except Exception:
+        pytest.skip("avldrums.lv2-soundfont is not installed")
+    code = f"""
+import numpy as np, pretty_midi
+from pathlib import Path
+from slakh_gui.core.render import synth
+inst = pretty_midi.Instrument(0, is_drum=True)
+inst.notes += [pretty_midi.Note(100, 36 + i % 3, i * 0.25, i * 0.25 + 0.1) for i in range(8)]
+for font, bank in ((Path({str(kit)!r}), 0), (Path({str(SF2)!r}), 128)):
+    audio = synth.render_one(synth.StemJob("S00", inst, font, bank, 0, True), 44100 * 3)
+    print(font.name, bool(np.any(audio)))
+"""
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == [kit.name, "True", SF2.name, "True"]
+    assert "fluidsynth: error" not in proc.stderr, proc.stderr

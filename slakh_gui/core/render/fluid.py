@@ -112,3 +112,10 @@ def version() -> str:
 
 CHANNEL_TYPE_MELODIC = 0
 CHANNEL_TYPE_DRUM = 1
+
+
+def quiet_drum_channel(synth) -> None:
+    """Type MIDI channel 10 (index 9) melodic on a synth that renders on channel 0 only (or never renders): loading a
+    SoundFont resets every channel's preset, and a drum-typed channel 10 then asks for bank 128 preset 0, which kit
+    SoundFonts with their kits in bank 0 (the AVL drumkits) lack — FluidSynth printed an error for nothing."""
+    api().set_channel_type(synth, 9, CHANNEL_TYPE_MELODIC)

@@ -38,6 +38,7 @@ class Holder:
         api = fluid.api()
         self._api = api
         self.synth = api.fs.Synth(gain=0.2, samplerate=float(SAMPLE_RATE), channels=16, **{"synth.dynamic-sample-loading": 1})
+        fluid.quiet_drum_channel(self.synth.synth)
         self._fonts: dict[tuple, int] = {}  # (path, mtime_ns, size) -> fluid_sfont_t pointer
         self._pinned: dict[tuple, OrderedDict[tuple[int, int], None]] = {}  # font key -> (bank, preset), oldest first
 
@@ -62,16 +63,16 @@ class Holder:
 
     def lent(self, path: Path, synth, sfid: int, bank: int, preset: int) -> None:
         """``path``'s font was just added to ``synth`` as ``sfid`` for ``bank``/``preset``: pin that preset's samples
-        (and, the first time, bank 0 program 0 and the drum kit, which FluidSynth selects on every channel when a
-        synth gets the font); beyond ``MAX_PINNED`` presets of the font, unpin the least recently used."""
+        (and, the first time, bank 0 program 0, which FluidSynth selects on every channel when a synth gets the font:
+        channel 10 is typed melodic on our synths, see :func:`fluid.quiet_drum_channel`); beyond ``MAX_PINNED``
+        presets of the font, unpin the least recently used."""
         key = self._key(path)
         pinned = self._pinned.get(key)
         if pinned is None:
             pinned = self._pinned[key] = OrderedDict()
-            for b in (0, 128):
-                self._api.pin_preset(synth, sfid, b, 0)
+            self._api.pin_preset(synth, sfid, 0, 0)
         item = (bank, preset)
-        if item in ((0, 0), (128, 0)):
+        if item == (0, 0):
             return
         if item in pinned:
             pinned.move_to_end(item)

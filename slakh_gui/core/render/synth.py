@@ -99,6 +99,7 @@ class _Synth:
         self._font = None
         self.fs = api.fs.Synth(gain=0.2, samplerate=float(sample_rate), channels=16, **settings)
         self.synth = self.fs.synth
+        fluid.quiet_drum_channel(self.synth)
         try:
             font = self._holder.font(job.soundfont)
             if font is None:
