@@ -3,14 +3,19 @@
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import json
 import sys
 from pathlib import Path
 
 from slakh_gui.cli_support import CliError, with_count_progress
+from slakh_gui.separation.defaults import WIENER as WIENER_DEFAULT
+from slakh_gui.separation.defaults import WIENER_ITERATIONS
 
 PRESETS = ("paper", "small", "tiny")  # slakh_gui.separation.model.PRESETS, without importing torch
+WIENER_HELP = ("the joint Wiener post-filter: the installed shipped models of the model's other targets separate "
+               "the same mix, and norbert's EM Wiener filter refines all estimates together")
 
 
 def _needs_torch(handler):
@@ -72,6 +77,11 @@ def register(sub) -> None:
     e.add_argument("--clips-per-track", type=int, default=1)
     e.add_argument("--seed", type=int, default=0, help="seed of the clip offsets (default 0)")
     e.add_argument("--max-tracks", type=int, help="only the first N tracks of the split")
+    e.add_argument("--wiener", action=argparse.BooleanOptionalAction, default=False,
+                   help=f"also score the model after {WIENER_HELP} (method model+wiener; default off: it runs "
+                   "every model on each clip)")
+    e.add_argument("--wiener-iterations", type=int, default=WIENER_ITERATIONS, metavar="N",
+                   help=f"EM iterations (default {WIENER_ITERATIONS})")
     e.add_argument("--threads", type=int, default=2, help="CPU threads (default 2)")
     e.add_argument("--device", default="auto")
     e.add_argument("--cache", type=Path, help="folder for the 16-kHz audio cache")
@@ -85,6 +95,10 @@ def register(sub) -> None:
     s.add_argument("-o", "--out", required=True, type=Path, help="estimate file (.wav or .flac)")
     s.add_argument("--residual", type=Path, metavar="FILE", help="also write input − estimate")
     s.add_argument("--chunk", type=float, default=30.0, metavar="S", help="seconds per chunk (default 30)")
+    s.add_argument("--wiener", action=argparse.BooleanOptionalAction,
+                   help=f"{WIENER_HELP} (default {'on where those models are installed' if WIENER_DEFAULT else 'off'})")
+    s.add_argument("--wiener-iterations", type=int, default=WIENER_ITERATIONS, metavar="N",
+                   help=f"EM iterations (default {WIENER_ITERATIONS}; 0: the joint soft mask alone)")
     s.add_argument("--threads", type=int, default=2, help="CPU threads (default 2)")
     s.add_argument("--device", default="auto")
     s.add_argument("--overwrite", action="store_true", help="replace existing output files")
@@ -103,6 +117,17 @@ def _load(name: str, device: str):
     from slakh_gui.separation.model import load_model
 
     return load_model(name).to(resolve_device(device))
+
+
+def _joint(model) -> dict:
+    """The models the Wiener post-filter runs beside ``model`` (CliError when no other target has one)."""
+    from slakh_gui.separation.wiener import joint_models
+
+    joint = joint_models(model)
+    if len(joint) < 2:
+        raise CliError(f"the Wiener post-filter needs models of other targets than {model.target}, and no shipped "
+                       f"model of its recipe ({model.recipe.name}) is installed")
+    return joint
 
 
 def _positive(value, option: str) -> None:
@@ -147,11 +172,17 @@ def cmd_evaluate(args) -> int:
     if not args.model and not args.target:
         raise CliError("evaluate needs --model, or --target to score only the mixture and the oracles")
     _threads(args.threads)
+    if args.wiener and not args.model:
+        raise CliError("--wiener scores a model: give --model")
+    if args.wiener_iterations < 0:
+        raise CliError("--wiener-iterations must be 0 or more")
     model = _load(args.model, args.device) if args.model else None
+    joint = _joint(model) if args.wiener else None
     rep = with_count_progress(lambda p, c: evaluate(
         args.data, args.split, model=model, target=None if model else args.target, recipe=args.recipe,
         mode=args.mode, clips_per_track=args.clips_per_track, seed=args.seed, max_tracks=args.max_tracks,
-        cache_dir=args.cache, progress=p, cancel=c), "evaluate", "clip" if args.mode == "clips" else "track")
+        cache_dir=args.cache, wiener_models=joint, wiener_iterations=args.wiener_iterations, progress=p,
+        cancel=c), "evaluate", "clip" if args.mode == "clips" else "track")
     if args.out:
         rep.write(args.out)
     print(rep.to_json() if args.json else rep.to_markdown(), end="")
@@ -163,6 +194,8 @@ def cmd_separate(args) -> int:
     from slakh_gui.separation.inference import separate
 
     _positive(args.chunk, "--chunk")
+    if args.wiener_iterations < 0:
+        raise CliError("--wiener-iterations must be 0 or more")
     outs = [args.out] + ([args.residual] if args.residual else [])
     for f in outs:
         if f.suffix.lower() not in (".wav", ".flac"):
@@ -174,12 +207,28 @@ def cmd_separate(args) -> int:
     audio, sr = _read_input(args.input)
     _threads(args.threads)
     model = _load(args.model, args.device)
-    est = with_count_progress(lambda p, c: separate(audio, sr, model, p, c, chunk_seconds=args.chunk),
-                              "separate", "chunk")
+    joint = None
+    if args.wiener or (args.wiener is None and WIENER_DEFAULT):
+        try:
+            joint = _joint(model)
+        except CliError as exc:
+            if args.wiener:
+                raise
+            print(f"note: no Wiener post-filter ({exc})", file=sys.stderr)
+    if joint:
+        from slakh_gui.separation.wiener import separate_all
+
+        est = with_count_progress(lambda p, c: separate_all(
+            audio, sr, joint, True, args.wiener_iterations, p, c, chunk_seconds=args.chunk)[model.target],
+            "separate", "chunk")
+    else:
+        est = with_count_progress(lambda p, c: separate(audio, sr, model, p, c, chunk_seconds=args.chunk),
+                                  "separate", "chunk")
     write_audio(args.out, to_int16(est), sr)
     if args.residual:
         write_audio(args.residual, to_int16(audio - est), sr)
     print(f"{args.out}: {model.target} estimate ({len(audio) / sr:.1f} s, {sr} Hz"
+          + (f"; Wiener post-filter with {', '.join(joint)}" if joint else "")
           + (f"; residual {args.residual}" if args.residual else "") + ")", file=sys.stdout)
     return 0
 

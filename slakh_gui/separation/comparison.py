@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from slakh_gui.core.jobs import CancelToken, Progress, ProgressFn, check, report
+from slakh_gui.separation import defaults
 from slakh_gui.separation.paper import paper_tpsf_gap
 from slakh_gui.separation.separation_errors import SeparationError
 
@@ -31,6 +32,7 @@ ROWS = (  # key, label, tooltip: the estimates a run may hold, in the order they
 )
 LABELS = {k: label for k, label, _ in ROWS}
 MIN_REGION = 0.5  # seconds: the shortest region range mode separates
+WIENER_DEFAULT = defaults.WIENER
 EXPORT_SUFFIXES = (".wav", ".flac")
 
 
@@ -57,6 +59,7 @@ class SeparationRun:
     seconds: float = 0.0  # time the model took
     truth_silent: bool = False
     recipe: str | None = None  # the model's submix recipe (the paper's gaps are for its band groups)
+    wiener: tuple[str, ...] = ()  # the targets whose models the Wiener post-filter ran (empty: no filter)
 
     @property
     def duration(self) -> float:
@@ -93,6 +96,8 @@ class SeparationRun:
         rt = self.duration / max(self.seconds, 1e-6)
         where = "the whole mix" if whole else f"{clock(self.offset)} – {clock(self.offset + self.duration)}"
         text = f"{self.target} from {where} in {self.seconds:.1f} s ({rt:.0f}× realtime)."
+        if self.wiener:
+            text += f" Wiener post-filter with the {', '.join(self.wiener)} models."
         if self.truth is None:
             return text + " No stems loaded: no truth to score against."
         if self.truth_silent:
@@ -124,11 +129,16 @@ def region_span(region: tuple[float, float], sample_rate: int, length: int,
 
 
 def run_separation(model, mix: np.ndarray, stems: dict[str, np.ndarray], metadata: dict, sample_rate: int,
-                   span: tuple[int, int] | None = None, oracles: bool = True, *, progress: ProgressFn | None = None,
+                   span: tuple[int, int] | None = None, oracles: bool = True, *, wiener: bool = False,
+                   wiener_iterations: int = defaults.WIENER_ITERATIONS, progress: ProgressFn | None = None,
                    cancel: CancelToken | None = None) -> SeparationRun:
     """The model's estimate of its target in ``mix[span]``; with stems, the truth (the model's recipe group
-    submixed from ``stems`` by ``metadata``), SI-SDR and SI-SDRi of every estimate, and the oracle estimates."""
+    submixed from ``stems`` by ``metadata``), SI-SDR and SI-SDRi of every estimate, and the oracle estimates.
+
+    ``wiener``: the estimate after the joint Wiener post-filter with the installed shipped models of the other
+    targets (:func:`slakh_gui.separation.wiener.joint_models`; without any, the model's plain estimate)."""
     from slakh_gui.separation import inference
+    from slakh_gui.separation import wiener as joint_filter
 
     sr = int(sample_rate)
     a, b = span if span is not None else (0, len(mix))
@@ -146,10 +156,16 @@ def run_separation(model, mix: np.ndarray, stems: dict[str, np.ndarray], metadat
         return relay
 
     t0 = time.monotonic()
-    est = inference.separate(mix, sr, model, stage(0.0, weight), cancel)
+    joint = joint_filter.joint_models(model) if wiener else {}
+    if len(joint) > 1:
+        est = joint_filter.separate_all(mix, sr, joint, True, wiener_iterations, stage(0.0, weight),
+                                        cancel)[model.target]
+    else:
+        est = inference.separate(mix, sr, model, stage(0.0, weight), cancel)
     seconds = time.monotonic() - t0
-    run = SeparationRun(model_title(model), model.target, sr, a / sr, mix, truth, seconds=seconds,
-                        recipe=model.recipe.name)
+    title = model_title(model) + (" + Wiener" if len(joint) > 1 else "")
+    run = SeparationRun(title, model.target, sr, a / sr, mix, truth, seconds=seconds, recipe=model.recipe.name,
+                        wiener=tuple(joint) if len(joint) > 1 else ())
     run.estimates["model"] = Estimate("model", est)
     if with_oracles:
         check(cancel)

@@ -7,6 +7,10 @@ holds no path of this machine.
 Examples are either fixed coherent 10-s clips (``mode="clips"``, the default: seeded, ``clips_per_track`` per
 track, chosen by the −30 dB rule like the training clips) or whole tracks (``mode="whole"``; tracks whose target is
 silent are skipped). The mixture of an example is target + interference.
+
+With ``wiener_models`` (the other targets' models), the method ``model+wiener`` scores the model's estimate after
+the joint Wiener post-filter (:mod:`slakh_gui.separation.wiener`) run with all models on the same example: the
+mixture is the whole track's (target + interference), so every model separates its own target from it.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import csv
 import io
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +29,7 @@ from slakh_gui.core.audio_io import atomic_write_text
 from slakh_gui.core.dataset.recipes import Recipe, load_recipe
 from slakh_gui.core.jobs import CancelToken, ProgressFn, check, report
 from slakh_gui.separation.data import CLIP_SECONDS, THRESHOLD_DB, Clip, ClipSampler, load_split
+from slakh_gui.separation.defaults import WIENER_ITERATIONS
 from slakh_gui.separation.inference import chunked, model_estimate, oracle_estimate16
 from slakh_gui.separation.masks import ORACLE_NAMES, ORACLES
 from slakh_gui.separation.metrics import si_sdr
@@ -31,8 +37,10 @@ from slakh_gui.separation.model import SeparationModel, folder_name, portable_tr
 from slakh_gui.separation.paper import paper_tpsf_gap
 from slakh_gui.separation.separation_errors import DatasetError, SeparationError
 from slakh_gui.separation.stft import SAMPLE_RATE
+from slakh_gui.separation.wiener import separate_all
 
-LABELS = {"mixture": "Unprocessed mixture", "model": "Model", **{k: ORACLE_NAMES[k] for k in ORACLES}}
+LABELS = {"mixture": "Unprocessed mixture", "model": "Model", "model+wiener": "Model + Wiener post-filter",
+          **{k: ORACLE_NAMES[k] for k in ORACLES}}
 GAP_LABEL = "Gap to the tPSF oracle (tPSF SI-SDRi − model SI-SDRi)"
 
 
@@ -190,12 +198,27 @@ def _examples(tracks, mode: str, clips_per_track: int, clip_seconds: float, seed
     return clips, [t.name for t in tracks if t not in keep]
 
 
+def _joint_models(model: SeparationModel | None, others: Mapping[str, SeparationModel]) -> dict:
+    """The models the post-filter runs, keyed by target: ``model`` and those of ``others`` for other targets."""
+    if model is None:
+        raise SeparationError("the Wiener post-filter scores a model: give one")
+    joint = {model.target: model}
+    for m in others.values():
+        if m.target.lower() != model.target.lower():
+            if m.target in joint:
+                raise SeparationError(f"two models for {m.target} in the Wiener post-filter")
+            joint[m.target] = m
+    return joint
+
+
 def evaluate(data: str | Path, split: str = "test", *, model: SeparationModel | None = None,
              target: str | None = None, recipe: Recipe | str | None = None, mode: str = "clips",
              clips_per_track: int = 1, clip_seconds: float = CLIP_SECONDS, seed: int = 0,
              oracles: tuple[str, ...] = ORACLES, max_tracks: int | None = None, cache_dir: str | Path | None = None,
+             wiener_models: Mapping[str, SeparationModel] | None = None, wiener_iterations: int = WIENER_ITERATIONS,
              progress: ProgressFn | None = None, cancel: CancelToken | None = None) -> EvalReport:
-    """Score ``model`` (or only the mixture and oracles, with ``target`` and ``recipe``) on ``split`` of ``data``.
+    """Score ``model`` (or only the mixture and oracles, with ``target`` and ``recipe``) on ``split`` of ``data``;
+    with ``wiener_models`` (name -> model of another target) also ``model+wiener``.
 
     Progress: ``load <split>`` (tracks), then ``evaluate`` (examples)."""
     if model is not None:
@@ -212,7 +235,9 @@ def evaluate(data: str | Path, split: str = "test", *, model: SeparationModel | 
     examples, skipped = _examples(tracks, mode, clips_per_track, clip_seconds, seed)
     if not examples:
         raise DatasetError(f"{data}: no {split} track has a usable {group} target ({len(tracks)} read)")
-    methods = ["mixture"] + (["model"] if model is not None else []) + list(oracles)
+    joint = _joint_models(model, wiener_models) if wiener_models is not None else None
+    methods = ["mixture"] + (["model"] if model is not None else []) + (["model+wiener"] if joint else []) + list(
+        oracles)
     rep = EvalReport(group, split, mode, methods, model.name if model else None,
                      {"preset": model.preset, "parameters": model.n_parameters, "training": model.training}
                      if model else {}, skipped=list(skipped), data=folder_name(data), recipe=rec.name)
@@ -225,6 +250,9 @@ def evaluate(data: str | Path, split: str = "test", *, model: SeparationModel | 
         if model is not None:
             est = chunked([mix], SAMPLE_RATE, lambda xs: model_estimate(model, xs[0]), cancel=cancel)
             row["model"] = si_sdr(est, ex.target)
+        if joint:
+            est = separate_all(mix, SAMPLE_RATE, joint, True, wiener_iterations, cancel=cancel)[model.target]
+            row["model+wiener"] = si_sdr(est, ex.target)
         for k in oracles:
             est = chunked([mix, ex.target], SAMPLE_RATE, lambda xs, k=k: oracle_estimate16(k, xs[0], xs[1]),
                           cancel=cancel)

@@ -67,25 +67,29 @@ def chunked(inputs: list[np.ndarray], sr: int, fn: Callable[[list[np.ndarray]], 
             chunk_seconds: float = CHUNK_SECONDS, overlap_seconds: float = OVERLAP_SECONDS,
             progress: ProgressFn | None = None, cancel: CancelToken | None = None, stage: str = "separate",
             done: int = 0, total: int | None = None) -> np.ndarray:
-    """Apply ``fn`` (16-kHz mono signals -> one 16-kHz signal) chunk by chunk to equal-length mono ``inputs`` at
-    ``sr``; the result at ``sr``, crossfaded over the overlaps."""
+    """Apply ``fn`` (16-kHz signals -> one 16-kHz signal) chunk by chunk to equal-length ``inputs`` at ``sr``; the
+    result at ``sr``, crossfaded over the overlaps. Samples are the first axis of every array: mono inputs and a
+    mono result are 1-D, but ``fn`` may take and give more axes (e.g. ``(samples, channels, sources)``)."""
     n = len(inputs[0])
     chunk = max(int(chunk_seconds * sr), 1)
     overlap = min(max(int(overlap_seconds * sr), 1), chunk // 2)
     spans = _chunks(n, chunk, overlap)
     total = total if total is not None else len(spans)
-    out = np.zeros(n, dtype=np.float32)
+    out: np.ndarray | None = None
     ramp = (np.arange(overlap, dtype=np.float32) + 0.5) / overlap
     for k, (a, b) in enumerate(spans):
         check(cancel)
         report(progress, stage, done + k, total)
         est16 = fn([resample(x[a:b], sr, S.SAMPLE_RATE) for x in inputs])
         est = resample(est16, S.SAMPLE_RATE, sr)[: b - a]
-        est = np.pad(est, (0, b - a - len(est)))
+        est = np.pad(est, [(0, b - a - len(est))] + [(0, 0)] * (est.ndim - 1))
+        fade = ramp.reshape(-1, *[1] * (est.ndim - 1))
         if k > 0:
-            est[:overlap] *= ramp
+            est[:overlap] *= fade
         if k < len(spans) - 1:
-            est[-overlap:] *= ramp[::-1]
+            est[-overlap:] *= fade[::-1]
+        if out is None:
+            out = np.zeros((n, *est.shape[1:]), dtype=np.float32)
         out[a:b] += est
     report(progress, stage, done + len(spans), total)
     return out

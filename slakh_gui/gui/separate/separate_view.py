@@ -43,7 +43,14 @@ from slakh_gui.gui.separate.messages import first_line
 from slakh_gui.gui.separate.model_panel import ModelPanel
 from slakh_gui.gui.separate.score_table import ScoreTable
 from slakh_gui.gui.separate_plots import SpectrogramStack
-from slakh_gui.separation.comparison import SeparationRun, clock, model_title, region_span, run_separation
+from slakh_gui.separation.comparison import (
+    WIENER_DEFAULT,
+    SeparationRun,
+    clock,
+    model_title,
+    region_span,
+    run_separation,
+)
 
 
 class VerticalScroll(QScrollArea):
@@ -161,6 +168,13 @@ class SeparateView(QWidget):
                                      "mask can do, computed from the truth. How far is the model from them?")
         self.oracle_check.setChecked(True)
         cl.addWidget(self.oracle_check)
+        self.wiener_check = QCheckBox("Wiener post-filter (all targets)")
+        self.wiener_check.setAccessibleName("Refine the estimate with the joint Wiener post-filter")
+        self.wiener_check.setToolTip("The shipped models of the other targets separate the same mix too, and a "
+                                     "multichannel Wiener filter (norbert's EM) refines all estimates together, "
+                                     "so that they add up to the mix")
+        self.wiener_check.setChecked(WIENER_DEFAULT)
+        cl.addWidget(self.wiener_check)
         buttons = QHBoxLayout()
         self.run_button = QPushButton("Separate")
         self.run_button.setAccessibleName("Separate the mix with the model")
@@ -307,7 +321,8 @@ class SeparateView(QWidget):
         self._delivered = None
         job = self.runner.start(
             run_separation, self.model, self.mix, self.stems, self.metadata, self.sample_rate, span,
-            self.oracle_check.isChecked(), slot=self._slot("run"), on_progress=self._on_progress,
+            self.oracle_check.isChecked(), wiener=self.wiener_check.isChecked(), slot=self._slot("run"),
+            on_progress=self._on_progress,
             on_result=lambda run: self._done(run) if gen == self._generation else None,
             on_error=lambda exc: self._failed(exc) if gen == self._generation else None,
             on_finished=lambda: self._finished(job, gen))
