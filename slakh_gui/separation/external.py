@@ -355,12 +355,13 @@ def _load_demucs(p: Path, recipe: Recipe) -> ExternalModel:
 
 
 def _load_demucs_bag(p: Path, recipe: Recipe) -> ExternalModel:
-    import yaml
+    from slakh_gui.core.safe_yaml import YamlError, read_yaml
 
     try:
-        bag = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ModelLoadError(f"{p}: not a readable YAML file ({_reason(exc)})") from None
+        bag = read_yaml(p)
+    except YamlError as exc:
+        raise ModelLoadError(f"{p}: not a Demucs bag of models ({getattr(exc, 'detail', None) or _reason(exc)})"
+                             ) from None
     sigs = bag.get("models") if isinstance(bag, dict) else None
     if not isinstance(sigs, list) or not sigs or not all(isinstance(s, (str, int)) for s in sigs):
         raise ModelLoadError(f"{p}: not a Demucs bag of models (no 'models' list of signatures)")
