@@ -5,8 +5,9 @@
 #   (a) apt: installs whichever packages of scripts/apt-packages.txt are missing (as root, or via `sudo -n`;
 #       otherwise it prints the command to run as root and exits 1).
 #   (b) Python: `python3` (or $PYTHON), >= 3.10; creates .venv in the repo root if missing or broken.
-#   (c) pip: `pip install -r requirements-dev.txt` (which pulls in requirements.txt via -r) and
-#       `pip install -e . --no-deps`; skipped while .venv/.stamp matches a hash of the requirement files
+#   (c) pip: `pip install -r requirements-dev.txt` (which pulls in requirements.txt via -r),
+#       `pip install --no-deps -r requirements-nodeps.txt` (openunmix, demucs: their declared dependencies would
+#       replace torch) and `pip install -e . --no-deps`; skipped while .venv/.stamp matches a hash of the requirement files
 #       and pyproject.toml.
 #
 # pip uses --only-binary=:all: so a fresh machine needs no compiler: every pinned package and every
@@ -28,7 +29,7 @@ PKG_FILE="$ROOT/scripts/apt-packages.txt"
 PY="${PYTHON:-python3}"
 MIN_PY=(3 10)
 # Bump when the pip command line below changes, so existing stamps are invalidated.
-PIP_STEP_REV=2
+PIP_STEP_REV=3
 
 say() { printf 'setup: %s\n' "$*" >&2; }
 die() {
@@ -229,6 +230,9 @@ if [[ -n $REQ ]]; then
     run_pip --only-binary=:all: -r "$REQ"
 else
     say "note: no requirements-dev.txt or requirements.txt yet; skipping the dependency install"
+fi
+if [[ -f requirements-nodeps.txt ]]; then
+    run_pip --only-binary=:all: --no-deps -r requirements-nodeps.txt
 fi
 if [[ -f pyproject.toml ]]; then
     run_pip --no-deps -e .

@@ -64,9 +64,11 @@ def register(sub) -> None:
 
     e = sub.add_parser("evaluate", help="SI-SDR of a model, the mixture and the oracle masks over a split, and "
                        "the model's gap to the tPSF oracle")
-    e.add_argument("--model", help="shipped model name (bass, drums, guitar, piano) or a model file; without it, "
-                   "only the mixture and the oracles (give --target)")
-    e.add_argument("--target", help="group to score when no --model is given")
+    e.add_argument("--model", help="shipped model name (bass, drums, guitar, piano) or a model file: ours (.pt), "
+                   "Open-Unmix (.pth/.json or its folder) or Demucs (.th, bag .yaml); without it, only the mixture "
+                   "and the oracles (give --target)")
+    e.add_argument("--target", help="group to score when no --model is given; with an Open-Unmix or Demucs model, "
+                   "its source to score (default: its first source named like a group)")
     e.add_argument("--recipe", default="band", help="recipe of --target (default band)")
     e.add_argument("--data", required=True, type=Path, help="dataset root")
     e.add_argument("--split", default="test", help="train, validation, test or all (default test)")
@@ -91,9 +93,13 @@ def register(sub) -> None:
 
     s = sub.add_parser("separate", help="separate a model's target from an audio file")
     s.add_argument("input", type=Path, help="audio file (wav, flac, ...; mono or stereo, any sample rate)")
-    s.add_argument("--model", required=True, help="shipped model name or model file")
-    s.add_argument("-o", "--out", required=True, type=Path, help="estimate file (.wav or .flac)")
-    s.add_argument("--residual", type=Path, metavar="FILE", help="also write input − estimate")
+    s.add_argument("--model", required=True, help="shipped model name or model file: ours (.pt), Open-Unmix "
+                   "(<target>.pth/.json with separator.json beside them, or their folder) or Demucs (.th, or a bag "
+                   ".yaml whose .th files are in its folder); local files only, nothing is downloaded")
+    s.add_argument("-o", "--out", required=True, type=Path, help="estimate file (.wav or .flac); an Open-Unmix or "
+                   "Demucs model without --target writes every source, as OUT-<source>.wav (e.g. out-bass.wav)")
+    s.add_argument("--target", metavar="SOURCE", help="Open-Unmix / Demucs: write only this source to -o")
+    s.add_argument("--residual", type=Path, metavar="FILE", help="also write input − estimate (one estimate only)")
     s.add_argument("--chunk", type=float, default=30.0, metavar="S", help="seconds per chunk (default 30)")
     s.add_argument("--wiener", action=argparse.BooleanOptionalAction,
                    help=f"{WIENER_HELP} (default {'on where those models are installed' if WIENER_DEFAULT else 'off'})")
@@ -112,10 +118,15 @@ def _threads(n: int) -> None:
         torch.set_num_threads(n)
 
 
-def _load(name: str, device: str):
+def _load(name: str, device: str, source: str | None = None):
+    from slakh_gui.separation.external import is_external, load_external
     from slakh_gui.separation.inference import resolve_device
     from slakh_gui.separation.model import load_model
 
+    if is_external(name):
+        return load_external(name, source).to(resolve_device(device))
+    if source is not None:
+        raise CliError("--target picks the source of an Open-Unmix or Demucs model; our .pt models have one target")
     return load_model(name).to(resolve_device(device))
 
 
@@ -176,7 +187,15 @@ def cmd_evaluate(args) -> int:
         raise CliError("--wiener scores a model: give --model")
     if args.wiener_iterations < 0:
         raise CliError("--wiener-iterations must be 0 or more")
-    model = _load(args.model, args.device) if args.model else None
+    external = bool(args.model) and _is_external(args.model)
+    model = _load(args.model, args.device, args.target if external else None) if args.model else None
+    if external and args.recipe != "band":
+        raise CliError("an Open-Unmix or Demucs model is scored against the band recipe's groups")
+    if external and model.target not in model.recipe.groups:
+        raise CliError(f"{model.source} is no group of the band recipe: nothing to score it against "
+                       f"(give --target with one of {', '.join(model.scoreable) or 'none'})")
+    if external and args.wiener:
+        raise CliError("--wiener runs Slakh Studio models, not an external model")
     joint = _joint(model) if args.wiener else None
     rep = with_count_progress(lambda p, c: evaluate(
         args.data, args.split, model=model, target=None if model else args.target, recipe=args.recipe,
@@ -206,6 +225,10 @@ def cmd_separate(args) -> int:
         raise CliError("--residual must differ from -o")
     audio, sr = _read_input(args.input)
     _threads(args.threads)
+    if _is_external(args.model):
+        return _separate_external(args, audio, sr)
+    if args.target:
+        raise CliError("--target picks the source of an Open-Unmix or Demucs model; our .pt models have one target")
     model = _load(args.model, args.device)
     joint = None
     if args.wiener or (args.wiener is None and WIENER_DEFAULT):
@@ -230,6 +253,41 @@ def cmd_separate(args) -> int:
     print(f"{args.out}: {model.target} estimate ({len(audio) / sr:.1f} s, {sr} Hz"
           + (f"; Wiener post-filter with {', '.join(joint)}" if joint else "")
           + (f"; residual {args.residual}" if args.residual else "") + ")", file=sys.stdout)
+    return 0
+
+
+def _is_external(name: str) -> bool:
+    from slakh_gui.separation.external import is_external
+
+    return is_external(name)
+
+
+def _separate_external(args, audio, sr) -> int:
+    """``separate`` with an Open-Unmix or Demucs model: ``--target``'s source to -o, or every source."""
+    import numpy as np
+
+    from slakh_gui.core.audio_io import to_int16, write_audio
+
+    if args.wiener:
+        raise CliError("--wiener runs Slakh Studio models, not an external model")
+    model = _load(args.model, args.device, args.target)
+    sources = [model.source] if args.target or len(model.sources) == 1 else list(model.sources)
+    if args.residual and len(sources) > 1:
+        raise CliError("--residual needs one estimate: give --target")
+    outs = {s: args.out if len(sources) == 1 else args.out.with_name(f"{args.out.stem}-{s}{args.out.suffix}")
+            for s in sources}
+    for f in outs.values():
+        if f.exists() and not args.overwrite:
+            raise CliError(f"{f}: exists (use --overwrite to replace it)")
+    est = with_count_progress(lambda p, c: model.separate_all(audio, sr, p, c, chunk_seconds=args.chunk),
+                              "separate", "chunk")
+    mono = audio if audio.ndim == 1 else audio.mean(axis=1)
+    for s, f in outs.items():
+        write_audio(f, to_int16(est[s] if audio.ndim == 1 else np.repeat(est[s][:, None], audio.shape[1], 1)), sr)
+    if args.residual:
+        write_audio(args.residual, to_int16(mono - est[sources[0]]), sr)
+    print("; ".join(f"{f}: {s} estimate" for s, f in outs.items())
+          + f" ({model.describe()}; {len(audio) / sr:.1f} s, {sr} Hz)", file=sys.stdout)
     return 0
 
 

@@ -144,7 +144,7 @@ def run_separation(model, mix: np.ndarray, stems: dict[str, np.ndarray], metadat
     a, b = span if span is not None else (0, len(mix))
     mix = np.ascontiguousarray(mix[a:b], dtype=np.float32)
     truth = None
-    if stems:
+    if stems and model.target in model.recipe.groups:  # an external model's source may match no group
         truth = model.recipe.submix(stems, metadata, length=b)[model.target][a:b]
         truth = np.ascontiguousarray(np.pad(truth, (0, len(mix) - len(truth))), dtype=np.float32)
     with_oracles = oracles and truth is not None
@@ -156,8 +156,11 @@ def run_separation(model, mix: np.ndarray, stems: dict[str, np.ndarray], metadat
         return relay
 
     t0 = time.monotonic()
-    joint = joint_filter.joint_models(model) if wiener else {}
-    if len(joint) > 1:
+    external = not hasattr(model, "mask")  # an ExternalModel (Open-Unmix, Demucs): it separates itself
+    joint = joint_filter.joint_models(model) if wiener and not external else {}
+    if external:
+        est = model.separate(mix, sr, stage(0.0, weight), cancel)
+    elif len(joint) > 1:
         est = joint_filter.separate_all(mix, sr, joint, True, wiener_iterations, stage(0.0, weight),
                                         cancel)[model.target]
     else:
@@ -221,9 +224,13 @@ def list_models() -> dict[str, Path | None]:
 
 
 def load_model(name_or_path: str | Path):
-    """Worker side of picking a model: :func:`slakh_gui.separation.model.load_model` (ModelLoadError says why)."""
+    """Worker side of picking a model: :func:`slakh_gui.separation.model.load_model`, or for an Open-Unmix or
+    Demucs file :func:`slakh_gui.separation.external.load_external` (ModelLoadError says why)."""
+    from slakh_gui.separation.external import is_external, load_external
     from slakh_gui.separation.model import load_model as _load
 
+    if is_external(name_or_path):
+        return load_external(name_or_path)
     return _load(name_or_path)
 
 
@@ -252,7 +259,7 @@ def model_key(path: Path | None) -> str | None:
 def describe_model(model) -> str:
     """``model.describe()`` and its training summary, for the panel (plain text, a few lines)."""
     lines = [model.describe()]
-    t = model.training or {}
+    t = getattr(model, "training", None) or {}
     parts = []
     prior = int(t.get("prior_epochs") or 0)  # epochs of the model a fine-tuning run started from
     if t.get("epochs"):

@@ -235,19 +235,26 @@ def evaluate(data: str | Path, split: str = "test", *, model: SeparationModel | 
     examples, skipped = _examples(tracks, mode, clips_per_track, clip_seconds, seed)
     if not examples:
         raise DatasetError(f"{data}: no {split} track has a usable {group} target ({len(tracks)} read)")
+    if wiener_models is not None and model is not None and not hasattr(model, "mask"):
+        raise SeparationError("the Wiener post-filter runs Slakh Studio models, not an external model")
     joint = _joint_models(model, wiener_models) if wiener_models is not None else None
     methods = ["mixture"] + (["model"] if model is not None else []) + (["model+wiener"] if joint else []) + list(
         oracles)
-    rep = EvalReport(group, split, mode, methods, model.name if model else None,
-                     {"preset": model.preset, "parameters": model.n_parameters, "training": model.training}
-                     if model else {}, skipped=list(skipped), data=folder_name(data), recipe=rec.name)
+    external = model is not None and not hasattr(model, "mask")  # an ExternalModel (Open-Unmix, Demucs)
+    info = ({"package": model.package, "architecture": model.architecture, "source": model.source,
+             "parameters": model.n_parameters} if external else
+            {"preset": model.preset, "parameters": model.n_parameters, "training": model.training} if model else {})
+    rep = EvalReport(group, split, mode, methods, model.name if model else None, info, skipped=list(skipped),
+                     data=folder_name(data), recipe=rec.name)
     for i, ex in enumerate(examples):
         check(cancel)
         report(progress, "evaluate", i, len(examples), item=ex.track)
         mix = ex.mixture
         row = {"track": ex.track, "offset_s": ex.offset, "seconds": len(mix) / SAMPLE_RATE,
                "mixture": si_sdr(mix, ex.target)}
-        if model is not None:
+        if external:
+            row["model"] = si_sdr(model.separate(mix, SAMPLE_RATE, cancel=cancel), ex.target)
+        elif model is not None:
             est = chunked([mix], SAMPLE_RATE, lambda xs: model_estimate(model, xs[0]), cancel=cancel)
             row["model"] = si_sdr(est, ex.target)
         if joint:

@@ -431,3 +431,39 @@ def test_wiener_checkbox_filters_the_separation(qtbot, panel, track_dir, bass_mo
     assert panel.table.item(0, 0).text().endswith("+ Wiener")
     assert "Wiener post-filter with the Bass, Drums, Guitar, Piano models" in panel.info_label.text()
     assert math.isfinite(run.estimates["model"].si_sdr)
+
+
+def test_panel_runs_an_external_model_and_scores_it_beside_the_oracles(qtbot, panel, track_dir, tmp_path):
+    """A Demucs bag file set as the dialog would set it: its summary and source chooser, a background run with
+    progress, and its scores beside the oracles; at 1000x260 nothing overlaps."""
+    from slakh_gui.gui.separate.model_panel import MODEL_FILTER
+    from tests.gui.layout_checks import assert_no_overlap
+    from tests.separation.external_models import save_demucs
+
+    assert all(f"*{s}" in MODEL_FILTER for s in (".pt", ".th", ".yaml", ".pth", ".json"))
+    for sig in ("bb22", "cc33"):
+        save_demucs(tmp_path / "m" / f"{sig}.th", "demucs", seed=len(sig))
+    bag = tmp_path / "m" / "bag.yaml"
+    bag.write_text("models: [bb22, cc33]\n")
+    panel.resize(1000, 260)
+    panel.show()
+    qtbot.waitExposed(panel)
+    give_track(panel, track_dir)
+    load_and_wait(qtbot, panel, bag)
+    chooser = panel.models.source_combo
+    assert panel.models.source_row.isVisible() and chooser.count() == 4
+    assert "demucs bag of 2 Demucs: sources drums, bass, guitar, piano" in panel.models.label.text()
+    panel.models.set_source("bass")
+    assert panel.model.source == "bass" and chooser.currentData() == "bass"
+    values = []
+    panel.progress.valueChanged.connect(values.append)
+    panel.range_check.setChecked(True)
+    panel.set_region(1.0, 4.0)
+    run = separate_and_wait(qtbot, panel)
+    assert run.target == "Bass" and run.model_name == "bag (demucs)"
+    for key in ("model", "ibm", "irm", "wiener", "tpsf"):
+        assert cell(panel, key, 1) not in ("", "—"), key
+        float(cell(panel, key, 2).replace("−", "-"))
+    assert values and panel.gap_label.text()
+    settle(qtbot, panel)
+    assert_no_overlap(panel)

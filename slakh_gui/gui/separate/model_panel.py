@@ -1,5 +1,6 @@
 """Choosing the Separate panel's model: the shipped models (listed in the background: it imports torch), model files
-opened with a file dialog, loading in the background, and a summary of the loaded model."""
+opened with a file dialog (ours, .pt; Open-Unmix .pth/.json and Demucs .th/.yaml), loading in the background, a
+summary of the loaded model, and for an external model with several sources the source to separate."""
 
 from __future__ import annotations
 
@@ -22,6 +23,9 @@ from PySide6.QtWidgets import (
 from slakh_gui.gui.job_runner import Job, JobRunner
 from slakh_gui.gui.separate.messages import first_line
 from slakh_gui.separation.comparison import describe_model, list_models, load_model, model_key, model_title
+
+MODEL_FILTER = ("Separation models (*.pt *.pth *.json *.th *.yaml);;Slakh Studio models (*.pt);;"
+                "Open-Unmix (*.pth *.json);;Demucs (*.th *.yaml);;All files (*)")
 
 
 class ModelPanel(QWidget):
@@ -57,10 +61,24 @@ class ModelPanel(QWidget):
         row.addWidget(self.combo, 1)
         self.browse_button = QToolButton(text="…")
         self.browse_button.setAccessibleName("Open a model file")
-        self.browse_button.setToolTip("Open a model file (.pt) trained with slakh-studio train")
+        self.browse_button.setToolTip("Open a model file: .pt trained with slakh-studio train, or an Open-Unmix "
+                                      "(.pth/.json) or Demucs (.th, bag .yaml) model")
         self.browse_button.clicked.connect(self.open_model_dialog)
         row.addWidget(self.browse_button)
         lay.addLayout(row)
+        self.source_row = QWidget()
+        srow = QHBoxLayout(self.source_row)
+        srow.setContentsMargins(0, 0, 0, 0)
+        srow.addWidget(QLabel("Source"))
+        self.source_combo = QComboBox()
+        self.source_combo.setAccessibleName("Source of the external model to separate and score")
+        self.source_combo.setToolTip("The model's source to separate; the ones named like a band group (bass, "
+                                     "drums, guitar, piano) are scored against the truth")
+        self.source_combo.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.source_combo.activated.connect(lambda i: self.set_source(self.source_combo.itemData(i)))
+        srow.addWidget(self.source_combo, 1)
+        lay.addWidget(self.source_row)
+        self.source_row.hide()
         self.label = QLabel("No model loaded")
         self.label.setAccessibleName("Model description")
         self.label.setWordWrap(True)
@@ -74,6 +92,7 @@ class ModelPanel(QWidget):
         """No other model while a separation runs."""
         self.combo.setEnabled(not busy)
         self.browse_button.setEnabled(not busy)
+        self.source_combo.setEnabled(not busy)
 
     # ------------------------------------------------------------------------------------------ listing
     def refresh_models(self) -> Job:
@@ -125,7 +144,7 @@ class ModelPanel(QWidget):
     def open_model_dialog(self) -> None:
         start = str(self.settings.value("separate/last_dir", str(Path.home()), type=str)) if self.settings else ""
         path, _ = QFileDialog.getOpenFileName(self, "Open a separation model", start,
-                                              "Slakh Studio models (*.pt);;All files (*)")
+                                              MODEL_FILTER)
         if path:
             if self.settings is not None:
                 self.settings.setValue("separate/last_dir", str(Path(path).parent))
@@ -155,8 +174,29 @@ class ModelPanel(QWidget):
             self.combo.setCurrentIndex(self.combo.findData(key))
         self.label.setText(describe_model(model))
         self.label.setToolTip(str(model.path or ""))
+        self._show_sources(model)
         self.statusMessage.emit(f"Loaded separation model {model_title(model)} ({model.target})")
         self.modelLoaded.emit(model)
+
+    def _show_sources(self, model) -> None:
+        sources = getattr(model, "sources", ())
+        self.source_combo.clear()
+        for s in sources:
+            scored = s in model.scoreable
+            self.source_combo.addItem(s if scored else f"{s} (not scored: no such group)", s)
+        if sources:
+            self.source_combo.setCurrentIndex(self.source_combo.findData(model.source))
+        self.source_row.setVisible(len(sources) > 1)
+
+    def set_source(self, source: str) -> None:
+        """Separate (and score) ``source`` of the loaded external model."""
+        if self.model is None or not hasattr(self.model, "with_source") or source == self.model.source:
+            return
+        self.model = self.model.with_source(source)
+        self.source_combo.setCurrentIndex(self.source_combo.findData(source))
+        self.label.setText(describe_model(self.model))
+        self.statusMessage.emit(f"Separation model {model_title(self.model)}: source {source}")
+        self.modelLoaded.emit(self.model)
 
     def _failed(self, exc: Exception) -> None:
         """The model loaded before stays, and the combo shows it again."""
