@@ -13,7 +13,7 @@ from slakh_gui.cli_support import CliError, with_count_progress
 from slakh_gui.separation.defaults import WIENER as WIENER_DEFAULT
 from slakh_gui.separation.defaults import WIENER_ITERATIONS
 
-PRESETS = ("paper", "small", "tiny")  # slakh_gui.separation.model.PRESETS, without importing torch
+PRESETS = ("paper", "small", "tiny", "joint-tiny", "joint-small")  # model.PRESETS, without importing torch
 WIENER_HELP = ("the joint Wiener post-filter: the installed shipped models of the model's other targets separate "
                "the same mix, and norbert's EM Wiener filter refines all estimates together")
 
@@ -31,12 +31,13 @@ def _needs_torch(handler):
 
 def register(sub) -> None:
     t = sub.add_parser("train", help="train a separation model (BLSTM, tPSA loss) on a Slakh-layout dataset")
-    t.add_argument("--target", required=True, help="group to separate: bass, drums, guitar, piano (band recipe)")
+    t.add_argument("--target", required=True, help="group to separate: bass, drums, guitar, piano (band recipe); "
+                   "a joint preset takes a comma list, e.g. bass,drums,guitar,piano")
     t.add_argument("--data", required=True, type=Path, help="dataset root (train/ validation/ test/, or a mirdata "
                    "data_home with slakh2100_flac_redux/)")
     t.add_argument("--recipe", default="band", help="submix recipe name or .yaml (default band)")
     t.add_argument("--preset", choices=PRESETS, default="tiny", help="network size (default tiny: 2x256; "
-                   "paper: 4x600)")
+                   "paper: 4x600; joint-tiny / joint-small: one trunk with a mask head per target)")
     t.add_argument("--epochs", type=int, default=100, help="at most this many epochs (default 100)")
     t.add_argument("--steps", type=int, default=200, help="steps per epoch (default 200)")
     t.add_argument("--batch-size", type=int, default=4)
@@ -98,7 +99,8 @@ def register(sub) -> None:
                    ".yaml whose .th files are in its folder); local files only, nothing is downloaded")
     s.add_argument("-o", "--out", required=True, type=Path, help="estimate file (.wav or .flac); an Open-Unmix or "
                    "Demucs model without --target writes every source, as OUT-<source>.wav (e.g. out-bass.wav)")
-    s.add_argument("--target", metavar="SOURCE", help="Open-Unmix / Demucs: write only this source to -o")
+    s.add_argument("--target", metavar="SOURCE", help="Open-Unmix / Demucs / a joint model: write only this source "
+                   "to -o (without it, every source, as OUT-<source>.wav)")
     s.add_argument("--residual", type=Path, metavar="FILE", help="also write input − estimate (one estimate only)")
     s.add_argument("--chunk", type=float, default=30.0, metavar="S", help="seconds per chunk (default 30)")
     s.add_argument("--wiener", action=argparse.BooleanOptionalAction,
@@ -125,9 +127,10 @@ def _load(name: str, device: str, source: str | None = None):
 
     if is_external(name):
         return load_external(name, source).to(resolve_device(device))
-    if source is not None:
-        raise CliError("--target picks the source of an Open-Unmix or Demucs model; our .pt models have one target")
-    return load_model(name).to(resolve_device(device))
+    model = load_model(name).to(resolve_device(device))
+    if source is not None and not model.is_joint:
+        raise CliError("--target picks the source of an Open-Unmix, Demucs or joint model; this model has one target")
+    return model.view(source) if source is not None else model
 
 
 def _joint(model) -> dict:
@@ -154,7 +157,8 @@ def cmd_train(args) -> int:
         _positive(v, o)
     if not 0.0 <= args.incoherent <= 1.0:
         raise CliError("--incoherent must be between 0 and 1")
-    out = args.out or Path("runs") / f"{args.target.lower()}-{args.preset}"
+    name = "joint" if "," in args.target else args.target.lower()
+    out = args.out or Path("runs") / f"{name}-{args.preset}"
     config = TrainConfig(target=args.target, data=str(args.data), recipe=args.recipe, preset=args.preset,
                          epochs=args.epochs, batch_size=args.batch_size, steps_per_epoch=args.steps, lr=args.lr,
                          val_clips=args.val_clips, early_stop=args.patience, incoherent=args.incoherent,
@@ -189,6 +193,10 @@ def cmd_evaluate(args) -> int:
         raise CliError("--wiener-iterations must be 0 or more")
     external = bool(args.model) and _is_external(args.model)
     model = _load(args.model, args.device, args.target if external else None) if args.model else None
+    if model is not None and not external and model.is_joint:
+        if not args.target:
+            raise CliError(f"{args.model} is a joint model of {', '.join(model.targets)}: give --target")
+        model = _view(model, args.target)
     if external and args.recipe != "band":
         raise CliError("an Open-Unmix or Demucs model is scored against the band recipe's groups")
     if external and model.target not in model.recipe.groups:
@@ -227,11 +235,14 @@ def cmd_separate(args) -> int:
     _threads(args.threads)
     if _is_external(args.model):
         return _separate_external(args, audio, sr)
-    if args.target:
-        raise CliError("--target picks the source of an Open-Unmix or Demucs model; our .pt models have one target")
     model = _load(args.model, args.device)
+    if model.is_joint and not args.target:
+        return _separate_joint(args, model, audio, sr)
+    if args.target and not model.is_joint:
+        raise CliError("--target picks the source of an Open-Unmix, Demucs or joint model; this model has one target")
+    model = _view(model, args.target) if args.target else model
     joint = None
-    if args.wiener or (args.wiener is None and WIENER_DEFAULT):
+    if _wiener_on(args):
         try:
             joint = _joint(model)
         except CliError as exc:
@@ -253,6 +264,40 @@ def cmd_separate(args) -> int:
     print(f"{args.out}: {model.target} estimate ({len(audio) / sr:.1f} s, {sr} Hz"
           + (f"; Wiener post-filter with {', '.join(joint)}" if joint else "")
           + (f"; residual {args.residual}" if args.residual else "") + ")", file=sys.stdout)
+    return 0
+
+
+def _view(model, target: str):
+    """The view of ``target`` of a joint ``model`` (CliError when it has no such head)."""
+    try:
+        return model.view(target)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _wiener_on(args) -> bool:
+    return bool(args.wiener or (args.wiener is None and WIENER_DEFAULT))
+
+
+def _separate_joint(args, model, audio, sr) -> int:
+    """``separate`` with a joint model and no ``--target``: every target as OUT-<target>.wav, the network run once
+    per chunk for all of them (with ``--wiener``, its targets' estimates filtered together)."""
+    from slakh_gui.core.audio_io import to_int16, write_audio
+    from slakh_gui.separation.wiener import separate_all
+
+    if args.residual:
+        raise CliError("--residual needs one estimate: give --target")
+    outs = {t: args.out.with_name(f"{args.out.stem}-{t.lower()}{args.out.suffix}") for t in model.targets}
+    for f in outs.values():
+        if f.exists() and not args.overwrite:
+            raise CliError(f"{f}: exists (use --overwrite to replace it)")
+    wiener = _wiener_on(args)
+    est = with_count_progress(lambda p, c: separate_all(audio, sr, model.views(), wiener, args.wiener_iterations, p,
+                                                        c, chunk_seconds=args.chunk), "separate", "chunk")
+    for t, f in outs.items():
+        write_audio(f, to_int16(est[t]), sr)
+    print("; ".join(f"{f}: {t} estimate" for t, f in outs.items())
+          + f" (joint model, {len(audio) / sr:.1f} s, {sr} Hz{'; Wiener post-filter' if wiener else ''})")
     return 0
 
 

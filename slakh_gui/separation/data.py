@@ -270,3 +270,54 @@ class ClipSampler:
             starts = rng.choice(self.offsets[i], size=min(per_track, len(self.offsets[i])), replace=False)
             out.extend(self.coherent_at(i, int(s)) for s in sorted(starts))
         return out
+
+
+@dataclass
+class JointClip:
+    """A joint training example: the mixture and every target of the same interval (``targets``: ``(K, samples)``)."""
+
+    mixture: np.ndarray
+    targets: np.ndarray
+    track: str
+    offset: float
+    kind: str = "coherent"
+
+    @property
+    def target(self) -> np.ndarray:
+        return self.targets
+
+
+class JointClipSampler(ClipSampler):
+    """Seeded coherent clips with all of several targets, for a joint model. ``groups[k][i]`` is track ``i`` loaded
+    with target group ``k`` (the same tracks in the same order for every group).
+
+    Clip rule: a clip is kept when **at least one** target's RMS in it is ≥ ``threshold_db`` (the −30 dB rule of
+    :class:`ClipSampler` applied to each target, joined by "or"), so a clip may hold silent targets: their masks then
+    learn to be 0. The mixture is the first group's target + interference (the sum of all stems). Incoherent
+    mixtures are not made (a joint clip's targets must share one interference)."""
+
+    def __init__(self, groups: list[list[TrackAudio]], clip_seconds: float = CLIP_SECONDS,
+                 threshold_db: float = THRESHOLD_DB) -> None:
+        if not groups or len({len(g) for g in groups}) != 1:
+            raise DatasetError("a joint clip sampler needs the same tracks for every target")
+        self.groups = groups
+        self.tracks = groups[0]
+        self.clip = int(round(clip_seconds * SAMPLE_RATE))
+        self.threshold_db = threshold_db
+        self.offsets = [np.unique(np.concatenate([qualifying_offsets(g[i].target, self.clip, threshold_db)
+                                                  for g in groups])) for i in range(len(self.tracks))]
+        self.eligible = [i for i, o in enumerate(self.offsets) if len(o)]
+        self.skipped = [t.name for t, o in zip(self.tracks, self.offsets, strict=True) if not len(o)]
+        if not self.eligible:
+            raise DatasetError(f"no track has a {clip_seconds:g}-s clip where any target is at or above "
+                               f"{threshold_db:g} dBFS RMS ({len(self.tracks)} tracks read)")
+        self._interference_offsets = {}
+
+    def coherent_at(self, index: int, start: int) -> JointClip:
+        t = self.tracks[index]
+        mixture = _cut(t.target, start, self.clip) + _cut(t.interference, start, self.clip)
+        targets = np.stack([_cut(g[index].target, start, self.clip) for g in self.groups])
+        return JointClip(mixture, targets, t.name, start / SAMPLE_RATE)
+
+    def incoherent(self, rng: np.random.Generator) -> JointClip:
+        raise DatasetError("joint training uses coherent clips only (incoherent fraction 0)")

@@ -8,6 +8,13 @@ A model file is a ``torch.save``'d dict of plain types and tensors (loadable wit
      "stft": {"n_fft": 512, "hop": 256, "window": "sqrt-hann"}, "norm_mean": (F,), "norm_std": (F,),
      "weight_dtype": "float16", "state_dict": {...}, "training": {...}}
 
+A **joint** model (presets ``joint-*``: one BLSTM trunk, one mask head per target, trained on all its targets at
+once) has ``"version": 2``, ``"targets": ["Bass", "Drums", ...]`` (its heads, in order) instead of ``"target"``, and
+``config["heads"]`` = the number of targets; single-target files keep version 1, ``"target"`` and no ``heads`` key, so
+older Slakh Studio versions still read them (and refuse a joint file by its version). A loaded joint model is a set of
+per-target **views** (:meth:`SeparationModel.view`): :class:`SeparationModel` objects sharing the one network, each
+masking with its own head, so everything that takes one model works on one target of a joint model.
+
 ``training`` names datasets and the model a run started from by folder and file name, never by a path of the machine
 that trained it (:func:`portable_training`).
 """
@@ -16,7 +23,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
@@ -29,7 +36,7 @@ from slakh_gui.separation.separation_errors import ModelLoadError
 
 FORMAT = "slakh-studio-separation-model"
 CHECKPOINT_FORMAT = "slakh-studio-separation-checkpoint"
-VERSION = 1
+VERSION = 2  # the newest version read: 1 single-target models, 2 joint models
 SHIPPED = ("bass", "drums", "guitar", "piano")
 SHIPPED_PRESET = "tiny"
 
@@ -40,13 +47,20 @@ class ModelConfig:
     hidden: int  # units per direction
     dropout: float = 0.3  # between BLSTM layers
     n_freq: int = S.N_FREQ
+    heads: int = 1  # mask heads (targets) on the shared trunk: 1, or one per target of a joint model
 
 
 PRESETS: dict[str, ModelConfig] = {
     "paper": ModelConfig(4, 600),  # the paper's network: 30.4 M parameters
     "small": ModelConfig(3, 300),  # 5.8 M
     "tiny": ModelConfig(2, 256),  # 2.8 M; the shipped models' preset (about 5.5 MB in float16)
+    "joint-tiny": ModelConfig(2, 256, heads=4),  # tiny's trunk with 4 heads (band: bass, drums, guitar, piano): 3.2 M
+    "joint-small": ModelConfig(3, 300, heads=4),  # small's trunk with 4 heads: 6.3 M
 }
+
+
+def is_joint_preset(name: str) -> bool:
+    return name.startswith("joint-")
 
 
 def preset_config(name: str) -> ModelConfig:
@@ -57,40 +71,76 @@ def preset_config(name: str) -> ModelConfig:
 
 
 class MaskNet(nn.Module):
-    """``(batch, F, frames)`` log-magnitudes -> ``(batch, F, frames)`` mask in (0, 1).
+    """``(batch, F, frames)`` log-magnitudes -> ``(batch, F, frames)`` mask in (0, 1), or ``(batch, heads, F,
+    frames)`` masks when ``config.heads`` > 1 (:meth:`all_heads` always gives the heads axis).
 
-    Inputs are normalized per frequency with the stored training statistics (``mean``, ``std`` buffers)."""
+    The dense layer has ``heads × F`` outputs (head-major), so a one-head network has the same parameters and
+    state-dict keys as before heads existed. Inputs are normalized per frequency with the stored training statistics (``mean``, ``std`` buffers)."""
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = config
         self.lstm = nn.LSTM(config.n_freq, config.hidden, num_layers=config.layers, bidirectional=True,
                             batch_first=True, dropout=config.dropout if config.layers > 1 else 0.0)
-        self.dense = nn.Linear(2 * config.hidden, config.n_freq)
+        self.dense = nn.Linear(2 * config.hidden, config.heads * config.n_freq)
         self.register_buffer("mean", torch.zeros(config.n_freq))
         self.register_buffer("std", torch.ones(config.n_freq))
 
-    def forward(self, logmag: torch.Tensor) -> torch.Tensor:
+    def all_heads(self, logmag: torch.Tensor) -> torch.Tensor:
+        """``(batch, F, frames)`` -> ``(batch, heads, F, frames)``."""
         x = ((logmag - self.mean[:, None]) / self.std[:, None]).transpose(1, 2)
         h, _ = self.lstm(x)
-        return torch.sigmoid(self.dense(h)).transpose(1, 2)
+        y = torch.sigmoid(self.dense(h))  # (batch, frames, heads * F)
+        return y.unflatten(-1, (self.config.heads, self.config.n_freq)).permute(0, 2, 3, 1)
+
+    def forward(self, logmag: torch.Tensor) -> torch.Tensor:
+        m = self.all_heads(logmag)
+        return m[:, 0] if self.config.heads == 1 else m
 
 
 class SeparationModel:
-    """A mask network with what it separates: ``target`` (a group of ``recipe``), its preset and training summary."""
+    """A mask network with what it separates: ``target`` (a group of ``recipe``), its preset and training summary.
+
+    ``targets`` are the network's heads in order (``[target]`` for a single-target model); ``target`` is the one
+    this object masks (head ``head``): a joint model is used through one view per target (:meth:`view`)."""
 
     def __init__(self, net: MaskNet, preset: str, target: str, recipe: Recipe, training: dict | None = None,
-                 path: Path | None = None) -> None:
+                 path: Path | None = None, targets: list[str] | None = None) -> None:
         self.net = net
         self.preset = preset
         self.target = target
+        self.targets = list(targets) if targets else [target]
+        if target not in self.targets or len(self.targets) != net.config.heads:
+            raise ValueError(f"target {target!r} and heads {self.targets} do not match a {net.config.heads}-head net")
+        self.head = self.targets.index(target)
         self.recipe = recipe
         self.training = dict(training or {})
         self.path = path
 
     @classmethod
-    def new(cls, preset: str, target: str, recipe: Recipe) -> SeparationModel:
-        return cls(MaskNet(preset_config(preset)), preset, target, recipe)
+    def new(cls, preset: str, target: str | list[str], recipe: Recipe) -> SeparationModel:
+        """A fresh network: one target, or a list of targets for a joint preset (one head each)."""
+        targets = [target] if isinstance(target, str) else list(target)
+        config = preset_config(preset)
+        if is_joint_preset(preset) != (len(targets) > 1):
+            raise ValueError(f"preset {preset!r} is for {'several targets' if is_joint_preset(preset) else 'one target'}"
+                             f", not {', '.join(targets)}")
+        return cls(MaskNet(replace(config, heads=len(targets))), preset, targets[0], recipe, targets=targets)
+
+    @property
+    def is_joint(self) -> bool:
+        return len(self.targets) > 1
+
+    def view(self, target: str) -> SeparationModel:
+        """The model of ``target`` (one of :attr:`targets`, any case) sharing this network: its own head."""
+        match = [t for t in self.targets if t.lower() == target.lower()]
+        if not match:
+            raise ValueError(f"{self.name} separates {', '.join(self.targets)}, not {target}")
+        return SeparationModel(self.net, self.preset, match[0], self.recipe, self.training, self.path, self.targets)
+
+    def views(self) -> dict[str, SeparationModel]:
+        """Target -> its view, for every head (``{target: self}``-like for a single-target model)."""
+        return {t: self.view(t) for t in self.targets}
 
     @property
     def device(self) -> torch.device:
@@ -106,20 +156,27 @@ class SeparationModel:
 
     @property
     def name(self) -> str:
-        return self.path.stem if self.path else f"{self.target.lower()}-{self.preset}"
+        base = self.path.stem if self.path else f"{'joint' if self.is_joint else self.target.lower()}-{self.preset}"
+        return f"{base}-{self.target.lower()}" if self.is_joint else base
 
-    def mask(self, spec: torch.Tensor) -> torch.Tensor:
-        """Mask for a complex mixture STFT ``(F, frames)`` or ``(batch, F, frames)`` (no gradient, eval mode)."""
+    def all_masks(self, spec: torch.Tensor) -> torch.Tensor:
+        """Every head's mask for a complex mixture STFT: ``(F, frames)`` -> ``(heads, F, frames)``, ``(batch, F,
+        frames)`` -> ``(batch, heads, F, frames)`` (one pass of the network; no gradient, eval mode)."""
         self.net.eval()
         single = spec.dim() == 2
         with torch.inference_mode():
-            m = self.net(S.log_magnitude(spec[None] if single else spec).to(self.device))
+            m = self.net.all_heads(S.log_magnitude(spec[None] if single else spec).to(self.device))
         return m[0] if single else m
+
+    def mask(self, spec: torch.Tensor) -> torch.Tensor:
+        """Mask of :attr:`target` for a complex mixture STFT ``(F, frames)`` or ``(batch, F, frames)``."""
+        return self.all_masks(spec).select(-3, self.head)
 
     def describe(self) -> str:
         c = self.net.config
-        return (f"{self.target} ({self.recipe.name} recipe), preset {self.preset}: {c.layers}x{c.hidden} BLSTM, "
-                f"{self.n_parameters / 1e6:.1f} M parameters")
+        joint = f" (joint model of {', '.join(self.targets)})" if self.is_joint else ""
+        return (f"{self.target}{joint} ({self.recipe.name} recipe), preset {self.preset}: {c.layers}x{c.hidden} "
+                f"BLSTM, {self.n_parameters / 1e6:.1f} M parameters")
 
 
 def model_to_dict(model: SeparationModel, weight_dtype: str = "float16") -> dict:
@@ -127,9 +184,12 @@ def model_to_dict(model: SeparationModel, weight_dtype: str = "float16") -> dict
     dtype = {"float16": torch.float16, "float32": torch.float32}[weight_dtype]
     state = {k: v.detach().to("cpu", dtype).clone() for k, v in model.net.state_dict().items()
              if k not in ("mean", "std")}
+    config = asdict(model.net.config)
+    if config["heads"] == 1:
+        del config["heads"]  # single-target files stay version 1, readable by versions without heads
     return {
-        "format": FORMAT, "version": VERSION, "preset": model.preset, "config": asdict(model.net.config),
-        "target": model.target,
+        "format": FORMAT, "version": 2 if model.is_joint else 1, "preset": model.preset, "config": config,
+        **({"targets": list(model.targets)} if model.is_joint else {"target": model.target}),
         "recipe": {"name": model.recipe.name, "groups": {g: sorted(p) for g, p in model.recipe.groups.items()}},
         "sample_rate": S.SAMPLE_RATE, "stft": {"n_fft": S.N_FFT, "hop": S.HOP, "window": "sqrt-hann"},
         "norm_mean": model.net.mean.detach().cpu().float().clone(),
@@ -221,8 +281,12 @@ def resolve_model(name_or_path: str | Path) -> Path:
                          "or a path to a .pt model file")
 
 
-def load_model(name_or_path: str | Path, device: torch.device | str | None = None) -> SeparationModel:
-    """Read a model file (or a shipped model by name); :class:`ModelLoadError` says why it cannot be used."""
+def load_model(name_or_path: str | Path, device: torch.device | str | None = None,
+               target: str | None = None) -> SeparationModel:
+    """Read a model file (or a shipped model by name); :class:`ModelLoadError` says why it cannot be used.
+
+    A joint model comes back as the view of ``target`` (default: its first target; ``.views()`` gives them all);
+    ``target`` given for a single-target model must be its target."""
     path = resolve_model(name_or_path)
     if path.is_dir():
         raise ModelLoadError(f"{path}: is a folder, not a model file")
@@ -231,7 +295,13 @@ def load_model(name_or_path: str | Path, device: torch.device | str | None = Non
     except Exception as exc:  # zip, pickle, EOF and unsafe-type errors all mean "unusable file"
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:120]
         raise ModelLoadError(f"{path}: not a Slakh Studio model (unreadable: {reason})") from None
-    return model_from_dict(data, path)
+    model = model_from_dict(data, path)
+    if target is None:
+        return model
+    try:
+        return model.view(target)
+    except ValueError as exc:
+        raise ModelLoadError(f"{path}: {exc}") from None
 
 
 def model_from_dict(data, path: Path) -> SeparationModel:
@@ -257,11 +327,15 @@ def model_from_dict(data, path: Path) -> SeparationModel:
         net.load_state_dict(state, strict=True)
         recipe = Recipe(str(data["recipe"]["name"]),
                         {str(g): frozenset(int(p) for p in ps) for g, ps in data["recipe"]["groups"].items()})
-        target = str(data["target"])
-        if target not in recipe.groups:
-            raise ValueError(f"target {target!r} is not a group of its recipe")
+        targets = [str(t) for t in data["targets"]] if version >= 2 else [str(data["target"])]
+        if len(targets) != config.heads or len(set(targets)) != len(targets):
+            raise ValueError(f"targets {targets} do not match the network's {config.heads} heads")
+        for target in targets:
+            if target not in recipe.groups:
+                raise ValueError(f"target {target!r} is not a group of its recipe")
     except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as exc:
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:120]
         raise ModelLoadError(f"{path}: corrupt Slakh Studio model ({reason})") from None
     net.eval()
-    return SeparationModel(net, str(data.get("preset", "custom")), target, recipe, data.get("training") or {}, path)
+    return SeparationModel(net, str(data.get("preset", "custom")), targets[0], recipe, data.get("training") or {}, path,
+                           targets)

@@ -7,6 +7,13 @@ model file) and ``log.jsonl`` (one JSON object per epoch). Every epoch's samples
 (seed, epoch), so a resumed run continues exactly as an uninterrupted one would. The checkpoint and the log keep this
 machine's paths (a run folder stays where it was made); the model file's training summary names the datasets and the
 ``init_from`` model by folder and file name only (:func:`~slakh_gui.separation.model.portable_training`).
+
+A **joint** run (``target`` a comma list such as ``bass,drums,guitar,piano`` and a ``joint-*`` preset) trains one
+network with a head per target: every track is loaded once per target group, clips come from
+:class:`~slakh_gui.separation.data.JointClipSampler` (kept when at least one target passes the −30 dB rule; coherent
+only), and the loss is the **sum** over targets of each head's tPSA loss (the same for validation), so a one-target
+run's loss is exactly the single model's. Checkpoints, resume, the learning-rate schedule and early stop are those of
+a single run.
 """
 
 from __future__ import annotations
@@ -24,13 +31,22 @@ from slakh_gui.core.dataset.recipes import load_recipe
 from slakh_gui.core.jobs import CancelToken, ProgressFn, check, report
 from slakh_gui.core.render.track_folder import TrackFolderError, read_metadata
 from slakh_gui.separation import stft as S
-from slakh_gui.separation.data import CLIP_SECONDS, THRESHOLD_DB, ClipSampler, find_tracks, load_split
+from slakh_gui.separation.data import (
+    CLIP_SECONDS,
+    THRESHOLD_DB,
+    ClipSampler,
+    JointClipSampler,
+    TrackAudio,
+    find_tracks,
+    load_split,
+)
 from slakh_gui.separation.inference import resolve_device
 from slakh_gui.separation.masks import tpsa_loss
 from slakh_gui.separation.model import (
     CHECKPOINT_FORMAT,
     VERSION,
     SeparationModel,
+    is_joint_preset,
     load_model,
     save_model,
     torch_save_atomic,
@@ -44,7 +60,7 @@ FIXED = ("target", "recipe", "preset", "batch_size", "segment_frames", "steps_pe
 
 @dataclass
 class TrainConfig:
-    target: str  # a group of ``recipe``: bass, drums, guitar, piano with the band recipe
+    target: str  # a group of ``recipe`` (bass, drums, guitar, piano with band), or a comma list for a joint preset
     data: str  # dataset root
     recipe: str = "band"
     preset: str = "tiny"
@@ -83,13 +99,14 @@ class TrainResult:
 
 
 def _segment_batch(clips, seg: int, rng: np.random.Generator, device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mixtures ``(batch, seg)`` and targets ``(batch, seg)`` (``(batch, K, seg)`` for joint clips)."""
     mix, tgt = [], []
     for c in clips:
-        n = len(c.target)
+        n = c.mixture.shape[-1]
         start = int(rng.integers(0, (n - seg) // S.HOP + 1)) * S.HOP if n > seg else 0
-        t = np.zeros(seg, np.float32)
+        t = np.zeros((*c.target.shape[:-1], seg), np.float32)
         m = np.zeros(seg, np.float32)
-        t[: min(seg, n)] = c.target[start : start + seg]
+        t[..., : min(seg, n)] = c.target[..., start : start + seg]
         m[: min(seg, n)] = c.mixture[start : start + seg]
         mix.append(m)
         tgt.append(t)
@@ -97,8 +114,34 @@ def _segment_batch(clips, seg: int, rng: np.random.Generator, device) -> tuple[t
 
 
 def _loss(model: SeparationModel, mix: torch.Tensor, tgt: torch.Tensor) -> torch.Tensor:
-    X, T = S.stft(mix), S.stft(tgt)
-    return tpsa_loss(model.net(S.log_magnitude(X)), X, T)
+    """tPSA loss; for a joint model (targets ``(batch, K, samples)``) the sum of the heads' losses."""
+    X = S.stft(mix)
+    if not model.is_joint:
+        return tpsa_loss(model.net(S.log_magnitude(X)), X, S.stft(tgt))
+    masks, T = model.net.all_heads(S.log_magnitude(X)), S.stft(tgt)
+    return sum(tpsa_loss(masks[:, k], X, T[:, k]) for k in range(masks.shape[1]))
+
+
+def run_targets(config: TrainConfig, recipe) -> list[str]:
+    """The recipe groups ``config.target`` names (one, or several for a joint preset); TrainError when the preset
+    does not fit their number."""
+    groups = [recipe.group(t) for t in config.target.split(",") if t.strip()]
+    if len(set(groups)) != len(groups) or not groups:
+        raise TrainError(f"--target {config.target!r}: name each target once")
+    if is_joint_preset(config.preset) != (len(groups) > 1):
+        need = ("several targets (e.g. bass,drums,guitar,piano)" if is_joint_preset(config.preset)
+                else "one target (joint-* presets train several)")
+        raise TrainError(f"preset {config.preset} needs {need}")
+    if len(groups) > 1 and config.incoherent > 0:
+        raise TrainError("a joint run uses coherent clips only (--incoherent 0)")
+    return groups
+
+
+def _load_tracks(config: TrainConfig, root: str, split: str, recipe, groups: list[str], progress, cancel
+                 ) -> list[list[TrackAudio]]:
+    """``split``'s tracks of ``root``, once per target group (the same tracks in the same order)."""
+    return [load_split(root, split, recipe, g, cache_dir=config.cache_dir, max_tracks=config.max_tracks,
+                       progress=progress, cancel=cancel) for g in groups]
 
 
 def _norm_stats(sampler: ClipSampler, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -141,12 +184,12 @@ def _check_no_leak(extra: list[Path], data: str) -> None:
                                "track may not repeat a validation or test song")
 
 
-def _init_from(model: SeparationModel, source: str, group: str, preset: str) -> dict:
+def _init_from(model: SeparationModel, source: str, groups: list[str], preset: str) -> dict:
     """Copy ``source``'s weights and input statistics into ``model``; the epochs and time it had already trained."""
     init = load_model(source)
-    if init.target != group or init.preset != preset:
-        raise TrainError(f"--init-from {source}: a {init.target} model with preset {init.preset}; this run trains "
-                         f"{group} with preset {preset}")
+    if init.targets != groups or init.preset != preset:
+        raise TrainError(f"--init-from {source}: a {','.join(init.targets)} model with preset {init.preset}; this "
+                         f"run trains {','.join(groups)} with preset {preset}")
     model.net.load_state_dict(init.net.state_dict())
     t = init.training or {}
     return {"prior_epochs": int(t.get("prior_epochs", 0)) + int(t.get("epochs", 0)),
@@ -193,34 +236,34 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, pro
         torch.set_num_threads(config.threads)
     device = resolve_device(config.device)
     recipe = load_recipe(config.recipe)
-    group = recipe.group(config.target)
+    groups = run_targets(config, recipe)
 
-    tr_tracks = load_split(config.data, "train", recipe, group, cache_dir=config.cache_dir,
-                           max_tracks=config.max_tracks, progress=progress, cancel=cancel)
-    va_tracks = load_split(config.data, "validation", recipe, group, cache_dir=config.cache_dir,
-                           max_tracks=config.max_tracks, progress=progress, cancel=cancel)
+    tr_groups = _load_tracks(config, config.data, "train", recipe, groups, progress, cancel)
+    va_groups = _load_tracks(config, config.data, "validation", recipe, groups, progress, cancel)
     if config.extra_train:
         _check_no_leak([t for root in config.extra_train for t in find_tracks(root, "all")], config.data)
-        tr_tracks = tr_tracks + [t for root in config.extra_train
-                                 for t in load_split(root, "all", recipe, group, cache_dir=config.cache_dir,
-                                                     max_tracks=config.max_tracks, progress=progress, cancel=cancel)]
+        for root in config.extra_train:
+            extra = _load_tracks(config, root, "all", recipe, groups, progress, cancel)
+            tr_groups = [a + b for a, b in zip(tr_groups, extra, strict=True)]
+    tr_tracks = tr_groups[0]
     samplers = []
-    for split, tracks in (("train", tr_tracks), ("validation", va_tracks)):
+    for split, per_group in (("train", tr_groups), ("validation", va_groups)):
         try:
-            samplers.append(ClipSampler(tracks, config.clip_seconds, config.threshold_db))
+            samplers.append(ClipSampler(per_group[0], config.clip_seconds, config.threshold_db) if len(groups) == 1
+                            else JointClipSampler(per_group, config.clip_seconds, config.threshold_db))
         except DatasetError as exc:
-            raise DatasetError(f"{config.data} ({split}, target {group}): {exc}") from None
+            raise DatasetError(f"{config.data} ({split}, target {','.join(groups)}): {exc}") from None
     tr_sampler, va_sampler = samplers
     val_clips = va_sampler.clips(config.val_clips, config.seed + 1)
     val = (torch.from_numpy(np.stack([c.mixture for c in val_clips])),
            torch.from_numpy(np.stack([c.target for c in val_clips])))
 
     torch.manual_seed(config.seed)
-    model = SeparationModel.new(config.preset, group, recipe)
+    model = SeparationModel.new(config.preset, groups if len(groups) > 1 else groups[0], recipe)
     state = {"epoch": 0, "best": float("inf"), "best_epoch": 0, "bad": 0, "lr": config.lr, "seconds": 0.0,
              "history": [], "initial_val_loss": float("nan"), "prior_epochs": 0, "prior_seconds": 0.0}
     if ckpt is None and config.init_from:
-        state.update(_init_from(model, config.init_from, group, config.preset))
+        state.update(_init_from(model, config.init_from, groups, config.preset))
     elif ckpt is None:
         model.net.mean, model.net.std = _norm_stats(tr_sampler, config.norm_clips, config.seed + 2)
     model.to(device)

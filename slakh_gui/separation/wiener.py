@@ -1,7 +1,8 @@
 """Separating every target at once, with an optional multichannel Wiener post-filter (``norbert``, the EM Wiener
 filter Open-Unmix uses) that refines all targets' estimates jointly.
 
-Each model masks the mixture STFT on its own, as :func:`~slakh_gui.separation.inference.separate` does. The filter
+Each model masks the mixture STFT on its own (the views of one joint model share one pass of its network per
+chunk: :func:`_masks`), as :func:`~slakh_gui.separation.inference.separate` does. The filter
 takes the magnitude estimates of all targets, ``|mask_j · X|``, plus a **residual** source for what no target
 claims, ``max(|X| − Σ_j |mask_j · X|, 0)`` (spectral subtraction, floored at 0), and runs ``norbert.wiener`` (soft
 mask start, then ``iterations`` EM steps) on the complex mixture STFT: the sources' estimates then add up to the
@@ -54,6 +55,18 @@ def wiener_filter(mags: np.ndarray, X: np.ndarray, iterations: int = ITERATIONS,
     return out
 
 
+def _masks(models: list[SeparationModel], X: torch.Tensor) -> list[torch.Tensor]:
+    """Each model's mask of ``X`` ``(channels, F, frames)``; models sharing a network (views of a joint model) run
+    it once for all their heads."""
+    heads: dict[int, torch.Tensor] = {}
+    out = []
+    for m in models:
+        if id(m.net) not in heads:
+            heads[id(m.net)] = m.all_masks(X.to(m.device)).cpu()  # (channels, heads, F, frames)
+        out.append(heads[id(m.net)][:, m.head])
+    return out
+
+
 def _sources16(models: list[SeparationModel], x16: np.ndarray, wiener: bool, iterations: int) -> np.ndarray:
     """One 16-kHz chunk ``(samples, channels)`` -> ``(samples, channels, targets + 1)``: the targets' estimates
     and the residual."""
@@ -62,7 +75,7 @@ def _sources16(models: list[SeparationModel], x16: np.ndarray, wiener: bool, ite
     if n < S.N_FFT:  # the centred STFT needs more than half a window (as inference.model_estimate pads)
         x = np.pad(x, ((0, 0), (0, S.N_FFT - n)))
     X = S.stft(torch.from_numpy(x))  # (channels, F, frames)
-    masks = [m.mask(X.to(m.device)).cpu() for m in models]
+    masks = _masks(models, X)
     if wiener:
         mag = X.abs()
         target_mags = [m * mag for m in masks]
@@ -104,9 +117,12 @@ def separate_all(audio: np.ndarray, sr: int, models: Mapping[str, SeparationMode
 
 def joint_models(model: SeparationModel) -> dict[str, SeparationModel]:
     """``model`` and the installed shipped models of the other targets of its recipe, keyed by target (the models
-    the post-filter runs beside ``model``), on ``model``'s device."""
+    the post-filter runs beside ``model``), on ``model``'s device; for a view of a joint model, its own views of
+    every target."""
     from slakh_gui.separation.model import load_model, shipped_models
 
+    if model.is_joint:
+        return model.views()
     joint = {model.target: model}
     for path in shipped_models().values():
         if path is not None and (model.path is None or path.resolve() != model.path.resolve()):
