@@ -138,6 +138,23 @@ class SeparationModel:
             raise ValueError(f"{self.name} separates {', '.join(self.targets)}, not {target}")
         return SeparationModel(self.net, self.preset, match[0], self.recipe, self.training, self.path, self.targets)
 
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """What the app's source chooser lists: a joint model's targets (none for a single-target model)."""
+        return tuple(self.targets) if self.is_joint else ()
+
+    @property
+    def source(self) -> str:
+        return self.target
+
+    @property
+    def scoreable(self) -> tuple[str, ...]:
+        return tuple(self.targets)
+
+    def with_source(self, source: str) -> SeparationModel:
+        """The view of ``source`` (the chooser's name for :meth:`view`)."""
+        return self.view(source)
+
     def views(self) -> dict[str, SeparationModel]:
         """Target -> its view, for every head (``{target: self}``-like for a single-target model)."""
         return {t: self.view(t) for t in self.targets}

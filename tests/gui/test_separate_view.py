@@ -467,3 +467,33 @@ def test_panel_runs_an_external_model_and_scores_it_beside_the_oracles(qtbot, pa
     assert values and panel.gap_label.text()
     settle(qtbot, panel)
     assert_no_overlap(panel)
+
+
+def test_panel_chooses_the_head_of_a_joint_model(qtbot, panel, track_dir, tmp_path):
+    """A joint model file opens as its first target with a chooser of its heads; choosing one separates and scores
+    that head (the same estimate as the model's view of it)."""
+    import numpy as np
+
+    from slakh_gui.core.dataset.recipes import load_recipe
+    from slakh_gui.separation import inference
+    from slakh_gui.separation.model import SeparationModel, load_model, save_model
+
+    joint = SeparationModel.new("joint-tiny", ["Bass", "Drums", "Guitar", "Piano"], load_recipe("band"))
+    path = save_model(joint, tmp_path / "joint.pt")
+    panel.show()
+    qtbot.waitExposed(panel)
+    give_track(panel, track_dir)
+    load_and_wait(qtbot, panel, path)
+    chooser = panel.models.source_combo
+    assert panel.models.source_row.isVisible() and chooser.count() == 4
+    assert panel.model.source == "Bass" and "joint model of Bass, Drums, Guitar, Piano" in panel.models.label.text()
+    panel.models.set_source("Drums")
+    assert panel.model.target == "Drums" and chooser.currentData() == "Drums"
+    panel.range_check.setChecked(True)
+    panel.set_region(1.0, 3.0)
+    run = separate_and_wait(qtbot, panel)
+    assert run.target == "Drums"
+    want = inference.separate(run.mix, run.sample_rate, load_model(path, target="drums"))
+    assert np.allclose(run.estimates["model"].audio, want, atol=1e-6)
+    for key in ("model", "tpsf"):
+        assert cell(panel, key, 1) not in ("", "—"), key

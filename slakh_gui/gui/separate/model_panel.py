@@ -1,6 +1,7 @@
 """Choosing the Separate panel's model: the shipped models (listed in the background: it imports torch), model files
 opened with a file dialog (ours, .pt; Open-Unmix .pth/.json and Demucs .th/.yaml), loading in the background, a
-summary of the loaded model, and for an external model with several sources the source to separate."""
+summary of the loaded model, and the source to separate for a model with several (an external model's sources, a joint
+model's heads)."""
 
 from __future__ import annotations
 
@@ -189,7 +190,7 @@ class ModelPanel(QWidget):
         self.source_row.setVisible(len(sources) > 1)
 
     def set_source(self, source: str) -> None:
-        """Separate (and score) ``source`` of the loaded external model."""
+        """Separate (and score) ``source`` of the loaded model (an external model's source, a joint model's head)."""
         if self.model is None or not hasattr(self.model, "with_source") or source == self.model.source:
             return
         self.model = self.model.with_source(source)
