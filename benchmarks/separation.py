@@ -3,7 +3,8 @@
 Each preset runs in its own process (so peak RSS is that preset's), with an untrained network of the preset's size
 (the cost does not depend on the weights), after a 2-s warm-up. Also one 30-minute file with the shipped preset, to
 show that memory stays bounded (chunks of 30 s). Targets (issue #8): `paper` >= 20x realtime on 2 cores, the shipped
-preset >= 100x. Then the four targets of the shipped preset separated together (``separation.wiener.separate_all``),
+preset >= 100x. The joint presets (one network, a mask head per band target) separate all four targets in one pass.
+Then the four targets of the shipped preset separated together (``separation.wiener.separate_all``),
 without and with the joint Wiener post-filter (norbert, 1 EM iteration): its realtime factor counts the mixture's
 seconds once for all four targets. Then the external models at the sizes of their released models, random
 weights, loaded from files by ``separation.external``: Open-Unmix ``umxhq`` (four 3x512 BLSTM targets, n_fft 4096,
@@ -34,27 +35,36 @@ def one(preset: str, seconds: float, threads: int, joint: str = "") -> dict:
 
     from slakh_gui.core.dataset.recipes import load_recipe
     from slakh_gui.separation.inference import separate
-    from slakh_gui.separation.model import SHIPPED, SeparationModel
+    from slakh_gui.separation.model import SHIPPED, SeparationModel, is_joint_preset
     from slakh_gui.separation.wiener import separate_all
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     sr = 44100
     recipe = load_recipe("band")
-    models = {t: SeparationModel.new(preset, recipe.group(t), recipe) for t in (SHIPPED if joint else ("bass",))}
+    if is_joint_preset(preset):  # one network, a head per band target: one pass gives all four
+        net = SeparationModel.new(preset, [recipe.group(t) for t in SHIPPED], recipe)
+        models = net.views()
+        joint = joint or "all"
+    else:
+        models = {t: SeparationModel.new(preset, recipe.group(t), recipe) for t in (SHIPPED if joint else ("bass",))}
 
     def run(x):
         if joint:
             return separate_all(x, sr, models, wiener=joint == "wiener")
-        return separate(x, sr, models["bass"])
+        return separate(x, sr, next(iter(models.values())))
 
     audio = (0.1 * np.random.default_rng(0).standard_normal(int(seconds * sr))).astype(np.float32)
     run(audio[: sr * 2])
     t0 = time.perf_counter()
     run(audio)
     wall = time.perf_counter() - t0
-    name = {"": preset, "all": f"4x {preset}", "wiener": f"4x {preset} + Wiener"}[joint]
-    return {"preset": name, "parameters": sum(m.n_parameters for m in models.values()), "audio_s": seconds,
+    if is_joint_preset(preset):
+        name, params = preset + (" + Wiener" if joint == "wiener" else ""), net.n_parameters
+    else:
+        name = {"": preset, "all": f"4x {preset}", "wiener": f"4x {preset} + Wiener"}[joint]
+        params = sum(m.n_parameters for m in models.values())
+    return {"preset": name, "parameters": params, "audio_s": seconds,
             "wall_s": wall, "rtf": seconds / wall,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
