@@ -129,23 +129,13 @@ def check_song(song: Song, band: Sequence[str], min_notes: int = 50, allow_multi
     drums = sum(t.is_drum for t in tracks)
     if drums > 1 and not allow_multiple_drums:
         return f"{drums} drum tracks (more than one)"
-    notes: dict[str, int] = {}
-    for t in tracks:
-        notes[t.inst_class] = notes.get(t.inst_class, 0) + t.note_count
+    notes = song.family_notes()
     missing = [f for f in band if f not in notes]
     few = [f"{f} plays {notes[f]} notes" for f in band if f in notes and notes[f] < min_notes]
     if missing or few:
         parts = ([f"no {', '.join(missing)} track"] if missing else []) + few
         return f"does not cover the band: {'; '.join(parts)} (each needs at least {min_notes} notes)"
     return None
-
-
-def _families(song: Song) -> dict[str, int]:
-    notes: dict[str, int] = {}
-    for t in song.tracks:
-        if t.note_count:
-            notes[t.inst_class] = notes.get(t.inst_class, 0) + t.note_count
-    return notes
 
 
 def _load_error_text(exc: MidiLoadError, path: Path) -> str:
@@ -190,7 +180,7 @@ def select_songs(midi_dir: str | Path, *, count: int | None = None, seed: int = 
                 else:
                     reason = check_song(song, band, min_notes, allow_multiple_drums)
                     if reason is None:
-                        passed.append(Candidate(path, md5, song.end_time, len(song.tracks), _families(song)))
+                        passed.append(Candidate(path, md5, song.end_time, len(song.tracks), song.family_notes()))
         if reason is not None:
             rejected.append(Rejection(path, reason))
         report(progress, "scan", i + 1, len(files), item=path.name)

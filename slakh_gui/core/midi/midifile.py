@@ -81,6 +81,14 @@ class Song:
     def end_time(self) -> float:
         return max((t.end for t in self.tracks), default=0.0)
 
+    def family_notes(self) -> dict[str, int]:
+        """Notes played per instrument class (GM family; ``Drums``), over the tracks that play, in track order."""
+        notes: dict[str, int] = {}
+        for t in self.tracks:
+            if t.note_count:
+                notes[t.inst_class] = notes.get(t.inst_class, 0) + t.note_count
+        return notes
+
     def track(self, key: str) -> Track:
         for t in self.tracks:
             if t.key == key:

@@ -165,12 +165,7 @@ def generate_mma_corpus(out_dir: str | Path, count: int, seed: int, *, min_durat
 
 def plays_the_band(path: Path, min_notes: int = BAND_NOTES) -> bool:
     """Whether piano, guitar, bass and drums each play ``min_notes`` notes in the MIDI file (Slakh's band rule)."""
-    import pretty_midi
+    from slakh_gui.core.midi.midifile import load_song
 
-    from slakh_gui.core.midi import gm
-
-    notes: dict[str, int] = {}
-    for inst in pretty_midi.PrettyMIDI(str(path)).instruments:
-        fam = "Drums" if inst.is_drum else gm.family(inst.program)
-        notes[fam] = notes.get(fam, 0) + len(inst.notes)
+    notes = load_song(path).family_notes()
     return all(notes.get(f, 0) >= min_notes for f in ("Piano", "Guitar", "Bass", "Drums"))
