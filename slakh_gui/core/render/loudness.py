@@ -12,6 +12,7 @@ Two things differ, for speed on a render's critical path:
 
 from __future__ import annotations
 
+import copy
 import warnings
 
 import numpy as np
@@ -85,6 +86,13 @@ class KWeighting:
         self.state = np.zeros(n)
         self.ended = False
 
+    def fresh(self) -> KWeighting:
+        """A filter with these matrices (a few ms to build) and a zero state, for another signal."""
+        new = copy.copy(self)
+        new.state = np.zeros_like(self.state)
+        new.ended = False
+        return new
+
     def _state_space(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
         """(A, B, C, D) of the cascade: found by running one sample step on unit states and a unit input."""
 
@@ -139,14 +147,9 @@ _filters: dict[int, KWeighting] = {}
 
 def _k_filter(rate: int) -> KWeighting:
     """A fresh K-weighting filter for ``rate`` (its matrices built once per rate)."""
-    proto = _filters.get(rate)
-    if proto is None:
-        proto = _filters[rate] = KWeighting(k_weighting(rate))
-    fresh = object.__new__(KWeighting)
-    fresh.__dict__.update(proto.__dict__)
-    fresh.state = np.zeros_like(proto.state)
-    fresh.ended = False
-    return fresh
+    if rate not in _filters:
+        _filters[rate] = KWeighting(k_weighting(rate))
+    return _filters[rate].fresh()
 
 
 def integrated_loudness(audio: np.ndarray, sample_rate: int) -> float:
