@@ -36,10 +36,12 @@ GAP_ROW = "**Gap to the tPSF oracle** (tPSF SI-SDRi − model SI-SDRi), here"
 PAPER_GAP_ROW = "Gap to the tPSF oracle of the paper's Slakh model, on Slakh2100 (its Table 3)"
 UNSEEN = "unseen"  # OUT/<target>-evaluation-unseen.json: the models on songs of a source they never saw
 UNSEEN_SOURCE = (
-    "songs of a source no model saw in any form: chord charts played by the grooves of Debian's mma library "
-    "(intros, variations, fills and endings; jazz, swing, bossa, bolero, rock, soul...), patches drawn with another "
-    "seed — `slakh-studio midi generate -o mma-midi --count 30 --seed 2026 --source mma`, then `slakh-studio dataset "
-    "mma-midi -o mma-test --seed 2026 --split 0:0:1`; the training data are our own generator's songs")
+    "songs no model saw in any form, played by groove families no training song used: chord charts played by the "
+    "held-out grooves of Debian's mma library (soul and R&B, samba, rhumba, tango, bolero, boogie, twist, folk rock; "
+    "intros, variations, fills and endings), patches drawn with another seed — `slakh-studio midi generate -o "
+    "mma-test-midi --count 30 --seed 2026 --source mma --grooves held-out`, then `slakh-studio dataset mma-test-midi "
+    "-o mma-test --seed 2026 --split 0:0:1`; the training data are our own generator's songs and mma songs of the "
+    "other groove families (`--grooves train`)")
 
 
 def make_dataset(work: Path, songs: int, seed: int, workers: int, name: str = "dataset",
@@ -88,9 +90,11 @@ def _portable_argv(argv: list[str], data: Path) -> str:
     while i < len(argv):
         a = argv[i]
         key, _, inline = a.partition("=")
-        if key in ("--work", "--out", "--data", "--init-from"):
+        if key in ("--work", "--out", "--data", "--init-from", "--extra-data"):
             i += 1 if inline else 2
-            if key == "--work":
+            if key == "--extra-data":
+                out += ["--extra-data", Path(inline or argv[i - 1]).name]
+            elif key == "--work":
                 out += ["--work", "NEW_WORK" if any(x.startswith("--init-from") for x in argv) else "WORK"]
             elif key == "--data":
                 out += ["--data", data.name]
@@ -130,9 +134,9 @@ def _run_end(t: dict, result: TrainResult | None) -> str:
 
 
 def _extra_data(config: dict) -> str:
-    """How the card names extra training data: ``+ `extra-4200` (all for training)``."""
+    """How the card names extra training data: ``+ `extra-4200` (its train and validation splits)``."""
     extra = [Path(d).name for d in config.get("extra_train") or []]
-    return "".join(f" + `{e}` (all for training)" for e in extra)
+    return "".join(f" + `{e}` (its train and validation splits)" for e in extra)
 
 
 def model_card(target: str, rep: EvalReport, model_path: Path, data: Path, args,
@@ -251,12 +255,16 @@ def main(argv: list[str] | None = None) -> int:
                    "training (validation and test stay the dataset's)")
     p.add_argument("--extra-seed", type=int, nargs="+", default=[4200], metavar="SEED",
                    help="seed of the extra songs (default 4200); several seeds: --extra-songs songs for each")
+    p.add_argument("--extra-data", type=Path, action="append", default=[], metavar="DIR",
+                   help="a rendered dataset whose train split joins training and validation split validation "
+                   "(repeatable; e.g. mma songs: slakh-studio midi generate --source mma --grooves train)")
     p.add_argument("--targets", default=",".join(SHIPPED))
     p.add_argument("--preset", default=SHIPPED_PRESET)
     p.add_argument("--epochs", type=int, default=60)
     p.add_argument("--steps", type=int, default=200, help="steps per epoch")
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--patience", type=int, default=10)
+    p.add_argument("--lr", type=float, default=1e-3, help="Adam's learning rate (default 0.001)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--device", default="auto")
     p.add_argument("--clips-per-track", type=int, default=2, help="10-s test clips per track")
@@ -285,12 +293,14 @@ def main(argv: list[str] | None = None) -> int:
     data = args.data or make_dataset(args.work, args.songs, args.seed, args.workers)
     extra = [make_extra(args.work, args.extra_songs, s, args.workers) for s in args.extra_seed] if args.extra_songs \
         else []
+    extra += args.extra_data
     cache = args.work / "cache"
     args.out.mkdir(parents=True, exist_ok=True)
     for target in [t.strip() for t in args.targets.split(",") if t.strip()]:
         run_dir = args.work / "runs" / target
         config = TrainConfig(target=target, data=str(data), preset=args.preset, epochs=args.epochs,
                              steps_per_epoch=args.steps, batch_size=args.batch_size, early_stop=args.patience,
+                             lr=args.lr,
                              threads=args.threads, device=args.device, cache_dir=str(cache),
                              init_from=str(args.init_from / f"{target}.pt") if args.init_from else None,
                              extra_train=[str(d) for d in extra])

@@ -7,6 +7,7 @@ non-zero; Ctrl-C cancels a render cleanly (nothing half-written is left).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -118,6 +119,9 @@ def _parser() -> argparse.ArgumentParser:
     mg.add_argument("--source", choices=("slakh-studio", "mma"), default="slakh-studio",
                     help="who writes the songs: our generator (song_00000.mid ...), or Debian's mma playing its "
                     "library grooves on generated chord charts (mma_00000.mid ...; another style of MIDI)")
+    mg.add_argument("--grooves", choices=("all", "train", "held-out"), default="all",
+                    help="with --source mma: which groove families play (default all; 'held-out' families are kept "
+                    "for testing separation models on styles no 'train' corpus holds)")
     mg.add_argument("--json", action="store_true")
     msel = msub.add_parser("select", help="scan a folder of MIDI files and choose songs that cover a band "
                            "(Slakh's filter: MD5 de-duplication, 2+ instruments, one drum track, band families)")
@@ -495,13 +499,16 @@ def _midi_generate(args) -> int:
                        f"({args.max_duration:g})")
     if args.out.exists() and not args.out.is_dir():
         raise CliError(f"{args.out}: exists and is not a folder")
-    generate = generate_mma_corpus if args.source == "mma" else generate_corpus
+    if args.grooves != "all" and args.source != "mma":
+        raise CliError("--grooves chooses mma groove families: use it with --source mma")
+    generate = (functools.partial(generate_mma_corpus, grooves=args.grooves) if args.source == "mma"
+                else generate_corpus)
     files = with_count_progress(lambda progress, token: generate(
         args.out, args.count, args.seed, min_duration=args.min_duration, max_duration=args.max_duration,
         progress=progress, cancel=token), "generate")
     if args.json:
         print(json.dumps({"folder": str(args.out), "count": len(files), "seed": args.seed, "source": args.source,
-                          "files": [str(f) for f in files]}, indent=2))
+                          "grooves": args.grooves, "files": [str(f) for f in files]}, indent=2))
     else:
         print(f"Generated {len(files)} songs in {args.out}/ ({'mma grooves, ' if args.source == 'mma' else ''}seed {args.seed}, "
               f"{args.min_duration:g}-{args.max_duration:g} s)")

@@ -57,8 +57,9 @@ def register(sub) -> None:
                    "model's name or a model file; same target and preset): fine-tuning, or more epochs for a model "
                    "whose run folder is gone")
     t.add_argument("--extra-train", metavar="DIR", type=Path, action="append", default=[],
-                   help="another dataset whose every track joins the training split (repeatable); validation and "
-                   "test stay those of --data, and a song of theirs found here is refused")
+                   help="another dataset for training (repeatable): its validation split joins validation, its test "
+                   "split stays out, all its other tracks join training; a song of --data's validation or test "
+                   "split found here is refused")
     t.add_argument("-o", "--out", type=Path, help="run folder (default runs/<target>-<preset>)")
     t.add_argument("--json", action="store_true", help="print the result as JSON")
     t.set_defaults(handler=_needs_torch(cmd_train))

@@ -111,45 +111,74 @@ def load_track_audio(track: str | Path, recipe: Recipe, group: str, cache_dir: s
                      name: str | None = None) -> TrackAudio:
     """Target (``recipe``'s ``group``) and interference of one track folder at 16 kHz mono, from the cache when
     the track's files have not changed (``cache_dir`` None: the user cache folder)."""
-    from slakh_gui.core.render.track_folder import load_track_folder
+    return load_track_groups(track, recipe, [group], cache_dir, name)[0]
 
+
+def load_track_groups(track: str | Path, recipe: Recipe, groups: list[str], cache_dir: str | Path | None = None,
+                      name: str | None = None) -> list[TrackAudio]:
+    """:func:`load_track_audio` for each of ``groups``: the track's stems are decoded and resampled once for all
+    the groups the cache does not hold yet (a joint run's four targets cost one decode, not four)."""
     track = Path(track)
     name = name or f"{track.parent.name}/{track.name}"
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    f = cache / f"{track.name}-{group.lower()}-{_cache_key(track, recipe, group)}.npy"
-    if f.is_file():
-        try:
-            return TrackAudio(name, track, np.load(f, mmap_mode="r"))
-        except (OSError, ValueError):
-            f.unlink(missing_ok=True)
-    folder = load_track_folder(track)
-    sub = recipe.submix(folder.stems, folder.metadata)
-    target = sub.pop(group)
-    interference = np.sum(list(sub.values()), axis=0, dtype=np.float32) if sub else np.zeros_like(target)
-    audio = np.stack([resample(target, folder.sample_rate, SAMPLE_RATE),
-                      resample(interference, folder.sample_rate, SAMPLE_RATE)]).astype(np.float32)
-    cache.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{f.name}.", suffix=".part", dir=cache)
+    files = {g: cache / f"{track.name}-{g.lower()}-{_cache_key(track, recipe, g)}.npy" for g in groups}
+    out: dict[str, TrackAudio] = {}
+    for g, f in files.items():
+        if f.is_file():
+            try:
+                out[g] = TrackAudio(name, track, np.load(f, mmap_mode="r"))
+            except (OSError, ValueError):
+                f.unlink(missing_ok=True)
+    missing = [g for g in groups if g not in out]
+    if missing:
+        from slakh_gui.core.render.track_folder import load_track_folder
+
+        folder = load_track_folder(track)
+        stems = recipe.submix(folder.stems, folder.metadata)
+        resampled = {g: resample(a, folder.sample_rate, SAMPLE_RATE).astype(np.float32) for g, a in stems.items()}
+        cache.mkdir(parents=True, exist_ok=True)
+        for g in missing:
+            others = [a for k, a in resampled.items() if k != g]
+            target = resampled[g]
+            interference = np.sum(others, axis=0, dtype=np.float32) if others else np.zeros_like(target)
+            _save_atomic(files[g], np.stack([target, interference]))
+            out[g] = TrackAudio(name, track, np.load(files[g], mmap_mode="r"))
+    return [out[g] for g in groups]
+
+
+def _save_atomic(f: Path, array: np.ndarray) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{f.name}.", suffix=".part", dir=f.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            np.save(fh, audio)
+            np.save(fh, array)
         os.replace(tmp, f)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return TrackAudio(name, track, np.load(f, mmap_mode="r"))
 
 
 def load_split(root: str | Path, split: str, recipe: Recipe, group: str, *, cache_dir: str | Path | None = None,
                max_tracks: int | None = None, progress: ProgressFn | None = None,
-               cancel: CancelToken | None = None) -> list[TrackAudio]:
-    """:func:`load_track_audio` for every track of ``split`` (the first ``max_tracks`` if given)."""
-    tracks = find_tracks(root, split)[:max_tracks]
-    out = []
+               cancel: CancelToken | None = None, tracks: list[Path] | None = None) -> list[TrackAudio]:
+    """:func:`load_track_audio` for every track of ``split`` (or of ``tracks``, folders of that split; the first
+    ``max_tracks`` if given)."""
+    return load_split_groups(root, split, recipe, [group], cache_dir=cache_dir, max_tracks=max_tracks,
+                             progress=progress, cancel=cancel, tracks=tracks)[0]
+
+
+def load_split_groups(root: str | Path, split: str, recipe: Recipe, groups: list[str], *,
+                      cache_dir: str | Path | None = None, max_tracks: int | None = None,
+                      progress: ProgressFn | None = None, cancel: CancelToken | None = None,
+                      tracks: list[Path] | None = None) -> list[list[TrackAudio]]:
+    """:func:`load_track_groups` for every track of ``split`` (or of ``tracks``): one list per group, the same
+    tracks in the same order."""
+    tracks = (find_tracks(root, split) if tracks is None else tracks)[:max_tracks]
+    out: list[list[TrackAudio]] = [[] for _ in groups]
     for i, t in enumerate(tracks):
         check(cancel)
         report(progress, f"load {split}", i, len(tracks), item=t.name)
-        out.append(load_track_audio(t, recipe, group, cache_dir))
+        for per_group, audio in zip(out, load_track_groups(t, recipe, groups, cache_dir), strict=True):
+            per_group.append(audio)
     report(progress, f"load {split}", len(tracks), len(tracks))
     return out
 

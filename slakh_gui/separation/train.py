@@ -38,7 +38,7 @@ from slakh_gui.separation.data import (
     JointClipSampler,
     TrackAudio,
     find_tracks,
-    load_split,
+    load_split_groups,
 )
 from slakh_gui.separation.inference import resolve_device
 from slakh_gui.separation.masks import tpsa_loss
@@ -82,7 +82,8 @@ class TrainConfig:
     max_tracks: int | None = None  # per split, for quick runs
     norm_clips: int = 64  # training clips the input normalization statistics are taken from
     init_from: str | None = None  # start from this model's weights and input statistics (fine-tuning)
-    extra_train: list[str] = field(default_factory=list)  # more datasets whose every track joins the training split
+    extra_train: list[str] = field(default_factory=list)  # more datasets (see extra_tracks): their validation split
+    # joins validation, their test split stays out, all their other tracks join training
 
 
 @dataclass
@@ -137,11 +138,21 @@ def run_targets(config: TrainConfig, recipe) -> list[str]:
     return groups
 
 
-def _load_tracks(config: TrainConfig, root: str, split: str, recipe, groups: list[str], progress, cancel
-                 ) -> list[list[TrackAudio]]:
-    """``split``'s tracks of ``root``, once per target group (the same tracks in the same order)."""
-    return [load_split(root, split, recipe, g, cache_dir=config.cache_dir, max_tracks=config.max_tracks,
-                       progress=progress, cancel=cancel) for g in groups]
+def _load_tracks(config: TrainConfig, root: str, split: str, recipe, groups: list[str], progress, cancel,
+                 tracks: list[Path] | None = None) -> list[list[TrackAudio]]:
+    """``split``'s tracks of ``root`` (or ``tracks``), once per target group (the same tracks in the same order)."""
+    return load_split_groups(root, split, recipe, groups, cache_dir=config.cache_dir, max_tracks=config.max_tracks,
+                             progress=progress, cancel=cancel, tracks=tracks)
+
+
+def extra_tracks(root: str | Path) -> dict[str, list[Path]]:
+    """How an extra dataset joins a run: its ``validation`` split's tracks join validation, its ``test`` split's
+    stay out, and every other track (its ``train`` split, or all of a folder without splits) joins training."""
+    out: dict[str, list[Path]] = {"train": [], "validation": []}
+    for t in find_tracks(root, "all"):
+        if t.parent.name != "test":
+            out["validation" if t.parent.name == "validation" else "train"].append(t)
+    return out
 
 
 def _norm_stats(sampler: ClipSampler, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -241,10 +252,15 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, pro
     tr_groups = _load_tracks(config, config.data, "train", recipe, groups, progress, cancel)
     va_groups = _load_tracks(config, config.data, "validation", recipe, groups, progress, cancel)
     if config.extra_train:
-        _check_no_leak([t for root in config.extra_train for t in find_tracks(root, "all")], config.data)
-        for root in config.extra_train:
-            extra = _load_tracks(config, root, "all", recipe, groups, progress, cancel)
-            tr_groups = [a + b for a, b in zip(tr_groups, extra, strict=True)]
+        extras = [extra_tracks(root) for root in config.extra_train]
+        _check_no_leak([t for e in extras for ts in e.values() for t in ts], config.data)
+        for root, e in zip(config.extra_train, extras, strict=True):
+            if e["train"]:
+                more = _load_tracks(config, root, "train", recipe, groups, progress, cancel, e["train"])
+                tr_groups = [a + b for a, b in zip(tr_groups, more, strict=True)]
+            if e["validation"]:
+                more = _load_tracks(config, root, "validation", recipe, groups, progress, cancel, e["validation"])
+                va_groups = [a + b for a, b in zip(va_groups, more, strict=True)]
     tr_tracks = tr_groups[0]
     samplers = []
     for split, per_group in (("train", tr_groups), ("validation", va_groups)):

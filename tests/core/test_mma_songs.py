@@ -62,3 +62,26 @@ def test_cli_source_mma_and_missing_mma(tmp_path, capsys):
                           timeout=120)
     assert proc.returncode != 0
     assert "mma program is not installed" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_groove_pools_split_the_families_and_keep_all_unchanged():
+    every, train, held = (mma_songs.families(g) for g in mma_songs.GROOVE_POOLS)
+    assert set(held) == set(mma_songs.HELD_OUT_FAMILIES) and not set(train) & set(held)
+    assert set(train) | set(held) == set(every) and len(train) > len(held) >= 8
+    # the training pool's charts never name a held-out groove, and the held-out pool's only held-out ones
+    held_grooves = {g for f in held.values() for role in f.values() for g in role}
+    for i in range(40):
+        named = {line.split()[1] for line in mma_songs.chart(5, i, grooves="train").splitlines()
+                 if line.startswith("Groove ")}
+        assert named and not named & held_grooves
+        named = {line.split()[1] for line in mma_songs.chart(5, i, grooves="held-out").splitlines()
+                 if line.startswith("Groove ")}
+        assert named <= held_grooves
+    assert mma_songs.chart(5, 3) == mma_songs.chart(5, 3, grooves="all")  # the default pool's songs did not change
+    with pytest.raises(ValueError, match="grooves must be one of"):
+        mma_songs.families("jazz")
+
+
+def test_cli_grooves_needs_mma(tmp_path, capsys):
+    code, _, err = run(["midi", "generate", "-o", tmp_path / "m", "--count", 1, "--grooves", "held-out"], capsys)
+    assert code != 0 and "--grooves" in err

@@ -81,7 +81,8 @@ def test_extra_training_songs_are_named_in_the_card(monkeypatch):
     line = script.reproduce_line("bass", data, SimpleNamespace(init_from=None))
     assert line == ("`python scripts/train_shipped_models.py --data ds100 --work WORK --extra-songs 300 "
                     "--extra-seed 4200 --targets bass`")
-    assert script._extra_data({"extra_train": ["/w/extra-4200"]}) == " + `extra-4200` (all for training)"
+    assert script._extra_data({"extra_train": ["/w/extra-4200"]}) == (
+        " + `extra-4200` (its train and validation splits)")
     assert script._extra_data({}) == ""
     # several extra sets (one per seed) are all named, and the seeds stay in the Reproduce line
     monkeypatch.setattr(sys, "argv", ["x", "--data", str(data), "--work", "/w", "--extra-songs", "300",
@@ -89,7 +90,13 @@ def test_extra_training_songs_are_named_in_the_card(monkeypatch):
     line = script.reproduce_line("piano", data, SimpleNamespace(init_from=None))
     assert "--extra-songs 300 --extra-seed 4200 5200 --targets piano`" in line
     assert script._extra_data({"extra_train": ["/w/extra-4200", "/w/extra-5200"]}) == (
-        " + `extra-4200` (all for training) + `extra-5200` (all for training)")
+        " + `extra-4200` (its train and validation splits) + `extra-5200` (its train and validation splits)")
+    # an existing dataset given with --extra-data is named by its folder, not this machine's path
+    monkeypatch.setattr(sys, "argv", ["x", "--data", str(data), "--work", "/w", "--extra-data", "/data/mma-train",
+                                      "--extra-data=/data/extra-5200", "--targets", "guitar"])
+    line = script.reproduce_line("guitar", data, SimpleNamespace(init_from=None))
+    assert line == ("`python scripts/train_shipped_models.py --data ds100 --work WORK --extra-data mma-train "
+                    "--extra-data extra-5200 --targets guitar`")
 
 
 def test_shipped_summary_and_readme_table_are_up_to_date(tmp_path):

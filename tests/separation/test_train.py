@@ -86,15 +86,19 @@ def test_init_from_continues_a_model_whose_run_is_gone(dataset, cache_dir, tmp_p
 
 
 def test_extra_training_data_joins_the_train_split_and_held_out_songs_are_refused(dataset, cache_dir, tmp_path):
-    """``extra_train``: every track of another dataset (splits or not) is trained on; validation stays ``data``'s,
-    and a track whose MIDI is one of ``data``'s validation or test songs is refused before anything is trained."""
+    """``extra_train``: another dataset's train split and tracks outside splits are trained on, its validation split
+    joins validation, its test split stays out; a track whose MIDI is one of ``data``'s validation or test songs is
+    refused before anything is trained."""
     extra = tmp_path / "extra"
     shutil.copytree(dataset / "train" / "Track00001", extra / "train" / "Track00101")
     shutil.copytree(dataset / "train" / "Track00002", extra / "Track00102")  # a folder without splits
+    shutil.copytree(dataset / "train" / "Track00003", extra / "validation" / "Track00103")
+    shutil.copytree(dataset / "train" / "Track00001", extra / "test" / "Track00104")  # stays out
     result = train(small_config(dataset, cache_dir, epochs=1, extra_train=[str(extra)]), tmp_path / "run")
     model = load_model(result.model_path)
     base = train(small_config(dataset, cache_dir, epochs=1), tmp_path / "base")
     assert model.training["train_tracks"] == load_model(base.model_path).training["train_tracks"] + 2
+    assert model.training["val_tracks"] == load_model(base.model_path).training["val_tracks"] + 1
     assert model.training["train_hours"] > load_model(base.model_path).training["train_hours"]
     assert model.training["config"]["extra_train"] == ["extra"]  # by folder name, not this machine's path
 

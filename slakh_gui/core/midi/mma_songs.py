@@ -7,6 +7,11 @@ own arrangement plays piano, guitar, bass and drums (:data:`BAND_GROOVES`, found
 rhythms and instrument choices are MMA's, not ours. Song ``i`` of a corpus with seed ``S`` depends only on
 ``(S, i)``, the duration bounds and the MMA version (``RndSeed`` fixes MMA's own humanizing); a chart whose song
 misses the band rule (50 notes per family) is drawn again.
+
+Groove families are split in two pools so that separation models can be trained on MMA songs and still be scored on
+grooves they never heard: :data:`HELD_OUT_FAMILIES` (soul/R&B, latin, bolero, boogie, twist, folk rock) play only
+``grooves="held-out"`` corpora (the unseen-source test set), the rest only ``grooves="train"`` corpora;
+``grooves="all"`` (the default) draws from every family, as before.
 """
 
 from __future__ import annotations
@@ -51,6 +56,9 @@ Swing1WalkPlusSus Swing1WalkSus Twist Twist4 Twist4Sus TwistEnd TwistIntro Twist
 """
 BAND_GROOVES = tuple(_BAND_GROOVES.split())
 
+HELD_OUT_FAMILIES = frozenset({"DSoul", "R&B", "R&B-Ballad", "Samba", "Rhumba", "LightTango", "SlowBolero",
+                               "ShuffleBoggie", "Twist", "FolkRock"})
+GROOVE_POOLS = ("all", "train", "held-out")
 MAX_ATTEMPTS = 8  # charts tried per song until one plays the band (a sparse groove on a short song may not)
 BAND_NOTES = 50  # notes each band family must play (the dataset's default --min-notes)
 _ROLE = re.compile(r"(Intro\d*|End|Fill)")
@@ -73,21 +81,28 @@ class MmaMissing(SlakhError, RuntimeError):
     """The ``mma`` program (Debian package ``mma``) is not installed, or failed on a chart."""
 
 
-def families() -> dict[str, dict[str, list[str]]]:
-    """Groove family -> {"main": grooves to play sections with, "intro"/"end"/"fill": its other variations}."""
+def families(grooves: str = "all") -> dict[str, dict[str, list[str]]]:
+    """Groove family -> {"main": grooves to play sections with, "intro"/"end"/"fill": its other variations}, for
+    the families of pool ``grooves`` (one of :data:`GROOVE_POOLS`)."""
+    if grooves not in GROOVE_POOLS:
+        raise ValueError(f"grooves must be one of {', '.join(GROOVE_POOLS)}, not {grooves!r}")
     out: dict[str, dict[str, list[str]]] = {}
     for g in BAND_GROOVES:
         base = re.sub(r"(Intro\d*|End|Fill|SusPlus|PlusSus|Sus|Plus|Walk|Duh|Hit|Triple|\d)+$", "", g)
         role = m.group(1).rstrip("0123456789").lower() if (m := _ROLE.search(g)) else "main"
         out.setdefault(base, {"main": [], "intro": [], "end": [], "fill": []})[role].append(g)
-    return {k: v for k, v in out.items() if v["main"]}
+    keep = {"all": lambda k: True, "train": lambda k: k not in HELD_OUT_FAMILIES,
+            "held-out": lambda k: k in HELD_OUT_FAMILIES}[grooves]
+    return {k: v for k, v in out.items() if v["main"] and keep(k)}
 
 
-def chart(seed: int, index: int, min_duration: float = 60.0, max_duration: float = 150.0, attempt: int = 0) -> str:
+def chart(seed: int, index: int, min_duration: float = 60.0, max_duration: float = 150.0, attempt: int = 0,
+          grooves: str = "all") -> str:
     """The MMA chart of song ``index`` of the corpus with ``seed`` (``attempt`` > 0: the next draws, for a song
-    whose first chart missed the band rule)."""
-    rng = random.Random(f"slakh-studio-mma:{seed}:{index}" + (f":{attempt}" if attempt else ""))
-    fams = families()
+    whose first chart missed the band rule), played by a groove family of pool ``grooves``."""
+    rng = random.Random(f"slakh-studio-mma:{seed}:{index}" + (f":{attempt}" if attempt else "")
+                        + (f":{grooves}" if grooves != "all" else ""))
+    fams = families(grooves)
     fam = fams[rng.choice(sorted(fams))]
     tempo = rng.randint(72, 168)
     key = rng.randrange(12)
@@ -146,16 +161,18 @@ def write_song(text: str, out: Path) -> Path:
 
 
 def generate_mma_corpus(out_dir: str | Path, count: int, seed: int, *, min_duration: float = 60.0,
-                        max_duration: float = 150.0, progress: ProgressFn | None = None,
+                        max_duration: float = 150.0, grooves: str = "all", progress: ProgressFn | None = None,
                         cancel: CancelToken | None = None) -> list[Path]:
-    """Write ``count`` MMA songs to ``out_dir/mma_{i:05d}.mid`` and return their paths."""
+    """Write ``count`` MMA songs to ``out_dir/mma_{i:05d}.mid`` (groove families of pool ``grooves``) and return
+    their paths."""
+    families(grooves)  # a bad pool name fails before any file is written
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     files = []
     for i in range(count):
         check(cancel)
         for attempt in range(MAX_ATTEMPTS):
-            path = write_song(chart(seed, i, min_duration, max_duration, attempt), out / song_name(i))
+            path = write_song(chart(seed, i, min_duration, max_duration, attempt, grooves), out / song_name(i))
             if plays_the_band(path):
                 break
         files.append(path)
