@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 
-MODULES = ("dataset", "dataset_tools", "separation")
+MODULES = ("dataset", "dataset_tools", "musdb", "separation")
 
 
 def modules() -> list:

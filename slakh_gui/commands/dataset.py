@@ -9,6 +9,7 @@ from pathlib import Path
 
 from slakh_gui import paths
 from slakh_gui.cli_support import CliError, with_count_progress
+from slakh_gui.commands.musdb import add_export_options, print_summary, run_export
 
 
 def register(sub) -> None:
@@ -36,6 +37,9 @@ def register(sub) -> None:
     where.add_argument("--workers", type=int, help="local worker processes (default: one per core)")
     where.add_argument("--scheduler", help="render on a Dask cluster: tcp://host:port or a scheduler JSON file")
     d.add_argument("--threads", type=int, default=1, help="synths each worker runs at once (default 1)")
+    d.add_argument("--musdb", type=Path, metavar="MUSDB_OUT", help="then export the dataset in MUSDB18-HQ's layout "
+                   "into MUSDB_OUT (as slakh-studio export-musdb; resumed with the dataset)")
+    add_export_options(d, "musdb-")
     d.add_argument("--json", action="store_true", help="print a JSON summary")
     d.set_defaults(handler=cmd_dataset)
 
@@ -84,6 +88,11 @@ def cmd_dataset(args) -> int:
     from slakh_gui.core.dataset.builder import run_dataset
 
     options = options_from_args(args)
+    if args.musdb is not None:  # before hours of rendering: a bad target list or recipe fails now
+        from slakh_gui.core.dataset.musdb_export import parse_targets, target_groups
+        from slakh_gui.core.dataset.recipes import load_recipe
+
+        target_groups(load_recipe(args.musdb_recipe), parse_targets(args.musdb_targets))
     warnings: list[str] = []
     result = with_count_progress(lambda progress, token: run_dataset(
         args.midi_dir, args.out, options, workers=args.workers, scheduler=args.scheduler, threads=args.threads,
@@ -97,7 +106,10 @@ def cmd_dataset(args) -> int:
         "seconds": round(result.seconds, 2), "audio_hours_rendered": round(result.audio_seconds / 3600, 4),
         "selection": m["selection"],
     }
+    exported = run_export(result.out, args.musdb, args) if args.musdb is not None else None
     if args.json:
+        if exported is not None:
+            summary["musdb"] = exported.as_dict()
         print(json.dumps(summary, indent=2))
         return 0
     sel = m["selection"]
@@ -111,6 +123,8 @@ def cmd_dataset(args) -> int:
           f"({rate:.3f} h per minute)")
     print(f"  lint: {len(result.lint)} findings in {result.out / 'lint.yaml'}; mirdata index: "
           f"{result.out / 'index_slakh.json'}")
+    if exported is not None:
+        print_summary(exported)
     return 0
 
 
