@@ -183,11 +183,8 @@ def _check_track(ref: TrackRef, song_names: bool) -> _Track:
     """The track's metadata and stem files, checked; :class:`TrackFolderError` with the reason otherwise."""
     metadata = read_metadata(ref.path)
     files = stem_files(ref.path, metadata)
-    missing = []
-    for key, entry in metadata["stems"].items():
-        rendered = entry.get("audio_rendered", True) if isinstance(entry, dict) else True
-        if str(key) not in files and rendered is not False:
-            missing.append(str(key))
+    missing = [str(key) for key, entry in metadata["stems"].items()  # lint's missing_audio rule
+               if str(key) not in files and isinstance(entry, dict) and entry.get("audio_rendered") is True]
     if missing:
         raise TrackFolderError(f"{ref.path}: stem{'s' if len(missing) > 1 else ''} {', '.join(sorted(missing))} "
                                "rendered (metadata.yaml) but no audio file found")
