@@ -264,6 +264,16 @@ def test_stereo_track_folder_layout_loudness_and_peak(stereo_render):
     assert (d / "all_src.mid").is_file() and (d / "MIDI" / "S00.mid").is_file()
 
 
+def test_flakh_stereo_mix_is_the_whole_file_in_stereo(tmp_path, small_song_path, small_bank_path):
+    song = midifile.load_song(small_song_path)
+    bank = patches.load_bank(small_bank_path)
+    result = pipeline.render_track(song, bank, patches.assign_patches(song, bank, 0), tmp_path / "Track00001",
+                                   pipeline.RenderOptions(stereo=True, flakh=True, tail=0.5))
+    mix, _ = sf.read(result.path / "mix.flac", dtype="float64")
+    assert mix.shape[1] == 2 and not np.array_equal(mix[:, 0], mix[:, 1])
+    assert abs(np.max(np.abs(mix)) - 10 ** (TARGET_PEAK / 20)) < 1e-3  # peak-normalized over both channels
+
+
 def test_stereo_patch_effects_stream_like_one_call():
     """pedalboard runs the chain on both channels at once; block by block in place equals one call."""
     rng = np.random.default_rng(1)
