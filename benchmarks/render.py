@@ -13,7 +13,11 @@ Ours includes start-up, MIDI parsing, patch drawing, loudness, mixing and writin
 Prints medians of wall time, the median of the pairwise ratios ours/CLI, and the same ratio of CPU time (user + sys
 of the child, less sensitive to a busy machine).
 
-    .venv/bin/python benchmarks/render.py [--repeats 3] [--song FILE ...] [--fx off|on|both]
+A third case per song times ``slakh-studio render --stereo`` against the same mono render (same song, bank and
+threads; run in turn, pair by pair): the cost of keeping FluidSynth's left/right (twice the float files, stereo
+loudness and FLAC; target: ratio <= 1.2). ``--stereo off`` skips it.
+
+    .venv/bin/python benchmarks/render.py [--repeats 3] [--song FILE ...] [--fx off|on|both] [--stereo on|off]
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from slakh_gui.core.midi import midifile  # noqa: E402
 from slakh_gui.core.render import synth  # noqa: E402
 
 SF2 = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
-TARGETS = {"1 thread": 1.3, "default threads": 1.0}
+TARGETS = {"1 thread": 1.3, "default threads": 1.0, "stereo / mono": 1.2}
 POLYPHONY = [synth.POLYPHONY]  # the CLI's, set from --cli-polyphony
 
 
@@ -93,7 +97,20 @@ def bench_case(ours: list[str], cli: list[str], repeats: int) -> dict:
             "ratio": med(r[0] / r[2] for r in rows), "cpu_ratio": med(r[1] / r[3] for r in rows)}
 
 
-def bench_song(song_path: Path, bank_path: Path, repeats: int, work: Path, fx_cases: list[bool]) -> list[tuple]:
+def bench_stereo(ours: list[str], repeats: int) -> dict:
+    """Ours with ``--stereo`` against ours mono (the same command otherwise), in turn, pair by pair."""
+    stereo = ours + ["--stereo"]
+    timed(stereo), timed(ours)  # warm-up
+    rows = []
+    for _ in range(repeats):
+        rows.append((*timed(stereo), *timed(ours)))
+    med = statistics.median
+    return {"ours": med(r[0] for r in rows), "cli": med(r[2] for r in rows),
+            "ratio": med(r[0] / r[2] for r in rows), "cpu_ratio": med(r[1] / r[3] for r in rows)}
+
+
+def bench_song(song_path: Path, bank_path: Path, repeats: int, work: Path, fx_cases: list[bool],
+               stereo: bool = True) -> list[tuple]:
     song = midifile.load_song(song_path)
     bank = patches.load_bank(bank_path)
     assignment = patches.assign_patches(song, bank, 0)
@@ -112,6 +129,14 @@ def bench_song(song_path: Path, bank_path: Path, repeats: int, work: Path, fx_ca
             print(f"{label:<34}{r['ours']:>9.2f}{r['cli']:>9.2f}{r['ratio']:>7.2f}{r['cpu_ratio']:>10.2f}"
                   f"{f'<={TARGETS[case]} {ok}':>12}{n_stems * seconds / r['ours']:>8.1f}")
             results.append((song_path.name, label, r["ratio"], r["cpu_ratio"], TARGETS[case]))
+        if stereo:  # columns: stereo (s), mono (s), stereo / mono
+            case = "stereo / mono"
+            r = bench_stereo(commands(song_path, bank_path, work, fx, False)[0], repeats)
+            label = f"{case}, effects {'on' if fx else 'off'}"
+            ok = "ok" if r["ratio"] <= TARGETS[case] else "MISS"
+            print(f"{label:<34}{r['ours']:>9.2f}{r['cli']:>9.2f}{r['ratio']:>7.2f}{r['cpu_ratio']:>10.2f}"
+                  f"{f'<={TARGETS[case]} {ok}':>12}{n_stems * seconds / r['ours']:>8.1f}")
+            results.append((song_path.name, label, r["ratio"], r["cpu_ratio"], TARGETS[case]))
     return results
 
 
@@ -123,6 +148,8 @@ def main() -> None:
     ap.add_argument("--song", type=Path, action="append", help="MIDI file(s); default: sparse, medium, dense")
     ap.add_argument("--fx", choices=("off", "on", "both"), default="off",
                     help="reverb/chorus on both sides (ours: per-track FluidSynth effects)")
+    ap.add_argument("--stereo", choices=("on", "off"), default="on",
+                    help="also time --stereo against the mono render (the 'stereo / mono' rows: stereo s, mono s)")
     args = ap.parse_args()
     fx_cases = {"off": [False], "on": [True], "both": [False, True]}[args.fx]
     POLYPHONY[0] = args.cli_polyphony
@@ -140,7 +167,7 @@ def main() -> None:
               f"CPU ratio = user+sys, pair by pair)")
         results = []
         for s in songs:
-            results += bench_song(s, bank, args.repeats, work, fx_cases)
+            results += bench_song(s, bank, args.repeats, work, fx_cases, args.stereo == "on")
     print("\nsummary (ratio, CPU ratio, target):")
     for name, label, ratio, cpu, target in results:
         print(f"  {name:<22}{label:<34}{ratio:>6.2f}{cpu:>7.2f}  <= {target}  {'ok' if ratio <= target else 'MISS'}")

@@ -25,11 +25,13 @@ EXIT_INTERNAL = 2
 
 # Defaults of the render options. The parser stores None for an option not given, so ``render --session`` can
 # tell which options were given (and refuse those the session file sets); main() fills in these values.
-RENDER_DEFAULTS = {"seed": 0, "flakh": False, "format": "flac", "tail": 5.0, "fx": False, "threads": 2,
+RENDER_DEFAULTS = {"seed": 0, "flakh": False, "format": "flac", "tail": 5.0, "fx": False, "stereo": False,
+                   "pan": "auto", "threads": 2,
                    "overwrite": False, "max_duration": 3600.0, "max_memory": 8.0, "track_number": 1}
 # Options that decide what a render sounds like: with --session the session file sets them.
 SESSION_CONFLICTS = {"midi": "a MIDI file", "seed": "--seed", "bank": "--bank", "flakh": "--flakh",
-                     "format": "--format", "tail": "--tail", "fx": "--fx", "assignment": "--assignment",
+                     "format": "--format", "tail": "--tail", "fx": "--fx", "stereo": "--stereo", "pan": "--pan",
+                     "assignment": "--assignment",
                      "save_assignment": "--save-assignment"}
 
 
@@ -56,6 +58,11 @@ def _parser() -> argparse.ArgumentParser:
         r.add_argument("--format", choices=["flac", "wav"], help="audio format (default flac)")
         r.add_argument("--tail", type=float, help="seconds rendered after the song's end (default 5)")
         r.add_argument("--fx", action="store_true", default=None, help="FluidSynth's own reverb/chorus, per track")
+        r.add_argument("--stereo", action="store_true", default=None,
+                       help="stereo stems and mix (FluidSynth's left/right kept, stereo BS.1770-4 loudness)")
+        r.add_argument("--pan", choices=["auto", "midi", "none"],
+                       help="with --stereo: auto (default) = the file's CC10 where a track has any, else the seeded "
+                       "auto-pan rule; midi = the file's CC10 only; none = no pan control at all")
         r.add_argument("--threads", type=int, help="synths run at once (default 2; output is the same)")
         r.add_argument("--overwrite", action="store_true", default=None, help="replace an existing track folder")
         r.add_argument("--max-duration", type=float, metavar="S", help="refuse longer songs (s)")
@@ -269,13 +276,17 @@ def _run_render(args, midi_path: Path, out_dir: Path, assignment_in: Path | None
     if save_to:
         save_assignment(assignment, save_to)
     options = RenderOptions(fmt=args.format, tail=args.tail, fluid_effects=args.fx, flakh=args.flakh,
-                            threads=max(1, args.threads), overwrite=args.overwrite,
+                            stereo=args.stereo, pan=args.pan, threads=max(1, args.threads), overwrite=args.overwrite,
                             max_duration=args.max_duration, max_memory=int(args.max_memory * 2**30))
     result = _with_progress(lambda progress, token: render_track(song, bank, assignment, out_dir, options,
                                                                  progress=progress, cancel=token))
     header = (f"Rendered {song.path.name} -> {result.path}/  ({result.duration:.1f} s, bank {bank.name!r}, "
-              f"seed {assignment.seed}{', Flakh' if args.flakh else ''})")
+              f"seed {assignment.seed}{', Flakh' if args.flakh else ''}{_stereo_note(options)})")
     return _print_result(result, header, args.format, as_json)
+
+
+def _stereo_note(options) -> str:
+    return f", stereo, pan {options.pan}" if options.stereo else ""
 
 
 def _print_result(result, header: str, fmt: str, as_json: bool) -> int:
@@ -284,7 +295,7 @@ def _print_result(result, header: str, fmt: str, as_json: bool) -> int:
     if as_json:
         print(json.dumps({"track": str(result.path), "rendered": result.rendered, "skipped": result.skipped,
                           "kit_fallbacks": result.kit_fallbacks, "overall_gain": md["overall_gain"],
-                          "seconds": result.duration}, indent=2))
+                          "seconds": result.duration, "channels": result.channels}, indent=2))
         return 0
     print(header)
     for key, stem in md["stems"].items():
@@ -306,6 +317,7 @@ def cmd_render(args) -> int:
         raise CliError("render needs a MIDI file or --session FILE")
     if args.out is None:
         raise CliError("render needs an output folder (-o OUT)")
+    _check_pan(args)
     return _run_render(args, args.midi, _out_track_dir(args.out, args.track_number), args.assignment,
                        args.save_assignment, args.json)
 
@@ -338,8 +350,13 @@ def _run_session(args) -> int:
     rng = f", range {session.range[0]:g}-{session.range[1]:g} s" if session.range else ""
     header = (f"Rendered session {args.session.name} ({session.song.name}) -> {result.path}/  "
               f"({result.duration:.1f} s, bank {md['slakh_studio']['bank']!r}, seed {session.seed}"
-              f"{', Flakh' if session.flakh else ''}{rng})")
+              f"{', Flakh' if session.flakh else ''}{', stereo' if session.stereo else ''}{rng})")
     return _print_result(result, header, session.options["format"], args.json)
+
+
+def _check_pan(args) -> None:
+    if "pan" in args.given and not args.stereo:
+        raise CliError("--pan places the stems of a stereo render: add --stereo")
 
 
 def cmd_demo(args) -> int:
@@ -347,6 +364,7 @@ def cmd_demo(args) -> int:
     if not demo.is_file():
         raise CliError(f"the demo song is missing: {demo}")
     args.overwrite = True
+    _check_pan(args)
     return _run_render(args, demo, _out_track_dir(args.out, 1))
 
 

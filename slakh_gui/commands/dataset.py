@@ -31,6 +31,10 @@ def register(sub) -> None:
     d.add_argument("--format", choices=["flac", "wav"], default="flac")
     d.add_argument("--flakh", action="store_true", help="Flakh mode: the mix is the unsplit file rendered whole")
     d.add_argument("--fx", action="store_true", help="FluidSynth's own reverb/chorus, per track")
+    d.add_argument("--stereo", action="store_true", help="stereo stems and mix (FluidSynth's left/right kept, "
+                   "stereo BS.1770-4 loudness); recorded in dataset.yaml, so a resume must say it again")
+    d.add_argument("--pan", choices=["auto", "midi", "none"], help="with --stereo: auto (default) = the file's "
+                   "CC10 where a track has any, else the seeded auto-pan rule; midi = the file's CC10 only; none")
     d.add_argument("--tail", type=float, default=5.0, help="seconds rendered after each song's end (default 5)")
     d.add_argument("--no-lint", action="store_true", help="skip the per-track checks (lint.yaml)")
     where = d.add_mutually_exclusive_group()
@@ -77,11 +81,13 @@ def options_from_args(args: argparse.Namespace):
         raise CliError(f"--band: {exc}") from None
     if not args.midi_dir.is_dir():
         raise CliError(f"{args.midi_dir}: not a folder")
+    if args.pan is not None and not args.stereo:
+        raise CliError("--pan places the stems of a stereo render: add --stereo")
     bank = args.bank or paths.mode_bank(args.flakh)
     return DatasetOptions(bank=bank, count=args.count, seed=args.seed, band=band, min_notes=args.min_notes,
                           allow_multiple_drums=args.allow_multiple_drums, split=parse_split(args.split),
                           fmt=args.format, flakh=args.flakh, fluid_effects=args.fx, tail=args.tail,
-                          lint=not args.no_lint)
+                          lint=not args.no_lint, stereo=args.stereo, pan=args.pan or "auto")
 
 
 def cmd_dataset(args) -> int:

@@ -5,6 +5,9 @@ mapped, even clean ones. Code that walks a long memory-mapped stem therefore cal
 (``madvise(MADV_DONTNEED)``: the pages leave the process and stay in the page cache, dirty ones are still written to
 the file), and :func:`blocks` / :func:`read_blocks` do that for it. On plain in-memory arrays both are no-ops.
 
+Stereo audio is an ``(n, 2)`` array (interleaved frames, what ``soundfile`` reads and writes): every helper here
+walks the first axis, so a block is ``BLOCK`` frames of every channel.
+
 Files are opened and then unlinked (:func:`open_read` with ``unlink=True``): the mapping keeps the data for as long
 as an array uses it, and nothing is left on disk when the process ends or dies.
 """
@@ -24,9 +27,21 @@ _PAGE = mmap.PAGESIZE
 _FAULT_AROUND = 2 << 20  # pages a read fault may map around itself (large folios: up to a 2 MiB PMD)
 
 
-def create(path: str | Path, n_samples: int) -> np.memmap:
-    """A new zero-filled float32 ``.npy`` file of ``n_samples``, mapped for writing."""
-    return np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(max(0, int(n_samples)),))
+def create(path: str | Path, n_samples: int, channels: int = 1) -> np.memmap:
+    """A new zero-filled float32 ``.npy`` file of ``n_samples`` frames, mapped for writing: shape ``(n,)`` for one
+    channel, ``(n, channels)`` (interleaved) for more."""
+    return np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=frame_shape(n_samples, channels))
+
+
+def frame_shape(n_samples: int, channels: int = 1) -> tuple[int, ...]:
+    """``(n,)`` for mono, ``(n, channels)`` otherwise."""
+    n = max(0, int(n_samples))
+    return (n,) if channels == 1 else (n, int(channels))
+
+
+def channels(a: np.ndarray) -> int:
+    """1 for a 1-D array, else its second dimension."""
+    return 1 if np.ndim(a) == 1 else int(np.shape(a)[1])
 
 
 def open_read(path: str | Path, *, unlink: bool = False) -> np.ndarray:
@@ -52,8 +67,9 @@ def _mapping(a: np.ndarray) -> mmap.mmap | None:
 
 
 def release(a: np.ndarray, start: int = 0, stop: int | None = None) -> None:
-    """Drop the pages of ``a[start:stop]`` (1-D) from this process's resident memory if ``a`` is memory-mapped."""
-    if not isinstance(a, np.ndarray) or a.ndim != 1 or not a.size:
+    """Drop the pages of ``a[start:stop]`` (frames: the first axis; rows of a 2-D array must be contiguous) from this
+    process's resident memory if ``a`` is memory-mapped."""
+    if not isinstance(a, np.ndarray) or a.ndim not in (1, 2) or not a.size:
         return
     mm = _mapping(a)
     if mm is None or mm.closed:
@@ -64,7 +80,7 @@ def release(a: np.ndarray, start: int = 0, stop: int | None = None) -> None:
         return
     base = np.frombuffer(mm, dtype=np.uint8).ctypes.data
     lo = a.ctypes.data + start * a.strides[0] - base
-    hi = a.ctypes.data + stop * a.strides[0] - base
+    hi = a.ctypes.data + (stop - 1) * a.strides[0] + a[0].nbytes - base  # the last frame's end
     # A read fault maps more than its page (fault-around, whole large folios of the page cache: measured up to 2 MiB
     # on Linux 6.18), pages before it that were released already among them: each release covers that much before.
     lo, hi = max(0, (lo - _FAULT_AROUND) // _PAGE * _PAGE), min(len(mm), -(-hi // _PAGE) * _PAGE)
@@ -104,8 +120,9 @@ def peak(a: np.ndarray) -> float:
 
 
 def spill(a: np.ndarray, path: str | Path) -> np.ndarray:
-    """Write ``a`` (1-D) to a float32 ``.npy`` file in blocks and return it mapped read-only (file unlinked)."""
-    out = create(path, len(a))
+    """Write ``a`` (mono or ``(n, channels)``) to a float32 ``.npy`` file in blocks and return it mapped read-only
+    (file unlinked)."""
+    out = create(path, len(a), channels(a))
     for s, part in read_blocks(a):
         out[s : s + len(part)] = part
         release(out, s, s + len(part))
@@ -115,9 +132,10 @@ def spill(a: np.ndarray, path: str | Path) -> np.ndarray:
 
 def write_pcm(path: str | Path, source: np.ndarray, scale: Callable[[np.ndarray], np.ndarray], sample_rate: int,
               fmt: str, keep: np.ndarray | None = None) -> float:
-    """Write ``scale(block)`` of every block of ``source`` as mono 16-bit FLAC/WAV, atomically, converting each
-    block with :func:`audio_io.to_int16`; the scaled float32 blocks also go into ``keep`` if given. Returns the
-    scaled audio's sample peak."""
+    """Write ``scale(block)`` of every block of ``source`` as 16-bit FLAC/WAV, atomically, converting each block
+    with :func:`audio_io.to_int16`: mono for a 1-D source, one channel per column of an ``(n, channels)`` one. The
+    scaled float32 blocks also go into ``keep`` if given (a 1-D ``keep`` of a stereo source gets the mono fold-down
+    ``(L + R) / 2``). Returns the scaled audio's sample peak (over every channel)."""
     import soundfile as sf
 
     from slakh_gui.core.audio_io import FORMATS, _write_error, atomic_path, to_int16
@@ -127,18 +145,28 @@ def write_pcm(path: str | Path, source: np.ndarray, scale: Callable[[np.ndarray]
     top = 0.0
     with atomic_path(Path(path)) as tmp:
         try:
-            with sf.SoundFile(tmp, "w", sample_rate, 1, subtype="PCM_16", format=FORMATS[fmt]) as f:
+            with sf.SoundFile(tmp, "w", sample_rate, channels(source), subtype="PCM_16", format=FORMATS[fmt]) as f:
                 for s, part in read_blocks(source):
                     out = scale(part)
                     if len(out):
                         top = max(top, float(np.max(np.abs(out))))
                     f.write(to_int16(out))
                     if keep is not None:
-                        keep[s : s + len(out)] = out
+                        keep[s : s + len(out)] = fold(out) if keep.ndim < out.ndim else out
                         release(keep, s, s + len(out))
         except sf.LibsndfileError as exc:
             raise _write_error(Path(path), exc) from None
     return top
+
+
+def fold(block: np.ndarray) -> np.ndarray:
+    """The mono fold-down of a block: 1-D as it is, ``(L + R) * 0.5`` in float32 for stereo (what the mono renderer
+    does with FluidSynth's two outputs), the mean of the channels otherwise."""
+    if block.ndim == 1:
+        return block
+    if block.shape[1] == 2:
+        return (block[:, 0] + block[:, 1]) * np.float32(0.5)
+    return block.mean(axis=1, dtype=np.float32)
 
 
 _scratch: Path | None = None
@@ -154,13 +182,13 @@ def scratch_dir() -> Path:
     return _scratch
 
 
-def new_file(n_samples: int, prefix: str = "audio-") -> tuple[Path, np.memmap]:
-    """A fresh float32 ``.npy`` file of ``n_samples`` in :func:`scratch_dir`, mapped for writing."""
+def new_file(n_samples: int, prefix: str = "audio-", channels: int = 1) -> tuple[Path, np.memmap]:
+    """A fresh float32 ``.npy`` file of ``n_samples`` frames in :func:`scratch_dir`, mapped for writing."""
     import tempfile
 
     fd, name = tempfile.mkstemp(prefix=prefix, suffix=".npy", dir=scratch_dir())
     os.close(fd)
-    return Path(name), create(name, n_samples)
+    return Path(name), create(name, n_samples, channels)
 
 
 def finish(path: Path, arr: np.memmap) -> np.ndarray:
@@ -172,8 +200,8 @@ def finish(path: Path, arr: np.memmap) -> np.ndarray:
 def pad_to(a: np.ndarray, length: int) -> np.ndarray:
     """``a`` zero-padded to ``length``: in memory when short, else in a scratch file (mapped read-only)."""
     if length < BLOCK:
-        return np.pad(np.asarray(a, dtype=np.float32), (0, length - len(a)))
-    path, out = new_file(length, "pad-")
+        return np.pad(np.asarray(a, dtype=np.float32), [(0, length - len(a))] + [(0, 0)] * (np.ndim(a) - 1))
+    path, out = new_file(length, "pad-", channels(a))
     for s, part in read_blocks(a):
         out[s : s + len(part)] = part
         release(out, s, s + len(part))

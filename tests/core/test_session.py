@@ -70,7 +70,7 @@ def test_minimal_file_gets_defaults(tmp_path, small_song_path):
     assert (s.seed, s.bank, s.patches, s.locked, s.mixer, s.output_dir, s.range, s.track_number) == (
         0, None, {}, [], {}, None, None, 1)
     assert s.options == default_options() == {"format": "flac", "tail": 5.0, "fx": False, "flakh": False,
-                                              "threads": 2}
+                                              "stereo": False, "pan": "auto", "threads": 2}
     assert s.bank_path().name == "default.yaml"
 
 

@@ -61,6 +61,15 @@ def test_release_drops_mapped_pages_and_keeps_the_data(tmp_path):
     b = diskaudio.open_read(tmp_path / "a.npy", unlink=True)
     assert not (tmp_path / "a.npy").exists() and b[diskaudio.BLOCK * 3 + 5] == diskaudio.BLOCK * 3
     assert diskaudio.peak(np.asarray(b)) == float(n - diskaudio.BLOCK) and rss_mib() - before < 16
+    c = diskaudio.create(tmp_path / "c.npy", n // 2, 2)  # stereo: (frames, 2), released by frames
+    before = rss_mib()
+    for s, e in diskaudio.blocks(n // 2):
+        c[s:e] = np.float32(1.0)
+    assert rss_mib() - before > 100
+    diskaudio.release(c, 0, n // 4)
+    assert 40 < rss_mib() - before < 80  # the first half of the frames only
+    diskaudio.release(c)
+    assert rss_mib() - before < 16
     plain = np.ones(10, np.float32)
     diskaudio.release(plain)  # an in-memory array: nothing happens to it
     assert plain.sum() == 10
@@ -74,7 +83,8 @@ _RENDER_PEAK = textwrap.dedent("""
     from slakh_gui.core.render import pipeline
     song = midifile.load_song(sys.argv[1])
     bank = patches.load_bank(sys.argv[2])
-    pipeline.render_track(song, bank, patches.assign_patches(song, bank, 0), Path(sys.argv[3]))
+    pipeline.render_track(song, bank, patches.assign_patches(song, bank, 0), Path(sys.argv[3]),
+                          pipeline.RenderOptions(stereo=sys.argv[4] == "stereo"))
     print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """)
 
@@ -95,14 +105,16 @@ def _sparse_song(path: Path, minutes: float, tracks: int) -> Path:
     return path
 
 
-def test_peak_memory_does_not_grow_with_the_song(tmp_path, small_bank_path):
+@pytest.mark.parametrize("channels", ["mono", "stereo"])
+def test_peak_memory_does_not_grow_with_the_song(tmp_path, small_bank_path, channels):
     """Peak RSS of a 10-minute 6-track render is within 1.3x of a 2-minute one (held in memory, the 10-minute
-    song's stems alone would be 6 x 106 MB, several times the 2-minute render's whole footprint)."""
+    song's stems alone would be 6 x 106 MB, twice that in stereo, several times the 2-minute render's whole
+    footprint)."""
     peaks = {}
     for minutes in (2, 10):
         song = _sparse_song(tmp_path / f"{minutes}.mid", minutes, 6)
         proc = subprocess.run([sys.executable, "-c", _RENDER_PEAK, str(song), str(small_bank_path),
-                               str(tmp_path / f"out{minutes}" / "Track00001")], capture_output=True, text=True,
+                               str(tmp_path / f"out{minutes}" / "Track00001"), channels], capture_output=True, text=True,
                               cwd=REPO, check=True)
         peaks[minutes] = int(proc.stdout.split()[-1]) / 1024
     assert peaks[10] <= 1.3 * peaks[2], peaks

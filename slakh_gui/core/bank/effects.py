@@ -39,21 +39,34 @@ def make_plugin(kind: str, params: dict):
 
 
 def apply_chain(audio: np.ndarray, chain: list[tuple[str, dict]], sample_rate: int) -> np.ndarray:
-    """Run mono float32 ``audio`` through the chain; samples that stay silent stay exactly zero."""
+    """Run float32 ``audio`` (mono ``(n,)`` or ``(n, channels)``) through the chain; samples that stay silent stay
+    exactly zero. pedalboard processes the channels together (a stereo reverb or compressor sees both)."""
     if not chain:
         return audio
     import pedalboard
 
     board = pedalboard.Pedalboard([make_plugin(k, p) for k, p in chain])
-    out = board(audio[np.newaxis, :].astype(np.float32, copy=False), sample_rate, reset=True)[0]
+    out = _unplanar(board(_planar(audio), sample_rate, reset=True), audio.ndim)
     # Effects leave denormal-level residue (< -200 dBFS) where the input was silent: make it digital silence.
     out[np.abs(out) < 1e-10] = 0.0
     return np.ascontiguousarray(out, dtype=np.float32)
 
 
+def _planar(audio: np.ndarray) -> np.ndarray:
+    """pedalboard's layout, (channels, samples) float32, from ours: ``(n,)`` or ``(n, channels)``."""
+    if audio.ndim == 1:
+        return np.asarray(audio, dtype=np.float32)[np.newaxis, :]
+    return np.ascontiguousarray(np.asarray(audio, dtype=np.float32).T)
+
+
+def _unplanar(out: np.ndarray, ndim: int) -> np.ndarray:
+    return out[0] if ndim == 1 else out.T
+
+
 def apply_chain_in_place(audio: np.ndarray, chain: list[tuple[str, dict]], sample_rate: int,
                          block: int | None = None) -> None:
-    """:func:`apply_chain` on a writable mono float32 array (e.g. a memory-mapped stem), block by block: the board
+    """:func:`apply_chain` on a writable float32 array, mono or ``(n, channels)`` (e.g. a memory-mapped stem), block
+    by block: the board
     streams (``reset=False``) over blocks that are whole multiples of its buffer, so the samples come out exactly
     as from one call over the whole array; pages of a mapped array are released behind it."""
     if not chain:
@@ -66,8 +79,8 @@ def apply_chain_in_place(audio: np.ndarray, chain: list[tuple[str, dict]], sampl
     board = pedalboard.Pedalboard([make_plugin(k, p) for k, p in chain])
     n = len(audio)
     for i, (start, stop) in enumerate(diskaudio.blocks(n, block)):
-        part = np.array(audio[start:stop], dtype=np.float32)[np.newaxis, :]
-        out = board(part, sample_rate, reset=i == 0)[0]
+        part = _planar(audio[start:stop]) if audio.ndim > 1 else np.array(audio[start:stop], dtype=np.float32)[np.newaxis, :]
+        out = _unplanar(board(part, sample_rate, reset=i == 0), audio.ndim)
         out[np.abs(out) < 1e-10] = 0.0
         audio[start:stop] = out
         diskaudio.release(audio, start, stop)

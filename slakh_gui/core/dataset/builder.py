@@ -87,6 +87,8 @@ class DatasetOptions:
     fluid_effects: bool = False
     tail: float = 5.0
     lint: bool = True
+    stereo: bool = False  # stereo stems and mix
+    pan: str = "auto"  # stereo: auto | midi | none
 
     def manifest_dict(self, midi_dir: Path) -> dict:
         d = asdict(self)
@@ -195,9 +197,14 @@ def midi_path(midi_dir: Path, entry: dict) -> Path:
     return Path(midi_dir) / entry["midi"]
 
 
+# Options added after datasets were made: a manifest without them was made with these values.
+LATER_OPTIONS = {"stereo": False, "pan": "auto"}
+
+
 def _check_same(old: dict, new_options: dict, bank_sha: str, out: Path) -> None:
-    diffs = [f"{k} {old['options'].get(k)!r} (now {v!r})" for k, v in new_options.items()
-             if k != "midi_dir" and old["options"].get(k) != v]
+    was = {**LATER_OPTIONS, **old["options"]}
+    diffs = [f"{k} {was.get(k)!r} (now {v!r})" for k, v in new_options.items()
+             if k != "midi_dir" and was.get(k) != v]
     if old["bank"]["sha256"] != bank_sha:
         diffs.append("the bank file (its SHA-256 changed)")
     if diffs:
@@ -313,7 +320,8 @@ def _task(out: Path, t: dict, options: DatasetOptions, bank_sha: str, threads: i
         "out_dir": str(track_dir(out, t).resolve()), "bank": str(Path(options.bank).resolve()),
         "bank_sha256": bank_sha, "fixed": t.get("fixed") or {}, "lint": options.lint,
         "render": {"fmt": options.fmt, "tail": options.tail, "fluid_effects": options.fluid_effects,
-                   "flakh": options.flakh, "threads": threads, "corpus_root": str(Path(midi_dir).resolve())},
+                   "flakh": options.flakh, "threads": threads, "corpus_root": str(Path(midi_dir).resolve()),
+                   "stereo": options.stereo, "pan": options.pan},
     }
 
 

@@ -97,7 +97,8 @@ def fix_stem(out: str | Path, track: str, stem: str, action: str, bank: str | Pa
         "out_dir": str(folder.resolve()), "bank": str(bank_file.resolve()),
         "bank_sha256": bank_.sha256, "fixed": fixed, "lint": options.get("lint", True),
         "render": {"fmt": options["fmt"], "tail": options["tail"], "fluid_effects": options["fluid_effects"],
-                   "flakh": options["flakh"], "threads": 2,
+                   "flakh": options["flakh"], "threads": 2, "stereo": bool(options.get("stereo", False)),
+                   "pan": options.get("pan", "auto"),
                    "source_name": read_metadata(folder).get("lmd_midi_dir") or source.name},
     }
     result = render_task(task)

@@ -1,5 +1,8 @@
 """Slakh2100's auto-mix: BS.1770-4 loudness per stem, normalize to -13 LUFS, sum, one uniform no-clip gain.
 
+Stems are mono ``(n,)`` or stereo ``(n, 2)`` (all alike): a stereo stem's loudness is BS.1770-4's over its two
+channels, and the no-clip gain looks at the sample peak over both channels of the mix.
+
 Stems that are digitally silent, or whose integrated loudness is -inf (every 400 ms block under BS.1770's -70 LUFS
 absolute gate), cannot be normalized: they are left out of the mix and reported, never turned into NaN or noise.
 """
@@ -39,9 +42,9 @@ def loudness_mix(stems: dict[str, np.ndarray], sample_rate: int, *, normalizatio
 
     ``loudness`` may hold measurements already made (e.g. while other stems were rendering); ``in_place`` lets the
     gained stems reuse the input arrays."""
-    length = len(next(iter(stems.values()))) if stems else 0
+    shape = np.shape(next(iter(stems.values()))) if stems else (0,)
     gains, loudness, skipped = _stem_gains(stems, sample_rate, normalization_factor, threads, loudness)
-    mix = np.zeros(length, dtype=np.float32)
+    mix = np.zeros(shape, dtype=np.float32)
     peak = _sum(stems, gains, mix)
     limit = 10.0 ** (target_peak / 20.0)
     overall_gain = limit / peak if peak >= limit else 1.0
@@ -67,7 +70,7 @@ def stream_mix(stems: dict[str, np.ndarray], sample_rate: int, mix_out: np.ndarr
                normalization_factor: float = NORMALIZATION_FACTOR, target_peak: float = TARGET_PEAK,
                threads: int = 2, loudness: dict[str, float] | None = None) -> StreamMix:
     """:func:`loudness_mix` without holding or changing any stem: stems (e.g. memory-mapped files) are read block
-    by block, the unscaled sum is written into ``mix_out`` (length of the stems, float32), and the gains are
+    by block, the unscaled sum is written into ``mix_out`` (the stems' shape, float32), and the gains are
     returned for the writer to apply (same numbers, same samples)."""
     gains, loudness, skipped = _stem_gains(stems, sample_rate, normalization_factor, threads, loudness)
     peak = _sum(stems, gains, mix_out)
@@ -107,12 +110,12 @@ def _stem_gains(stems: dict[str, np.ndarray], sample_rate: int, normalization_fa
 
 
 def _sum(stems: dict[str, np.ndarray], gains: dict[str, float], mix: np.ndarray) -> float:
-    """``mix[:] = sum(stems[k] * gains[k])`` in float64, chunk by chunk (cache-sized temporaries, pages of mapped
-    stems released behind); returns the sum's sample peak."""
+    """``mix[:] = sum(stems[k] * gains[k])`` in float64, chunk by chunk of frames (cache-sized temporaries, pages of
+    mapped stems released behind); returns the sum's sample peak over every channel."""
     from slakh_gui.core.diskaudio import release
 
     length = len(mix)
-    acc = np.zeros(min(length, _CHUNK), dtype=np.float64)
+    acc = np.zeros((min(length, _CHUNK), *mix.shape[1:]), dtype=np.float64)
     peak = 0.0
     for start in range(0, length, _CHUNK):
         part = acc[: min(_CHUNK, length - start)]

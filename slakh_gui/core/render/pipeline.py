@@ -23,7 +23,7 @@ from slakh_gui.core.errors import SlakhError
 from slakh_gui.core.jobs import CancelToken, ProgressFn, check, report
 from slakh_gui.core.midi.midi_export import instrument_midi_bytes
 from slakh_gui.core.midi.midifile import Song, sanitize_smf
-from slakh_gui.core.render import automix, layout, loudness, synth
+from slakh_gui.core.render import automix, layout, loudness, panning, synth
 
 DEFAULT_TAIL = 5.0  # seconds rendered after the song's end (Slakh: end time + 5 s)
 MAX_DURATION = 3600.0  # seconds; longer songs are refused unless the limit is raised
@@ -52,6 +52,12 @@ class RenderOptions:
     max_memory: int = MAX_MEMORY  # ignored: renders stream through files (see render_track)
     corpus_root: str | None = None  # the MIDI collection's folder: lmd_midi_dir is relative to it (else file name)
     source_name: str | None = None  # lmd_midi_dir as given (a re-render of a dataset track keeps its own)
+    stereo: bool = False  # keep FluidSynth's left/right: (n, 2) stems and mix, stereo loudness (see panning)
+    pan: str = "auto"  # stereo only: auto | midi | none (slakh_gui.core.render.panning)
+
+    @property
+    def channels(self) -> int:
+        return 2 if self.stereo else 1
 
 
 @dataclass
@@ -61,10 +67,13 @@ class TrackResult:
     rendered: list[str]
     skipped: dict[str, str] = field(default_factory=dict)  # stem key -> reason it has no audio
     duration: float = 0.0
-    stems: dict[str, np.ndarray] | None = None  # float32 as written, read-only memory-mapped (with keep_audio)
+    # float32 as written, read-only memory-mapped (with keep_audio); mono: a stereo render's are its mono fold-down
+    # (L + R) / 2, what the app's mixer and player take (a stereo player would read the track folder's files)
+    stems: dict[str, np.ndarray] | None = None
     mix: np.ndarray | None = None
     peaks: dict[str, float] = field(default_factory=dict)  # stem key -> sample peak of ``stems`` (with keep_audio)
     reused: list[str] = field(default_factory=list)  # stems taken from the cache, not rendered again
+    channels: int = 1  # of the files written (2: stereo render)
 
     @property
     def kit_fallbacks(self) -> dict[str, str]:
@@ -98,7 +107,7 @@ class StemCache:
     @staticmethod
     def key(song: Song, job: synth.StemJob, n_samples: int, opt: RenderOptions, chain) -> tuple:
         return (song.md5, song.range, job.key, job.label, str(job.soundfont), job.bank, job.preset, job.drum,
-                repr(chain), n_samples, opt.fluid_effects, opt.sample_rate)
+                repr(chain), n_samples, opt.fluid_effects, opt.sample_rate, opt.channels, job.pan, job.drop_pan)
 
     def get(self, key: tuple):
         return self._items.get(key)
@@ -140,10 +149,16 @@ def render_track(song: Song, bank: Bank, assignment: Assignment, out_dir: str | 
     files in a private work folder (the cache's, or a fresh :func:`paths.render_cache_dir`), so memory does not
     grow with the song's length or its number of tracks. With a ``cache``, stems rendered before with the same
     patch and settings are reused; ``keep_audio`` returns the written stems and mix as read-only memory-mapped
-    float32 arrays too (for the app's mixer and player; their files are already unlinked)."""
+    float32 arrays too (for the app's mixer and player; their files are already unlinked; mono, the fold-down of a
+    stereo render).
+
+    With ``options.stereo`` every stem, the mix and the float files are ``(n, 2)``; each track is panned as
+    ``options.pan`` says (:mod:`slakh_gui.core.render.panning`) and the Slakh rule runs on the stereo arrays."""
     opt = options or RenderOptions()
     if opt.fmt not in FORMATS:
         raise ValueError(f"unknown audio format {opt.fmt!r} (use flac or wav)")
+    if opt.pan not in panning.MODES:
+        raise ValueError(f"unknown pan mode {opt.pan!r} (use {', '.join(panning.MODES)})")
     out_dir = Path(out_dir)
     sr = opt.sample_rate
     end = float(song.pm.get_end_time())
@@ -152,6 +167,7 @@ def render_track(song: Song, bank: Bank, assignment: Assignment, out_dir: str | 
             f"{song.path.name} lasts {_duration(end)}, over the {_duration(opt.max_duration)} limit (--max-duration)")
     n_samples = synth.length_samples(end + opt.tail, sr)
     jobs = _stem_jobs(song, bank, assignment)
+    pans = _pan_jobs(song, jobs, assignment.seed, opt.pan) if opt.stereo else {}
     if not jobs:
         programs = sorted({t.program for t in song.tracks})
         raise NothingToRender(f"{song.path.name}: bank {bank.name!r} has no patch for any of its tracks "
@@ -166,9 +182,9 @@ def render_track(song: Song, bank: Bank, assignment: Assignment, out_dir: str | 
     check(cancel)
     work = diskaudio.work_dir(cache.spill_dir) if cache is not None else paths.render_cache_dir()
     try:
-        _check_disk(song, work, 4 * n_samples * (len(jobs) * (2 if keep_audio else 1) + 2))
+        _check_disk(song, work, 4 * n_samples * (len(jobs) * (opt.channels + (1 if keep_audio else 0)) + 2 * opt.channels))
         return _render(song, bank, assignment, out_dir, opt, jobs, n_samples, work, progress, cancel, cache,
-                       keep_audio, flakh_sf if opt.flakh else None)
+                       keep_audio, flakh_sf if opt.flakh else None, pans)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -188,9 +204,10 @@ def _check_disk(song: Song, folder: Path, need: int) -> None:
 def _render(song: Song, bank: Bank, assignment: Assignment, out_dir: Path, opt: RenderOptions,
             jobs: list[synth.StemJob], n_samples: int, work: Path, progress: ProgressFn | None,
             cancel: CancelToken | None, cache: StemCache | None, keep_audio: bool,
-            flakh_sf: Path | None) -> TrackResult:
+            flakh_sf: Path | None, pans: dict[str, panning.Pan]) -> TrackResult:
     """render_track's work once the plan is checked: every float stem lives in a file in ``work``."""
     sr = opt.sample_rate
+    ch = opt.channels
     if any(bank.patches[j.label].effects for j in jobs):
         threading.Thread(target=_preload, daemon=True).start()
 
@@ -203,7 +220,7 @@ def _render(song: Song, bank: Bank, assignment: Assignment, out_dir: Path, opt: 
     rows: dict[str, np.ndarray] = {}
 
     def output(i: int) -> np.ndarray:  # runs in the render worker: the stem's file
-        rows[todo[i].key] = row = diskaudio.create(work / f"{todo[i].key}.npy", n_samples)
+        rows[todo[i].key] = row = diskaudio.create(work / f"{todo[i].key}.npy", n_samples, ch)
         return row
 
     def finish(key: str, row: np.ndarray) -> None:  # runs in the render worker, overlapping other stems
@@ -218,7 +235,7 @@ def _render(song: Song, bank: Bank, assignment: Assignment, out_dir: Path, opt: 
     with ThreadPoolExecutor(max_workers=1) as side:
         midi_files = side.submit(lambda: {j.key: instrument_midi_bytes(song, song.track(j.key)) for j in jobs})
         synth.render_stems(todo, n_samples, sample_rate=sr, fluid_effects=opt.fluid_effects, threads=opt.threads,
-                            finish=finish, progress=progress, cancel=cancel, outputs=output)
+                            finish=finish, progress=progress, cancel=cancel, outputs=output, stereo=opt.stereo)
         stem_midi = midi_files.result()
     for key, (audio_c, lufs) in cached.items():
         rows[key] = audio_c  # read-only memory-mapped: stream_mix only reads it
@@ -227,7 +244,7 @@ def _render(song: Song, bank: Bank, assignment: Assignment, out_dir: Path, opt: 
     stems = {job.key: rows[job.key] for job in jobs}
     check(cancel)
     report(progress, "mix", 0, 1, "mixing")
-    mixed = automix.stream_mix(stems, sr, diskaudio.create(work / "mix.npy", n_samples), threads=opt.threads,
+    mixed = automix.stream_mix(stems, sr, diskaudio.create(work / "mix.npy", n_samples, ch), threads=opt.threads,
                               loudness=measured)
     if not mixed.stems:
         raise NothingToRender(f"{song.path.name}: every stem came out silent or too quiet to measure")
@@ -236,11 +253,11 @@ def _render(song: Song, bank: Bank, assignment: Assignment, out_dir: Path, opt: 
     if flakh_sf is not None:
         whole = synth.render_whole(sanitize_smf(song.data), flakh_sf, n_samples, sample_rate=sr,
                                     fluid_effects=opt.fluid_effects, progress=progress, cancel=cancel,
-                                    out=diskaudio.create(work / "flakh.npy", n_samples))
+                                    out=diskaudio.create(work / "flakh.npy", n_samples, ch), stereo=opt.stereo)
         flakh_gain = automix.peak_normalize_gain(diskaudio.peak(whole))
         mix, mix_scale = whole, _peak_scaler(flakh_gain)
     check(cancel)
-    metadata = build_metadata(song, bank, assignment, mixed, opt, flakh_gain)
+    metadata = build_metadata(song, bank, assignment, mixed, opt, flakh_gain, pans)
 
     report(progress, "write", 0, 1, "writing files")
     ext = opt.fmt
@@ -269,13 +286,15 @@ def _render(song: Song, bank: Bank, assignment: Assignment, out_dir: Path, opt: 
     report(progress, "write", 1, 1, "done")
     skipped = {k: t.reason for k, t in assignment.tracks.items() if not t.patch_id}
     skipped.update(mixed.skipped)
-    result = TrackResult(out_dir, metadata, list(mixed.stems), skipped, n_samples / sr, reused=sorted(cached))
+    result = TrackResult(out_dir, metadata, list(mixed.stems), skipped, n_samples / sr, reused=sorted(cached),
+                         channels=ch)
     if keep_audio:
         opened = {k: diskaudio.open_read(work / f"keep-{k}.npy", unlink=True) for k in keep}
         keep.clear()
         result.mix = opened.pop("mix")
         result.stems = opened
-        result.peaks = {k: peaks[k] for k in opened}
+        if ch == 1:  # a stereo file's peak is not its fold-down's: the app measures the kept audio itself
+            result.peaks = {k: peaks[k] for k in opened}
     return result
 
 
@@ -316,8 +335,17 @@ def _stem_jobs(song: Song, bank: Bank, assignment: Assignment) -> list[synth.Ste
     return jobs
 
 
+def _pan_jobs(song: Song, jobs: list[synth.StemJob], seed: int, mode: str) -> dict[str, panning.Pan]:
+    """Each job's pan (stereo): set on the job (the CC10 it sends, whether it drops the file's own) and returned."""
+    pans = panning.plan(song, [j.key for j in jobs], seed, mode)
+    for j in jobs:
+        j.pan, j.drop_pan = pans[j.key].cc, pans[j.key].drop_file_pan
+    return pans
+
+
 def build_metadata(song: Song, bank: Bank, assignment: Assignment, mixed: automix.MixResult,
-                   opt: RenderOptions, flakh_gain: float | None = None) -> dict:
+                   opt: RenderOptions, flakh_gain: float | None = None,
+                   pans: dict[str, panning.Pan] | None = None) -> dict:
     """``metadata.yaml`` with Slakh2100's keys and meaning (see docs); our extras live under ``slakh_studio``."""
     stems = {}
     notes = {}
@@ -350,7 +378,11 @@ def build_metadata(song: Song, bank: Bank, assignment: Assignment, mixed: automi
         "track_names": {t.key: t.name for t in song.tracks},
         "not_rendered": notes,
         "flakh": bool(opt.flakh),
+        "channels": opt.channels,
     }
+    if opt.stereo:
+        extras["pan_mode"] = opt.pan
+        extras["pan"] = {k: p.as_dict() for k, p in (pans or {}).items() if k in mixed.stems}
     fallbacks = {k: v for k, v in kits.kit_fallbacks(song, bank, assignment).items() if k in mixed.stems}
     if fallbacks:
         extras["kit_fallbacks"] = fallbacks

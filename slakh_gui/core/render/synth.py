@@ -1,8 +1,11 @@
-"""Render tracks to per-track mono float stems with FluidSynth.
+"""Render tracks to per-track float stems with FluidSynth: mono, or stereo ``(n, 2)``.
 
 Each track is rendered alone by its own synth (so a stem is exactly that track, whatever else the song holds and
 however many threads run), on a channel typed melodic or drum, into float buffers through ``fluid_synth_process``
-(FluidSynth's 16-bit path adds dither noise), folded to mono by averaging left and right. A pool of ``threads``
+(FluidSynth's 16-bit path adds dither noise). Mono folds left and right by averaging them (``(L + R) * 0.5`` in
+float32); stereo keeps them as the two columns of an ``(n, 2)`` array, so the mono fold-down of a stereo render is
+the mono render, bit for bit, when the same events are played. A job's ``pan`` (a CC10 value sent at time 0, see
+:mod:`slakh_gui.core.render.panning`) and ``drop_pan`` (the file's own CC10 left out) only exist for stereo. A pool of ``threads``
 workers takes the tracks longest-first; ``finish(key, audio)`` runs in the worker right after a track is rendered,
 so per-stem work (effects, loudness) overlaps the rendering of the others.
 """
@@ -48,6 +51,8 @@ class StemJob:
     preset: int
     drum: bool
     label: str = ""  # patch id, for messages
+    pan: int | None = None  # a CC10 value sent before anything else (stereo auto-pan); None: none
+    drop_pan: bool = False  # leave out the track's own CC10 events (stereo with pan "none")
 
 
 def length_samples(seconds: float, sample_rate: int = SAMPLE_RATE) -> int:
@@ -55,8 +60,13 @@ def length_samples(seconds: float, sample_rate: int = SAMPLE_RATE) -> int:
     return max(BLOCK, math.ceil(seconds * sample_rate / BLOCK) * BLOCK)
 
 
-def _events(inst: pretty_midi.Instrument, sample_rate: int) -> list[tuple]:
-    """(sample, kind, a, b) sorted by time; at one sample: note-offs, then controls, then note-ons (file order kept)."""
+PAN_CC = 10
+
+
+def _events(inst: pretty_midi.Instrument, sample_rate: int, pan: int | None = None, drop_pan: bool = False
+            ) -> list[tuple]:
+    """(sample, kind, a, b) sorted by time; at one sample: note-offs, then controls, then note-ons (file order kept).
+    ``pan``: a CC10 of that value first, at sample 0; ``drop_pan``: the instrument's own CC10 left out."""
     times, prio, kind, a, b = [], [], [], [], []
 
     def add(t, p, k, x, y):
@@ -66,8 +76,11 @@ def _events(inst: pretty_midi.Instrument, sample_rate: int) -> list[tuple]:
         a.append(x)
         b.append(y)
 
+    if pan is not None:
+        add(0, 1, 1, PAN_CC, int(pan))
+    skipped = SKIPPED_CCS | {PAN_CC} if drop_pan else SKIPPED_CCS
     for cc in inst.control_changes:
-        if cc.number not in SKIPPED_CCS:
+        if cc.number not in skipped:
             add(round(cc.time * sample_rate), 1, 1, cc.number, cc.value)
     for pb in inst.pitch_bends:
         add(round(pb.time * sample_rate), 1, 2, max(0, min(16383, pb.pitch + 8192)), 0)
@@ -132,12 +145,15 @@ def _new_synth(job: StemJob, sample_rate: int, fluid_effects: bool) -> _Synth:
 
 
 def render_one(job: StemJob, n_samples: int, *, sample_rate: int = SAMPLE_RATE, fluid_effects: bool = False,
-               out: np.ndarray | None = None, tick: Callable[[int], None] | None = None) -> np.ndarray:
-    """Render one track alone to mono float32 (``n_samples`` long); ``tick(frames)`` may raise to stop."""
+               out: np.ndarray | None = None, tick: Callable[[int], None] | None = None,
+               stereo: bool = False) -> np.ndarray:
+    """Render one track alone to float32, ``n_samples`` frames: mono ``(n,)``, or ``(n, 2)`` (left, right) with
+    ``stereo``; ``tick(frames)`` may raise to stop."""
     api = fluid.api()
     fs = api.fs
-    out = np.zeros(n_samples, dtype=np.float32) if out is None else out
-    events = _events(job.instrument, sample_rate)
+    out = np.zeros(diskaudio.frame_shape(n_samples, 2 if stereo else 1), dtype=np.float32) if out is None else out
+    events = _events(job.instrument, sample_rate, job.pan, job.drop_pan) if stereo else _events(job.instrument,
+                                                                                                 sample_rate)
     synth = _new_synth(job, sample_rate, fluid_effects)
     try:
         ptr = synth.synth  # the raw fluid_synth_t
@@ -174,8 +190,13 @@ def render_one(job: StemJob, n_samples: int, *, sample_rate: int = SAMPLE_RATE, 
                 cur = target
             if cur - chunk_start == CHUNK or cur == n_samples:
                 width = cur - chunk_start
-                np.add(buf[0, :width], buf[1, :width], out=out[chunk_start:cur])
-                out[chunk_start:cur] *= np.float32(0.5)
+                if stereo:  # column by column: ~5x faster than a transposed copy
+                    dst = out[chunk_start:cur]
+                    dst[:, 0] = buf[0, :width]
+                    dst[:, 1] = buf[1, :width]
+                else:
+                    np.add(buf[0, :width], buf[1, :width], out=out[chunk_start:cur])
+                    out[chunk_start:cur] *= np.float32(0.5)
                 buf[:, :width] = 0.0
                 chunk_start = cur
                 if tick is not None:
@@ -194,8 +215,9 @@ def render_stems(jobs: list[StemJob], n_samples: int, *, sample_rate: int = SAMP
                  fluid_effects: bool = False, threads: int | None = None,
                  finish: Callable[[str, np.ndarray], None] | None = None,
                  progress: ProgressFn | None = None, cancel: CancelToken | None = None,
-                 outputs: Callable[[int], np.ndarray] | None = None) -> np.ndarray | None:
-    """Render every job to a mono float32 stem, all ``n_samples`` long: array (len(jobs), n_samples).
+                 outputs: Callable[[int], np.ndarray] | None = None, stereo: bool = False) -> np.ndarray | None:
+    """Render every job to a float32 stem, all ``n_samples`` long: array (len(jobs), n_samples), or
+    (len(jobs), n_samples, 2) with ``stereo``.
 
     ``threads`` synths run at once (default: up to 2); the output does not depend on it. ``finish(key, row)`` is
     called as soon as a stem is done (it may modify the row in place): in the worker thread, or with one thread in a
@@ -203,7 +225,8 @@ def render_stems(jobs: list[StemJob], n_samples: int, *, sample_rate: int = SAMP
     ``i`` is rendered into ``outputs(i)`` (called in the worker; e.g. a memory-mapped file, whose pages are released
     behind the synth as it goes) and None is returned.
     """
-    out = np.zeros((len(jobs), n_samples), dtype=np.float32) if outputs is None else None
+    shape = (len(jobs), *diskaudio.frame_shape(n_samples, 2 if stereo else 1))
+    out = np.zeros(shape, dtype=np.float32) if outputs is None else None
     if not jobs:
         return out
     threads = max(1, threads or min(2, os.cpu_count() or 1))
@@ -241,7 +264,7 @@ def render_stems(jobs: list[StemJob], n_samples: int, *, sample_rate: int = SAMP
                 tick(i, frames, stem_done[0])
 
             render_one(jobs[i], n_samples, sample_rate=sample_rate, fluid_effects=fluid_effects, out=row,
-                       tick=stem_tick)
+                       tick=stem_tick, stereo=stereo)
             diskaudio.release(row, stem_done[1])
         except BaseException:
             failed.set()
@@ -268,9 +291,10 @@ def render_stems(jobs: list[StemJob], n_samples: int, *, sample_rate: int = SAMP
 
 def render_whole(midi_bytes: bytes, soundfont: Path, n_samples: int, *, sample_rate: int = SAMPLE_RATE,
                  fluid_effects: bool = False, progress: ProgressFn | None = None,
-                 cancel: CancelToken | None = None, out: np.ndarray | None = None) -> np.ndarray:
-    """Render a whole MIDI file through FluidSynth's own player (Flakh's mix): mono float32, ``n_samples`` long
-    (into ``out`` if given: a memory-mapped one is released block by block)."""
+                 cancel: CancelToken | None = None, out: np.ndarray | None = None,
+                 stereo: bool = False) -> np.ndarray:
+    """Render a whole MIDI file through FluidSynth's own player (Flakh's mix): float32, ``n_samples`` frames, mono
+    or ``(n, 2)`` with ``stereo`` (into ``out`` if given: a memory-mapped one is released block by block)."""
     api = fluid.api()
     fs = api.fs
     settings = {
@@ -288,7 +312,8 @@ def render_whole(midi_bytes: bytes, soundfont: Path, n_samples: int, *, sample_r
         if api.player_add_mem(player, midi_bytes, len(midi_bytes)) != 0:
             raise RenderError("FluidSynth's player rejected the MIDI file")
         fs.fluid_player_play(player)
-        out = np.zeros(n_samples, dtype=np.float32) if out is None else out
+        if out is None:
+            out = np.zeros(diskaudio.frame_shape(n_samples, 2 if stereo else 1), dtype=np.float32)
         buf = np.zeros((2, CHUNK), dtype=np.float32)
         ptrs = np.array([buf.ctypes.data, buf.ctypes.data + CHUNK * 4], dtype=np.uint64)
         arg = ptrs.ctypes.data_as(POINTER(POINTER(c_float)))
@@ -298,7 +323,10 @@ def render_whole(midi_bytes: bytes, soundfont: Path, n_samples: int, *, sample_r
             buf[:] = 0.0
             if api.process(synth.synth, width, nfx, fx_arg, 2, arg) != 0:
                 raise RenderError("fluid_synth_process failed")
-            out[start : start + width] = (buf[0, :width] + buf[1, :width]) * np.float32(0.5)
+            if stereo:
+                out[start : start + width] = buf[:, :width].T
+            else:
+                out[start : start + width] = (buf[0, :width] + buf[1, :width]) * np.float32(0.5)
             if (start + width) % diskaudio.BLOCK == 0 or start + width == n_samples:
                 diskaudio.release(out, (start + width - 1) // diskaudio.BLOCK * diskaudio.BLOCK, start + width)
             report(progress, "render", start + width, n_samples, "rendering the unsplit file")

@@ -1,4 +1,10 @@
-"""Open a rendered Slakh track folder (ours, or a real Slakh2100 / BabySlakh ``TrackNNNNN/``)."""
+"""Open a rendered Slakh track folder (ours, or a real Slakh2100 / BabySlakh ``TrackNNNNN/``).
+
+Stereo folders (``slakh-studio render --stereo``: 2-channel stems and mix, ``slakh_studio.channels: 2`` in the
+metadata) are read as mono by default, each file folded down to ``(L + R) / 2`` as it is decoded, so every mono
+consumer (the separation data loader, dataset stats, lint, derived datasets, the app) reads them unchanged;
+``load_track_folder(path, keep_channels=True)`` keeps the channels: ``(n, channels)`` arrays.
+"""
 
 from __future__ import annotations
 
@@ -27,10 +33,11 @@ class TrackFolder:
     path: Path
     metadata: dict
     sample_rate: int
-    stems: dict[str, np.ndarray]  # float32 mono, only stems that have audio
+    stems: dict[str, np.ndarray]  # float32 mono (or (n, channels) with keep_channels), only stems with audio
     mix: np.ndarray | None
     song: Song | None  # from all_src.mid when present and readable
     notes: list[str] = field(default_factory=list)  # what was missing or odd
+    channels: int = 1  # the most channels of any audio file of the folder (2: a stereo render)
 
 
 def audio_file(path_stem: Path) -> Path | None:
@@ -44,27 +51,37 @@ def audio_file(path_stem: Path) -> Path | None:
 def read_mono(path: Path) -> tuple[np.ndarray, int]:
     """An audio file as float32 mono (channels averaged) and its sample rate; :class:`TrackFolderError` for a file
     too large or without a sample rate (header lies included), soundfile's errors for an unreadable one."""
+    return read_audio(path)[:2]
+
+
+def read_audio(path: Path, keep_channels: bool = False) -> tuple[np.ndarray, int, int]:
+    """(audio, sample rate, the file's channels): float32 mono as :func:`read_mono` does it, or with
+    ``keep_channels`` ``(n, channels)`` for a file of several channels (a mono file stays 1-D)."""
     with sf.SoundFile(path) as f:
         if f.frames * f.channels > MAX_AUDIO_SAMPLES:
             raise TrackFolderError(f"{f.frames} frames x {f.channels} channels is over the limit of "
                                    f"{MAX_AUDIO_SAMPLES} samples")
         if f.samplerate <= 0 or f.channels <= 0:
             raise TrackFolderError(f"invalid header ({f.samplerate} Hz, {f.channels} channels)")
+        keep = keep_channels and f.channels > 1
         if f.frames < diskaudio.BLOCK:
             data, sr = f.read(dtype="float32", always_2d=True), f.samplerate
-            return np.ascontiguousarray(data.mean(axis=1), dtype=np.float32), sr
-        return _decode_mapped(f), f.samplerate
+            if keep:
+                return np.ascontiguousarray(data, dtype=np.float32), sr, f.channels
+            return np.ascontiguousarray(data.mean(axis=1), dtype=np.float32), sr, f.channels
+        return _decode_mapped(f, keep), f.samplerate, f.channels
 
 
-def _decode_mapped(f: sf.SoundFile) -> np.ndarray:
+def _decode_mapped(f: sf.SoundFile, keep_channels: bool = False) -> np.ndarray:
     """A long file decoded block by block into a scratch file, returned mapped read-only (never whole in memory)."""
-    path, out = diskaudio.new_file(f.frames, "decoded-")
+    path, out = diskaudio.new_file(f.frames, "decoded-", f.channels if keep_channels else 1)
     pos = 0
     try:
         for block in f.blocks(blocksize=diskaudio.BLOCK, dtype="float32", always_2d=True):
-            mono = block.mean(axis=1) if block.shape[1] > 1 else block[:, 0]
-            n = min(len(mono), f.frames - pos)
-            out[pos : pos + n] = mono[:n]
+            if not keep_channels:
+                block = block.mean(axis=1) if block.shape[1] > 1 else block[:, 0]
+            n = min(len(block), f.frames - pos)
+            out[pos : pos + n] = block[:n]
             diskaudio.release(out, pos, pos + n)
             pos += n
             if pos >= f.frames:
@@ -105,8 +122,11 @@ def read_metadata(track_dir: str | Path) -> dict:
     return metadata
 
 
-def load_track_folder(path: str | Path) -> TrackFolder:
-    """Read metadata, stems, mix and source MIDI; stems of unequal length are zero-padded to the longest."""
+def load_track_folder(path: str | Path, *, keep_channels: bool = False) -> TrackFolder:
+    """Read metadata, stems, mix and source MIDI; stems of unequal length are zero-padded to the longest.
+
+    Audio is mono (a stereo file folded down to the mean of its channels) unless ``keep_channels``: then a
+    stereo file is ``(n, 2)`` (a mono file of the same folder stays 1-D)."""
     path = Path(path)
     metadata = read_metadata(path)
     notes: list[str] = []
@@ -118,6 +138,7 @@ def load_track_folder(path: str | Path) -> TrackFolder:
             audio_dir = path / "stems"
     stems: dict[str, np.ndarray] = {}
     rates = set()
+    n_channels = 1
     for key in metadata["stems"]:
         name = _stem_name(key)
         if name is None:
@@ -127,17 +148,19 @@ def load_track_folder(path: str | Path) -> TrackFolder:
         if f is None:
             continue
         try:
-            stems[name], sr = read_mono(f)
+            stems[name], sr, chans = read_audio(f, keep_channels)
         except _AUDIO_ERRORS as exc:
             notes.append(f"{f.name}: unreadable audio ({str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__})")
             continue
         rates.add(sr)
+        n_channels = max(n_channels, chans)
     mix = None
     mix_file = audio_file(path / "mix")
     if mix_file:
         try:
-            mix, sr = read_mono(mix_file)
+            mix, sr, chans = read_audio(mix_file, keep_channels)
             rates.add(sr)
+            n_channels = max(n_channels, chans)
         except _AUDIO_ERRORS as exc:
             notes.append(f"{mix_file.name}: unreadable audio ({str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__})")
     if not stems and mix is None:
@@ -155,4 +178,4 @@ def load_track_folder(path: str | Path) -> TrackFolder:
             song = load_song(path / "all_src.mid")
         except MidiLoadError as exc:
             notes.append(str(exc))
-    return TrackFolder(path, metadata, rates.pop(), stems, mix, song, notes)
+    return TrackFolder(path, metadata, rates.pop(), stems, mix, song, notes, n_channels)

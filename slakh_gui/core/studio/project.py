@@ -58,10 +58,12 @@ class RenderSettings:
     flakh: bool = False
     range_only: bool = False
     threads: int = 2
+    stereo: bool = False  # stereo files (the app shows and plays their mono fold-down; a GUI toggle can set it)
+    pan: str = "auto"  # stereo: auto | midi | none
 
     def options(self, *, overwrite: bool = False) -> pipeline.RenderOptions:
         return pipeline.RenderOptions(fmt=self.fmt, tail=self.tail, fluid_effects=self.fx, flakh=self.flakh,
-                                      threads=self.threads, overwrite=overwrite)
+                                      threads=self.threads, overwrite=overwrite, stereo=self.stereo, pan=self.pan)
 
 
 @dataclass(frozen=True)
@@ -318,7 +320,8 @@ class Project:
 
     # -------------------------------------------------------------------------------------------- settings
     def update_settings(self, **changes) -> None:
-        """Change render settings by field name (``fmt``, ``tail``, ``fx``, ``flakh``, ``range_only``)."""
+        """Change render settings by field name (``fmt``, ``tail``, ``fx``, ``flakh``, ``range_only``, ``stereo``,
+        ``pan``)."""
         new = dataclasses.replace(self.settings, **changes)
         if new != self.settings:
             self.settings = new
@@ -460,7 +463,8 @@ class Project:
             song=self.song.path, seed=self.seed, bank=self.bank_path, patches=dict(self.fixed),
             locked=sorted(self.locked), mixer=self.mixer.to_dict() if self.audio.stems else (self._pending_mixer or {}),
             output_dir=self.output_dir,
-            options={"format": st.fmt, "tail": st.tail, "fx": st.fx, "flakh": st.flakh, "threads": st.threads},
+            options={"format": st.fmt, "tail": st.tail, "fx": st.fx, "flakh": st.flakh, "stereo": st.stereo,
+                     "pan": st.pan, "threads": st.threads},
             range=self.region if (st.range_only and self.region) else None, track_number=self.track_number)
 
     def save_session(self, path: Path) -> None:
@@ -476,7 +480,8 @@ class Project:
         self._reassign()
         self.settings = RenderSettings(fmt=o.get("format", "flac"), tail=float(o.get("tail", pipeline.DEFAULT_TAIL)),
                                        fx=bool(o.get("fx", False)), flakh=bool(o.get("flakh", False)),
-                                       range_only=bool(s.range), threads=int(o.get("threads", 2)))
+                                       range_only=bool(s.range), threads=int(o.get("threads", 2)),
+                                       stereo=bool(o.get("stereo", False)), pan=str(o.get("pan", "auto")))
         if s.output_dir:
             self.output_dir = Path(s.output_dir)
         self.track_number = s.track_number

@@ -29,6 +29,7 @@ from slakh_gui.core.jobs import CancelToken, ProgressFn
 from slakh_gui.core.midi import midifile
 from slakh_gui.core.midi.midifile import Song
 from slakh_gui.core.render.layout import track_name
+from slakh_gui.core.render.panning import MODES as PAN_MODES
 from slakh_gui.core.render.pipeline import (
     DEFAULT_TAIL,
     MAX_DURATION,
@@ -59,6 +60,8 @@ DEFAULT_OPTIONS = {
     "tail": DEFAULT_TAIL,  # seconds rendered after the song's (or the range's) end
     "fx": False,  # FluidSynth's own reverb/chorus, per track
     "flakh": False,  # Flakh2100 mode: mix = the unsplit file rendered whole
+    "stereo": False,  # stereo stems and mix (files without it are mono)
+    "pan": "auto",  # stereo: auto | midi | none (slakh_gui.core.render.panning)
     "threads": 2,  # synths at once; the output does not depend on it
 }
 
@@ -93,6 +96,10 @@ class Session:
     def flakh(self) -> bool:
         return bool(self.options.get("flakh"))
 
+    @property
+    def stereo(self) -> bool:
+        return bool(self.options.get("stereo"))
+
     def resolve(self, base: str | Path) -> Session:
         """A copy whose relative paths (song, bank, output folder) are made absolute against ``base``."""
         base = Path(base)
@@ -117,7 +124,7 @@ class Session:
                        max_duration: float = MAX_DURATION, max_memory: int = MAX_MEMORY) -> RenderOptions:
         o = _parse_options(self.options, "session")
         return RenderOptions(fmt=o["format"], tail=o["tail"], fluid_effects=o["fx"], flakh=o["flakh"],
-                             threads=max(1, threads or o["threads"]), overwrite=overwrite,
+                             stereo=o["stereo"], pan=o["pan"], threads=max(1, threads or o["threads"]), overwrite=overwrite,
                              max_duration=max_duration, max_memory=max_memory)
 
     def to_dict(self, base: str | Path | None = None) -> dict:
@@ -291,14 +298,18 @@ def _parse_options(value, source: str) -> dict:
     if not _is_number(tail) or tail < 0:
         raise _fail(source, "options/tail", f"expected seconds >= 0, got {show(tail)}")
     flags = {}
-    for name in ("fx", "flakh"):
+    for name in ("fx", "flakh", "stereo"):
         flags[name] = value.get(name, opt[name])
         if not isinstance(flags[name], bool):
             raise _fail(source, f"options/{name}", f"expected true or false, got {show(flags[name])}")
+    pan = value.get("pan", opt["pan"])
+    if not isinstance(pan, str) or pan not in PAN_MODES:
+        raise _fail(source, "options/pan", f"expected one of {', '.join(PAN_MODES)}, got {show(pan)}")
     threads = value.get("threads", opt["threads"])
     if not _is_int(threads) or threads < 1:
         raise _fail(source, "options/threads", f"expected an integer >= 1, got {show(threads)}")
-    return {"format": fmt, "tail": float(tail), "fx": flags["fx"], "flakh": flags["flakh"], "threads": threads}
+    return {"format": fmt, "tail": float(tail), "fx": flags["fx"], "flakh": flags["flakh"],
+            "stereo": flags["stereo"], "pan": pan, "threads": threads}
 
 
 # ---------------------------------------------------------------------------------------------- files

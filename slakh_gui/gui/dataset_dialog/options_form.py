@@ -83,6 +83,7 @@ class OptionsForm(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
+        self.stereo, self.pan = False, "auto"  # no toggle yet: kept from a resumed dataset's manifest
         self.groups = [self._io_group(), self._selection_group(), self._render_group(), self._where_group()]
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
@@ -261,7 +262,7 @@ class OptionsForm(QWidget):
                               allow_multiple_drums=self.multi_drums_check.isChecked(), split=split,
                               fmt=self.format_combo.currentText(), flakh=self.flakh_check.isChecked(),
                               fluid_effects=self.fx_check.isChecked(), tail=self.tail_spin.value(),
-                              lint=self.lint_check.isChecked())
+                              lint=self.lint_check.isChecked(), stereo=self.stereo, pan=self.pan)
 
     def problems(self) -> list[str]:
         """What keeps Start from running, first problem first (empty: ready)."""
@@ -361,6 +362,7 @@ class OptionsForm(QWidget):
         self.fx_check.setChecked(bool(o.get("fluid_effects", False)))
         self.tail_spin.setValue(float(o.get("tail", 5.0)))
         self.lint_check.setChecked(bool(o.get("lint", True)))
+        self.stereo, self.pan = bool(o.get("stereo", False)), str(o.get("pan", "auto"))
         b = manifest.get("bank") or {}
         bank = b.get("path") or (Path(out) / b["file"] if out is not None and b.get("file") else None)
         if bank:
