@@ -371,7 +371,8 @@ class MainWindow(QMainWindow):
         if a.stereo:  # separation scores and plays mono: the fold-down (L + R) / 2
             self.separate_view.set_track(None if a.mix is None else diskaudio.fold_all(a.mix),
                                          {k: diskaudio.fold_all(v) for k, v in a.stems.items()}, a.sample_rate,
-                                         a.metadata, a.name)
+                                         a.metadata, a.name,
+                                         stereo_mix=a.mix if a.mix is not None and a.mix.ndim == 2 else None)
         else:
             self.separate_view.set_track(a.mix, a.stems, a.sample_rate, a.metadata, a.name)
         self._update_mix_levels_soon()

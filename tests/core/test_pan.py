@@ -108,3 +108,27 @@ def test_stereo_frames_on_a_real_stream_follow_the_pan(stems):
     np.testing.assert_allclose(out[:n, 0], stems["mono"], atol=1e-6)
     np.testing.assert_allclose(out[:n, 1], stems["st"][:, 1] + stems["mono"], atol=1e-6)
     assert not np.any(out[n:])
+
+
+def test_an_external_model_separates_the_stereo_mix_when_given_one(stems):
+    from types import SimpleNamespace
+
+    from slakh_gui.separation.comparison import run_separation
+
+    seen = []
+
+    class External:  # no ``mask``: what run_separation treats as an external (stereo) model
+        target, path, name = "Vocals", None, "fake"
+        recipe = SimpleNamespace(groups={}, name="band")
+
+        def separate(self, audio, sr, progress=None, cancel=None):
+            seen.append(audio)
+            return audio.mean(axis=1) if audio.ndim == 2 else audio
+
+    stereo = stems["st"]
+    mono = stereo.mean(axis=1)
+    run = run_separation(External(), mono, {}, {}, SR, (100, 5100), model_mix=stereo)
+    assert seen[-1].shape == (5000, 2) and np.array_equal(seen[-1], stereo[100:5100])  # no mono-to-stereo copy
+    assert run.estimates["model"].audio.shape == (5000,) and run.mix.shape == (5000,)
+    run_separation(External(), mono, {}, {}, SR)
+    assert seen[-1].ndim == 1  # without one: the mono mix, as before

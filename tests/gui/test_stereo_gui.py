@@ -39,6 +39,7 @@ def test_stereo_toggle_renders_stereo_files_and_keeps_them_stereo(qtbot, window,
     qtbot.waitUntil(lambda: "LUFS" in window.mixer_view.mix_lufs.text() and "–" not in window.mixer_view.mix_lufs.text(),
                     timeout=20000)
     assert all(a.ndim == 1 for a in window.separate_view.stems.values())  # separation gets the fold-down
+    assert window.separate_view.mix.ndim == 1 and window.separate_view.stereo_mix.shape[1] == 2  # external models
     # the session keeps the toggle; off again disables the pan mode
     assert window.project.to_session().options["stereo"] is True
     window.render_panel.stereo_check.setChecked(False)
