@@ -7,13 +7,14 @@ import threading
 
 import numpy as np
 import pytest
+import soundfile as sf
 import yaml
 
 pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import QPoint, Qt
 
-from tests.gui.test_main_window import SMALL_BANK, open_and_wait, render_and_wait
+from tests.gui.test_main_window import SMALL_BANK, export_and_wait, open_and_wait, render_and_wait
 
 
 def render_stereo(qtbot, win, song):
@@ -40,6 +41,8 @@ def test_stereo_toggle_renders_stereo_files_and_keeps_them_stereo(qtbot, window,
                     timeout=20000)
     assert all(a.ndim == 1 for a in window.separate_view.stems.values())  # separation gets the fold-down
     assert window.separate_view.mix.ndim == 1 and window.separate_view.stereo_mix.shape[1] == 2  # external models
+    report = export_and_wait(qtbot, window, tmp_path / "mix.wav")  # the export is stereo too
+    assert report is not None and sf.info(str(tmp_path / "mix.wav")).channels == 2
     # the session keeps the toggle; off again disables the pan mode
     assert window.project.to_session().options["stereo"] is True
     window.render_panel.stereo_check.setChecked(False)
