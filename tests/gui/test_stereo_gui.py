@@ -53,7 +53,8 @@ def test_pan_knob_edits_the_mixer_undoably_and_the_callback_follows(qtbot, windo
     render_stereo(qtbot, window, small_song_path)
     strip = window.mixer_view.strips["S01"]
     knob = strip.pan_knob
-    assert knob.isVisible() and strip.pan_label.text() == "C"
+    qtbot.waitUntil(knob.isVisible, timeout=5000)  # a new strip is shown by its layout on the next event loop
+    assert strip.pan_label.text() == "C"
     knob.setValue(-100)  # as a drag or the keyboard would
     assert window.project.mixer.strips["S01"].pan == -1.0 and strip.pan_label.text() == "L100"
     knob.setValue(-50)
