@@ -8,6 +8,10 @@
     xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python scripts/screenshot.py --separate TRACK_DIR [OUT.png]
         docs/separate.png: a rendered or Slakh track folder opened, the shipped bass model run on 0:24–0:44 of it
         with the oracle masks, its estimate beside the mix and the true bass.
+    xvfb-run -a -s "-screen 0 1366x768x24" .venv/bin/python scripts/screenshot.py --stereo --fill-screen \
+            docs/stereo-mixer.png
+        a stereo render of the demo song: pan knobs on the mixer strips (two turned), the mix's left channel on the
+        spectrogram.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ def main() -> int:
     ap.add_argument("--stem", default="S01", help="stem shown under the mix for --separate (default S01)")
     ap.add_argument("--region", default="24:44", help="seconds START:END separated for --separate (default 24:44)")
     ap.add_argument("--patches", action="store_true", help="take docs/patches.png: the Patches view, basses, A/B")
+    ap.add_argument("--stereo", action="store_true", help="render in stereo, turn two pan knobs, show the left channel")
     ap.add_argument("--fill-screen", action="store_true",
                     help="size the window to the screen (first start on that screen) and grab the screen itself")
     args = ap.parse_args()
@@ -119,9 +124,15 @@ def main() -> int:
             win.spectrograms.set_region(24.0, 32.0)
             win.mixer_view.strips["S05"].set_gain_db(-4.5)
             win.mixer_view.strips["S02"].solo.setChecked(False)
-            QTimer.singleShot(2500, shoot)
+            if args.stereo:
+                win.mixer_view.strips["S02"].pan_knob.set_pan(-0.6)
+                win.mixer_view.strips["S05"].pan_knob.set_pan(0.4)
+                win.spectrograms.set_channel("left")
+            QTimer.singleShot(5000 if args.stereo else 2500, shoot)
 
         win.renderFinished.connect(rendered)
+        if args.stereo:
+            win.songLoaded.connect(lambda: win.render_panel.stereo_check.setChecked(True))
         win.songLoaded.connect(lambda: QTimer.singleShot(300, win.start_render))
         win.show()
         win.open_path(paths.demo_song())

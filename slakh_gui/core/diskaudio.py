@@ -169,6 +169,20 @@ def fold(block: np.ndarray) -> np.ndarray:
     return block.mean(axis=1, dtype=np.float32)
 
 
+def fold_all(a: np.ndarray) -> np.ndarray:
+    """The mono fold-down of a whole array (:func:`fold` block by block): 1-D as it is, else float32 in a scratch
+    file, mapped read-only (memory does not grow with the song)."""
+    if np.ndim(a) == 1:
+        return a
+    if len(a) < BLOCK:
+        return fold(np.asarray(a, dtype=np.float32))
+    path, out = new_file(len(a), "fold-")
+    for s, part in read_blocks(a):
+        out[s : s + len(part)] = fold(part)
+        release(out, s, s + len(part))
+    return finish(path, out)
+
+
 _scratch: Path | None = None
 
 

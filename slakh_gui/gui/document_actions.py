@@ -38,7 +38,7 @@ def load_song_and_bank(song_path: Path, bank_path: Path):
 
 def open_folder(path: Path):
     """Worker side of opening a track folder: the audio and each stem's peak (kept off the UI thread)."""
-    folder = load_track_folder(path)
+    folder = load_track_folder(path, keep_channels=True)  # a stereo folder plays in stereo
     return folder, stem_peaks(folder.stems)
 
 

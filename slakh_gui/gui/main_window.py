@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from slakh_gui import paths
+from slakh_gui.core import diskaudio
 from slakh_gui.core.errors import is_user_error
 from slakh_gui.core.studio import mixer
 from slakh_gui.core.studio.project import Project, ProjectError
@@ -367,7 +368,13 @@ class MainWindow(QMainWindow):
             self.spectrograms.clear()
         if self.selected_key in a.stems:
             self.spectrograms.set_stem(self._stem_title(self.selected_key), a.stems[self.selected_key], a.sample_rate)
-        self.separate_view.set_track(a.mix, a.stems, a.sample_rate, a.metadata, a.name)
+        if a.stereo:  # separation scores and plays mono: the fold-down (L + R) / 2
+            self.separate_view.set_track(None if a.mix is None else diskaudio.fold_all(a.mix),
+                                         {k: diskaudio.fold_all(v) for k, v in a.stems.items()}, a.sample_rate,
+                                         a.metadata, a.name,
+                                         stereo_mix=a.mix if a.mix is not None and a.mix.ndim == 2 else None)
+        else:
+            self.separate_view.set_track(a.mix, a.stems, a.sample_rate, a.metadata, a.name)
         self._update_mix_levels_soon()
         self.transport.tick()
 
@@ -402,11 +409,14 @@ class MainWindow(QMainWindow):
 
     def _strip_edited(self, key: str, what: str) -> None:
         strip = self.mixer_view.strips[key]
-        value = {"gain": strip.gain_db, "mute": strip.mute.isChecked(), "solo": strip.solo.isChecked()}[what]
-        label = {"gain": f"Fader {key}", "mute": f"Mute {key}", "solo": f"Solo {key}"}[what]
-        kwargs = {"gain": {"gain_db": value}, "mute": {"mute": value}, "solo": {"solo": value}}[what]
+        value = {"gain": strip.gain_db, "mute": strip.mute.isChecked(), "solo": strip.solo.isChecked(),
+                 "pan": strip.pan_knob.pan}[what]
+        label = {"gain": f"Fader {key}", "mute": f"Mute {key}", "solo": f"Solo {key}", "pan": f"Pan {key}"}[what]
+        kwargs = {"gain": {"gain_db": value}, "mute": {"mute": value}, "solo": {"solo": value},
+                  "pan": {"pan": value}}[what]
+        merge = {"gain": key, "pan": f"{key} pan"}.get(what, "")  # moves of one fader or one knob merge
         record_mixer_edit(self.undo_stack, self.project, label, lambda: self.project.set_strip(key, **kwargs),
-                          fader=key if what == "gain" else "")
+                          fader=merge)
 
     def reset_mixer(self) -> None:
         record_mixer_edit(self.undo_stack, self.project, "Reset mixer", self.project.reset_mixer)

@@ -1,4 +1,4 @@
-"""The mixer: one strip per stem (fader in dB relative to the auto-mix, mute, solo, LUFS and peak readouts)."""
+"""The mixer: one strip per stem (fader in dB relative to the auto-mix, mute, solo, pan, LUFS and peak readouts)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import math
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QDial,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -24,6 +25,41 @@ FADER_MIN_DB, FADER_MAX_DB = -60.0, 12.0
 STRIP_WIDTH = 122  # fits "-120.0 dBFS!" in 8 pt monospace beside the fader
 
 
+PAN_STEPS = 100  # the knob's range is -PAN_STEPS..+PAN_STEPS for pan -1..+1
+
+
+def fmt_pan(pan: float) -> str:
+    """"C", "L50", "R100": percent of the way to one side."""
+    n = round(abs(pan) * 100)
+    return "C" if n == 0 else f"{'L' if pan < 0 else 'R'}{n}"
+
+
+class PanKnob(QDial):
+    """A pan dial, -1 (left) .. +1 (right); a double-click puts it back in the centre."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setRange(-PAN_STEPS, PAN_STEPS)
+        self.setValue(0)
+        self.setSingleStep(5)
+        self.setPageStep(25)
+        self.setNotchesVisible(True)
+        self.setNotchTarget(10.0)
+        self.setFixedSize(24, 24)
+        self.setToolTip("Pan (double-click: centre, as rendered)")
+
+    @property
+    def pan(self) -> float:
+        return self.value() / PAN_STEPS
+
+    def set_pan(self, pan: float) -> None:
+        self.setValue(int(round(max(-1.0, min(1.0, pan)) * PAN_STEPS)))
+
+    def mouseDoubleClickEvent(self, event):  # Qt override
+        self.setValue(0)
+        event.accept()
+
+
 def fmt_db(value: float | None, unit: str) -> str:
     if value is None or not math.isfinite(value):
         return f"–∞ {unit}" if value is not None else f"– {unit}"
@@ -31,7 +67,7 @@ def fmt_db(value: float | None, unit: str) -> str:
 
 
 class Strip(QFrame):
-    edited = Signal(str, str)  # stem key, what changed: "gain", "mute" or "solo" (user edits only)
+    edited = Signal(str, str)  # stem key, what changed: "gain", "mute", "solo" or "pan" (user edits only)
     selected = Signal(str)
 
     def __init__(self, key: str, title: str, lufs: float | None, peak_db: float | None, parent=None):
@@ -82,16 +118,27 @@ class Strip(QFrame):
         for b, what in ((self.mute, "mute"), (self.solo, "solo")):
             b.toggled.connect(lambda _on, what=what: self.edited.emit(self.key, what))
             buttons.addWidget(b)
+        self.pan_knob = PanKnob()  # beside M and S: the strip keeps its height
+        self.pan_knob.setAccessibleName(f"Pan {key}")
+        self.pan_knob.valueChanged.connect(self._panned)
+        buttons.addWidget(self.pan_knob)
         buttons.addStretch(1)
+        self.pan_label = QLabel("C")
+        self.pan_label.setToolTip("Pan: C = as rendered; L/R percent of the way to one side")
+        self.pan_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        top_row = QHBoxLayout()
+        top_row.setSpacing(2)
         self.lufs_label = QLabel()
         self.peak_label = QLabel()
         self.lufs_label.setToolTip("Loudness (ITU-R BS.1770-4) of this stem at this fader")
         self.peak_label.setToolTip("Sample peak of this stem at this fader")
-        for lab in (self.db_label, self.lufs_label, self.peak_label):
+        for lab in (self.db_label, self.lufs_label, self.peak_label, self.pan_label):
             lab.setStyleSheet("font-family: monospace; font-size: 8pt;")
         readouts = QVBoxLayout()
         readouts.setSpacing(1)
-        readouts.addWidget(self.db_label)
+        top_row.addWidget(self.db_label)
+        top_row.addWidget(self.pan_label, 1)
+        readouts.addLayout(top_row)
         readouts.addLayout(buttons)
         readouts.addStretch(1)
         readouts.addWidget(self.lufs_label)
@@ -110,6 +157,14 @@ class Strip(QFrame):
 
     def set_gain_db(self, db: float) -> None:
         self.fader.setValue(int(round(max(FADER_MIN_DB, min(FADER_MAX_DB, db)) * 10)))
+
+    def _panned(self) -> None:
+        self.pan_label.setText(fmt_pan(self.pan_knob.pan))
+        self.edited.emit(self.key, "pan")
+
+    def set_pan(self, pan: float) -> None:
+        self.pan_knob.set_pan(pan)
+        self.pan_label.setText(fmt_pan(self.pan_knob.pan))
 
     def _moved(self) -> None:
         self._update_readouts()
@@ -130,7 +185,7 @@ class MixerView(QWidget):
     """Strips for the stems plus a master readout. ``stripEdited`` announces what the user changed; the window
     shows the document's state with :meth:`apply_state`."""
 
-    stripEdited = Signal(str, str)  # stem key, "gain" | "mute" | "solo": a user edit (not a programmatic apply)
+    stripEdited = Signal(str, str)  # stem key, "gain" | "mute" | "solo" | "pan": a user edit (not an apply)
     resetRequested = Signal()
     stemSelected = Signal(str)
 
@@ -202,13 +257,14 @@ class MixerView(QWidget):
             strip.setStyleSheet("QFrame#strip { border: 2px solid #3465a4; }" if k == key else "")
 
     def apply_state(self, state: MixerState) -> None:
-        """Show the document's mixer (its faders, mutes and solos) without announcing edits."""
+        """Show the document's mixer (its faders, mutes, solos and pans) without announcing edits."""
         for key, strip in self.strips.items():
             st = state.strips.get(key, MixerStrip())
             strip.blockSignals(True)
             strip.set_gain_db(st.gain_db)
             strip.mute.setChecked(st.mute)
             strip.solo.setChecked(st.solo)
+            strip.set_pan(st.pan)
             strip.blockSignals(False)
             strip._update_readouts()
 

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from slakh_gui.core.render import pipeline
+from slakh_gui.core.render.panning import MODES as PAN_MODES
 from slakh_gui.core.studio.project import Project
 
 
@@ -96,6 +97,22 @@ class RenderPanel(QScrollArea):
         self.range_check.toggled.connect(lambda on: self.project.update_settings(range_only=on))
         for check in (self.fx_check, self.flakh_check, self.range_check):
             outer.addWidget(check)
+        self.stereo_check = QCheckBox("Stereo")
+        self.stereo_check.setAccessibleName("Stereo render")
+        self.stereo_check.setToolTip("Keep FluidSynth's left and right: stereo stems and mix, each track panned as "
+                                     "the pan mode says")
+        self.stereo_check.toggled.connect(self._stereo_toggled)
+        self.pan_combo = QComboBox()
+        self.pan_combo.addItems(list(PAN_MODES))
+        self.pan_combo.setAccessibleName("Pan mode of a stereo render")
+        self.pan_combo.setToolTip("auto: a track's own CC10 pan, else a seeded spread (drums, bass, lead centred); "
+                                  "midi: the file's CC10 only; none: no pan at all")
+        self.pan_combo.currentTextChanged.connect(lambda t: self.project.update_settings(pan=t))
+        stereo_row = QHBoxLayout()
+        stereo_row.addWidget(self.stereo_check)
+        stereo_row.addWidget(QLabel("Pan"))
+        stereo_row.addWidget(self.pan_combo, 1)
+        outer.addLayout(stereo_row)
         self.render_button = QPushButton("Render")
         self.render_button.setAccessibleName("Render stems and mix")
         self.render_button.setStyleSheet("font-weight: bold; padding: 6px;")
@@ -126,7 +143,7 @@ class RenderPanel(QScrollArea):
         """Show the document's settings (after a load, a session, undo)."""
         p, st = self.project, self.project.settings
         widgets = (self.out_edit, self.track_spin, self.format_combo, self.tail_spin, self.fx_check,
-                   self.flakh_check, self.range_check)
+                   self.flakh_check, self.range_check, self.stereo_check, self.pan_combo)
         for w in widgets:
             w.blockSignals(True)
         if self.out_edit.text() != str(p.output_dir):
@@ -137,6 +154,8 @@ class RenderPanel(QScrollArea):
         self.fx_check.setChecked(st.fx)
         self.flakh_check.setChecked(st.flakh)
         self.range_check.setChecked(st.range_only)
+        self.stereo_check.setChecked(st.stereo)
+        self.pan_combo.setCurrentText(st.pan)
         for w in widgets:
             w.blockSignals(False)
         self._update_enabled()
@@ -145,8 +164,9 @@ class RenderPanel(QScrollArea):
         p = self.project
         can = p.can_render
         for w in (self.out_edit, self.track_spin, self.format_combo, self.tail_spin, self.fx_check,
-                  self.flakh_check, self.range_check):
+                  self.flakh_check, self.range_check, self.stereo_check):
             w.setEnabled(can and not self.busy)
+        self.pan_combo.setEnabled(can and not self.busy and self.stereo_check.isChecked())
         self.render_button.setEnabled(can and not self.busy)
         self.cancel_button.setEnabled(self.busy)
         if p.is_folder:
@@ -168,6 +188,10 @@ class RenderPanel(QScrollArea):
         self._update_enabled()
 
     # -------------------------------------------------------------------------------------------- view -> document
+    def _stereo_toggled(self, on: bool) -> None:
+        self.project.update_settings(stereo=on)
+        self._update_enabled()
+
     def _output_edited(self) -> None:
         text = self.out_edit.text().strip()
         if text:

@@ -36,6 +36,7 @@ from slakh_gui.core.studio.spectrogram import (
 from slakh_gui.gui.job_runner import Job, JobRunner
 
 SCALES = (("log", "Log"), ("mel", "Mel"), ("linear", "Linear"))
+CHANNEL_VIEWS = (("mono", "Mid (mono)"), ("left", "Left"), ("right", "Right"), ("side", "Side"))
 BACKGROUND = "#121417"
 FOREGROUND = "#c9ccd1"
 PLAYHEAD = "#4fd1ff"
@@ -309,6 +310,15 @@ class SpectrogramView(SlotRequests, QWidget):
         self.scale_combo.currentIndexChanged.connect(self._on_scale_combo)
         scale_label = QLabel("&Scale")
         scale_label.setBuddy(self.scale_combo)
+        self.channel_combo = QComboBox()
+        for key, text in CHANNEL_VIEWS:
+            self.channel_combo.addItem(text, key)
+        self.channel_combo.setAccessibleName("Stereo channel shown")
+        self.channel_combo.setToolTip("A stereo signal's mid (mono, (L+R)/2), left, right or side ((L-R)/2)")
+        self.channel_combo.currentIndexChanged.connect(self._on_channel_combo)
+        self.channel_label = QLabel("C&hannel")
+        self.channel_label.setBuddy(self.channel_combo)
+        self._channel = "mono"
         self.clear_loop_button = QPushButton("Clear loop")
         self.clear_loop_button.setAccessibleName("Clear loop range")
         self.clear_loop_button.setToolTip("Remove the loop range (Shift+drag on the mix to mark one)")
@@ -322,6 +332,8 @@ class SpectrogramView(SlotRequests, QWidget):
         bar.setContentsMargins(4, 2, 4, 2)
         bar.addWidget(scale_label)
         bar.addWidget(self.scale_combo)
+        bar.addWidget(self.channel_label)
+        bar.addWidget(self.channel_combo)
         bar.addWidget(self.clear_loop_button)
         bar.addWidget(self.status_label, 1)
 
@@ -387,6 +399,7 @@ class SpectrogramView(SlotRequests, QWidget):
         layout.addLayout(bar)
         layout.addWidget(self.graphics, 1)
         self._set_empty_ranges()
+        self._update_channel_chooser()
 
     # ------------------------------------------------------------------ public API
     def set_mix(self, audio: np.ndarray | None, sample_rate: int = SAMPLE_RATE) -> None:
@@ -405,7 +418,7 @@ class SpectrogramView(SlotRequests, QWidget):
         """Retitle the stem plot without recomputing it (e.g. its patch changed since it was rendered)."""
         slot = self._slots["stem"]
         slot.title = title
-        slot.plot.setTitle(title, color=FOREGROUND, size="9pt", justify="left")
+        self._retitle(slot)
 
     def clear(self) -> None:
         """Remove both spectrograms and the loop range, and cancel work in progress."""
@@ -469,6 +482,43 @@ class SpectrogramView(SlotRequests, QWidget):
             self._request(slot)
         self.scaleChanged.emit(scale)
 
+    def channel(self) -> str:
+        return self._channel
+
+    def set_channel(self, channel: str) -> None:
+        """What of stereo audio both plots show (``"mono"`` = mid, ``"left"``, ``"right"``, ``"side"``); mono audio
+        is shown as it is whatever the choice (the chooser is hidden while no audio on show is stereo)."""
+        keys = [k for k, _ in CHANNEL_VIEWS]
+        if channel not in keys:
+            raise ValueError(f"unknown channel {channel!r} (use one of {', '.join(keys)})")
+        if self.channel_combo.currentIndex() != keys.index(channel):
+            self.channel_combo.setCurrentIndex(keys.index(channel))  # comes back through _on_channel_combo
+            return
+        if channel == self._channel:
+            return
+        self._channel = channel
+        for slot in self._slots.values():
+            if slot.audio is not None and slot.audio.ndim == 2:
+                self._request(slot)
+                self._retitle(slot)
+
+    def is_stereo(self) -> bool:
+        return any(s.audio is not None and s.audio.ndim == 2 for s in self._slots.values())
+
+    def _on_channel_combo(self, index: int) -> None:
+        self.set_channel(self.channel_combo.itemData(index))
+
+    def _update_channel_chooser(self) -> None:
+        stereo = self.is_stereo()
+        self.channel_combo.setVisible(stereo)
+        self.channel_label.setVisible(stereo)
+
+    def _retitle(self, slot: _Slot) -> None:
+        title = slot.title
+        if slot.audio is not None and slot.audio.ndim == 2 and self._channel != "mono":
+            title += f"  [{dict(CHANNEL_VIEWS)[self._channel]}]"
+        slot.plot.setTitle(title, color=FOREGROUND, size="9pt", justify="left")
+
     def set_levels(self, low_db: float, high_db: float) -> None:
         """Fix the colour scale (dB re full scale) for both plots; auto levels stop until :meth:`auto_levels`."""
         self._user_levels = True
@@ -510,7 +560,8 @@ class SpectrogramView(SlotRequests, QWidget):
             audio = np.asarray(audio)
         slot.audio, slot.sample_rate, slot.title = audio, int(sample_rate), title
         slot.fingerprint = audio_fingerprint(audio) if audio is not None else None
-        slot.plot.setTitle(title, color=FOREGROUND, size="9pt", justify="left")
+        self._retitle(slot)
+        self._update_channel_chooser()
         slot.spec = None  # never another signal's picture under this title, even while computing
         slot.image.clear()
         self._request(slot, reset_view=slot.name == "mix")
@@ -534,6 +585,7 @@ class SpectrogramView(SlotRequests, QWidget):
             self._after_change()
             return
         params = self._spec_params()
+        params["channel"] = self._channel if slot.audio.ndim == 2 else "mono"
         params["hop"] = display_hop(len(slot.audio), params["hop"])  # bounded resolution for long songs
         key = self.cache.key(slot.audio, slot.sample_rate, slot.fingerprint, **params)
         spec = self.cache.get(key)

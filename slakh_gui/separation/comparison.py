@@ -131,12 +131,16 @@ def region_span(region: tuple[float, float], sample_rate: int, length: int,
 def run_separation(model, mix: np.ndarray, stems: dict[str, np.ndarray], metadata: dict, sample_rate: int,
                    span: tuple[int, int] | None = None, oracles: bool = True, *, wiener: bool = False,
                    wiener_iterations: int = defaults.WIENER_ITERATIONS, progress: ProgressFn | None = None,
-                   cancel: CancelToken | None = None) -> SeparationRun:
+                   cancel: CancelToken | None = None, model_mix: np.ndarray | None = None) -> SeparationRun:
     """The model's estimate of its target in ``mix[span]``; with stems, the truth (the model's recipe group
     submixed from ``stems`` by ``metadata``), SI-SDR and SI-SDRi of every estimate, and the oracle estimates.
 
     ``wiener``: the estimate after the joint Wiener post-filter with the installed shipped models of the other
-    targets (:func:`slakh_gui.separation.wiener.joint_models`; without any, the model's plain estimate)."""
+    targets (:func:`slakh_gui.separation.wiener.joint_models`; without any, the model's plain estimate).
+
+    ``model_mix``: what an external model (Open-Unmix, Demucs: stereo models) separates instead of ``mix``, e.g. a
+    stereo track's ``(n, 2)`` mix where ``mix`` is its mono fold-down (no mono-to-stereo copy then); the same
+    ``span`` of it. Scores, oracles and our (mono) models use ``mix``."""
     from slakh_gui.separation import inference
     from slakh_gui.separation import wiener as joint_filter
 
@@ -159,7 +163,8 @@ def run_separation(model, mix: np.ndarray, stems: dict[str, np.ndarray], metadat
     external = not hasattr(model, "mask")  # an ExternalModel (Open-Unmix, Demucs): it separates itself
     joint = joint_filter.joint_models(model) if wiener and not external else {}
     if external:
-        est = model.separate(mix, sr, stage(0.0, weight), cancel)
+        src = mix if model_mix is None else np.ascontiguousarray(model_mix[a:b], dtype=np.float32)
+        est = model.separate(src, sr, stage(0.0, weight), cancel)
     elif len(joint) > 1:
         est = joint_filter.separate_all(mix, sr, joint, True, wiener_iterations, stage(0.0, weight),
                                         cancel)[model.target]

@@ -68,9 +68,9 @@ def test_session_stereo_field_saved_loaded_and_replayed(tmp_path, small_song_pat
             load_session(tmp_path / "bad.json")
 
 
-def test_project_settings_keep_stereo_through_a_session_and_render_mono_audio(tmp_path, small_song_path):
+def test_project_settings_keep_stereo_through_a_session_and_render_stereo_audio(tmp_path, small_song_path):
     """The app's document: the stereo setting goes to the session and back; a stereo render writes stereo files
-    and hands the app (mixer, player: mono today) the mono fold-down."""
+    and hands the app (mixer, player) the stereo (n, 2) audio, with its peaks over both channels."""
     from slakh_gui.core.bank import patches
     from slakh_gui.core.midi import midifile
     from slakh_gui.core.studio.project import Project
@@ -88,10 +88,13 @@ def test_project_settings_keep_stereo_through_a_session_and_render_mono_audio(tm
     assert other.settings.stereo and other.settings.pan == "midi"
     result, peaks = project.render(project.render_plan())
     assert result.channels == 2 and sf.info(str(result.path / "mix.flac")).channels == 2
-    assert all(a.ndim == 1 for a in result.stems.values()) and result.mix.ndim == 1
+    assert all(a.shape[1] == 2 for a in result.stems.values()) and result.mix.shape[1] == 2
     assert set(peaks) == set(result.stems)
+    for key, a in result.stems.items():
+        assert peaks[key] == pytest.approx(20 * np.log10(np.max(np.abs(a))), abs=1e-4)
     project.set_render_result(result, peaks)
-    assert project.audio.frames == len(result.mix)
+    assert project.audio.frames == len(result.mix) and project.audio.stereo
+    assert all(len(g) == 2 for g in project.gains().values())  # (left, right) for the stereo player
 
 
 @pytest.fixture(scope="module")

@@ -236,7 +236,7 @@ def test_validation(player, stems):
     with pytest.raises(ValueError, match="same length"):
         player.set_sources({"a": np.zeros(10, np.float32), "b": np.zeros(11, np.float32)})
     with pytest.raises(ValueError, match="mono"):
-        player.set_sources({"a": np.zeros((10, 2), np.float32)})
+        player.set_sources({"a": np.zeros((10, 3), np.float32)})
     with pytest.raises(ValueError, match="loop must satisfy"):
         player.set_loop(500, 500)
     with pytest.raises(ValueError, match="loop must satisfy"):

@@ -236,3 +236,18 @@ def test_cache_lru_and_keys():
     assert audio_fingerprint(changed) != audio_fingerprint(long)
     cache.clear()
     assert len(cache) == 0
+
+
+def test_channels_of_a_stereo_signal():
+    from slakh_gui.core.studio.spectrogram import compute_spectrogram as cs
+
+    rng = np.random.default_rng(5)
+    lr = (0.2 * rng.uniform(-1, 1, (20000, 2))).astype(np.float32)
+    for channel, mono in (("left", lr[:, 0]), ("right", lr[:, 1]), ("mono", (lr[:, 0] + lr[:, 1]) / 2),
+                          ("side", (lr[:, 0] - lr[:, 1]) / 2)):
+        got = cs(lr, 44100, channel=channel, ref=1.0)
+        assert got.channel == channel
+        np.testing.assert_allclose(got.db, cs(mono.astype(np.float32), 44100, ref=1.0).db, atol=1e-3)
+    assert cs(lr[:, 0].copy(), 44100, channel="side").channel == "mono"  # mono audio is itself
+    with pytest.raises(ValueError, match="channel"):
+        cs(lr, 44100, channel="centre")

@@ -327,3 +327,44 @@ def test_format_hz_and_axis_ticks_per_scale(qtbot):
         r = float(spec.row_of(1000.0)) + 0.5
         major, _ = axis.tick_freqs(r - 2, r + 2, 300.0)
         assert len(major) >= 2 and all(800 < f < 1250 for f in major), (scale, major)
+
+
+def _band_energy(spec, freq: float) -> float:
+    row = int(np.argmin(np.abs(spec.freqs - freq)))
+    return float(np.mean(spec.db[row]))
+
+
+def test_channel_chooser_shows_left_right_mid_side_of_stereo_only(qtbot, view):
+    assert view.channel_combo.isHidden()  # mono audio: nothing to choose
+    view.set_mix(tones(2.0, 1000.0), SR)
+    wait_shown(qtbot, view)
+    assert view.channel_combo.isHidden() and not view.is_stereo()
+    left, right = tones(2.0, 500.0), tones(2.0, 4000.0)
+    stereo = np.stack([left, right], axis=1)
+    view.set_mix(stereo, SR)
+    assert view.channel_combo.isVisible() and view.is_stereo()
+    mid = wait_shown(qtbot, view)
+    assert mid.channel == "mono"
+    assert _band_energy(mid, 500.0) > -40 and _band_energy(mid, 4000.0) > -40  # both sides in the mid
+    shown = {}
+    for channel in ("left", "right", "side"):
+        view.channel_combo.setCurrentIndex([k for k, _ in sv.CHANNEL_VIEWS].index(channel))
+        assert view.channel() == channel and f"[{dict(sv.CHANNEL_VIEWS)[channel]}]" in view.mix_plot.titleLabel.text
+        qtbot.waitUntil(lambda c=channel: getattr(view.spectrogram("mix"), "channel", None) == c, timeout=TIMEOUT)
+        shown[channel] = view.spectrogram("mix")
+    assert _band_energy(shown["left"], 500.0) - _band_energy(shown["left"], 4000.0) > 40
+    assert _band_energy(shown["right"], 4000.0) - _band_energy(shown["right"], 500.0) > 40
+    assert _band_energy(shown["side"], 500.0) > -40 and _band_energy(shown["side"], 4000.0) > -40
+    # identical channels: no side at all
+    view.set_mix(np.stack([left, left], axis=1), SR)
+    side = wait_shown(qtbot, view)
+    assert side.channel == "side"
+    assert side.db.max() == pytest.approx(side.floor_db)
+    # a mono stem under a stereo mix is shown as it is, without a channel tag
+    view.set_stem("S00", left, SR)
+    wait_shown(qtbot, view, "stem")
+    assert "[" not in view.stem_plot.titleLabel.text
+    view.set_channel("mono")
+    assert view.channel_combo.currentIndex() == 0 and "[" not in view.mix_plot.titleLabel.text
+    view.set_mix(None)
+    assert view.channel_combo.isHidden()

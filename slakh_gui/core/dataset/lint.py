@@ -25,6 +25,7 @@ import yaml
 
 from slakh_gui.core.constants import SPLITS_WITH_OMITTED
 from slakh_gui.core.dataset.dataset_stats import read_metadata, read_mono, stem_files
+from slakh_gui.core.diskaudio import fold
 from slakh_gui.core.errors import SlakhError
 from slakh_gui.core.jobs import CancelToken, ProgressFn, check, report
 from slakh_gui.core.render.track_folder import TrackFolderError
@@ -181,7 +182,7 @@ def _check_range(label: str, key: str, entry: dict, midi: Path | None, bank) -> 
 def _check_audio(label: str, key: str, entry: dict, path: Path, given: np.ndarray | None) -> list[Finding]:
     try:
         if given is not None:
-            audio, sr = np.asarray(given, dtype=np.float32), sf.info(str(path)).samplerate
+            audio, sr = fold(np.asarray(given, dtype=np.float32)), sf.info(str(path)).samplerate  # as read_mono
         else:
             audio, sr = read_mono(path)
     except (RuntimeError, sf.LibsndfileError, TrackFolderError) as exc:
@@ -244,7 +245,7 @@ def _no_audio(label: str, key: str, entry: dict, metadata: dict, midi: Path | No
 def lint_track(track_dir: str | Path, bank=None, audio: dict[str, np.ndarray] | None = None) -> list[Finding]:
     """Check one track folder; ``bank`` (a :class:`~slakh_gui.core.bank.patches.Bank`) enables the key-range check.
 
-    ``audio`` may hold stems already in memory (key -> mono float, as written, e.g. ``render_track(...,
+    ``audio`` may hold stems already in memory (key -> float, as written, stereo folded to mono, e.g. ``render_track(...,
     keep_audio=True).stems``) so their files are not decoded again. Raises
     :class:`~slakh_gui.core.render.track_folder.TrackFolderError` if the folder has no readable metadata."""
     track_dir = Path(track_dir)

@@ -67,8 +67,7 @@ class TrackResult:
     rendered: list[str]
     skipped: dict[str, str] = field(default_factory=dict)  # stem key -> reason it has no audio
     duration: float = 0.0
-    # float32 as written, read-only memory-mapped (with keep_audio); mono: a stereo render's are its mono fold-down
-    # (L + R) / 2, what the app's mixer and player take (a stereo player would read the track folder's files)
+    # float32 as written, read-only memory-mapped (with keep_audio): (n,) for a mono render, (n, 2) for a stereo one
     stems: dict[str, np.ndarray] | None = None
     mix: np.ndarray | None = None
     peaks: dict[str, float] = field(default_factory=dict)  # stem key -> sample peak of ``stems`` (with keep_audio)
@@ -149,8 +148,8 @@ def render_track(song: Song, bank: Bank, assignment: Assignment, out_dir: str | 
     files in a private work folder (the cache's, or a fresh :func:`paths.render_cache_dir`), so memory does not
     grow with the song's length or its number of tracks. With a ``cache``, stems rendered before with the same
     patch and settings are reused; ``keep_audio`` returns the written stems and mix as read-only memory-mapped
-    float32 arrays too (for the app's mixer and player; their files are already unlinked; mono, the fold-down of a
-    stereo render).
+    float32 arrays too (for the app's mixer and player; their files are already unlinked; ``(n, 2)`` for a stereo
+    render, with ``peaks`` over both channels).
 
     With ``options.stereo`` every stem, the mix and the float files are ``(n, 2)``; each track is panned as
     ``options.pan`` says (:mod:`slakh_gui.core.render.panning`) and the Slakh rule runs on the stereo arrays."""
@@ -268,7 +267,7 @@ def _render(song: Song, bank: Bank, assignment: Assignment, out_dir: Path, opt: 
         writes = [("mix", stage / f"mix.{ext}", mix, mix_scale)] + [
             (k, stage / "stems" / f"{k}.{ext}", a, _scaler(mixed.gains[k])) for k, a in mixed.stems.items()]
         if keep_audio:
-            keep = {w[0]: diskaudio.create(work / f"keep-{w[0]}.npy", n_samples) for w in writes}
+            keep = {w[0]: diskaudio.create(work / f"keep-{w[0]}.npy", n_samples, ch) for w in writes}
 
         def write(w) -> float:
             check(cancel)
@@ -293,8 +292,7 @@ def _render(song: Song, bank: Bank, assignment: Assignment, out_dir: Path, opt: 
         keep.clear()
         result.mix = opened.pop("mix")
         result.stems = opened
-        if ch == 1:  # a stereo file's peak is not its fold-down's: the app measures the kept audio itself
-            result.peaks = {k: peaks[k] for k in opened}
+        result.peaks = {k: peaks[k] for k in opened}  # over both channels of a stereo stem
     return result
 
 

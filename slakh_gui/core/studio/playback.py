@@ -8,10 +8,10 @@ Usage::
 
     ok, why = Player.available()          # never raises: (False, "no audio output device (PortAudio found none)")
     player = Player(sample_rate=SAMPLE_RATE)  # opens nothing yet; the stream is opened by open() or the first play()
-    player.set_sources(stems)             # {"S00": float32 mono array, ...}, all the same length
+    player.set_sources(stems)             # {"S00": float32 (n,) or (n, 2) array, ...}, all the same length
     state = MixerState.for_stems(stems)
     state.set_solo("S01", True)
-    player.set_gains(state.linear_gains())   # heard from the next audio block on
+    player.set_gains(state.stereo_gains())   # (left, right) per stem, pan included; heard from the next block
     player.set_loop(SAMPLE_RATE, 5 * SAMPLE_RATE)  # optional: wraps seamlessly, inside a block
     player.play()
     ...
@@ -19,12 +19,13 @@ Usage::
     player.pause(); player.seek(0); player.stop()   # stop = pause + rewind
     player.close()                        # or use ``with Player() as player:``
 
-How it works: ``play()`` opens (once) and starts a ``sounddevice.OutputStream`` (float32, ``channels`` channels:
-the mono mix duplicated, stereo by default since plain hardware devices often refuse mono). PortAudio calls
-``_callback`` from its own thread for every block; the callback takes one short lock to read the current
+How it works: ``play()`` opens (once) and starts a ``sounddevice.OutputStream`` (float32, ``channels`` channels,
+2 by default: the stereo mix; a 1-channel stream gets its fold-down, channels past the second are silent). PortAudio
+calls ``_callback`` from its own thread for every block; the callback takes one short lock to read the current
 sources, gains, loop and position (plain references the main thread swaps under that lock: ``set_gains`` builds a
-new dict and swaps it in, so it takes effect at the next block), mixes with ``mixer.mix_block`` into buffers
-allocated once, copies the mono mix into the output channels and updates the position. At the end (no loop) it
+new dict and swaps it in, so it takes effect at the next block), mixes with ``mixer.mix_block_stereo`` (each stem's
+(left, right) gain: fader and pan) into buffers allocated once, copies the stereo mix into the output channels and
+updates the position. At the end (no loop) it
 zero-pads the last block, raises ``sounddevice.CallbackStop`` and playback stops by itself with
 ``position == length``. ``pause()`` stops the stream (``Stream.stop``: already queued blocks still play out).
 
@@ -50,7 +51,7 @@ import numpy as np
 
 from slakh_gui.core import audio_io, diskaudio
 from slakh_gui.core.errors import SlakhError
-from slakh_gui.core.studio.mixer import mix_block
+from slakh_gui.core.studio.mixer import mix_block_stereo, pan_gains
 
 _RELEASE_FRAMES = 1 << 19  # every ~12 s of playback the stems' mapped pages are handed back
 
@@ -128,8 +129,8 @@ class Player:
         self._stream = None
         self._sd = None
         self._sources: dict[str, np.ndarray] = {}
-        self._gains: dict[str, float] = {}  # what the callback reads: only sounding stems
-        self._user_gains: dict[str, float] = {}
+        self._gains: dict[str, tuple[float, float]] = {}  # what the callback reads: only sounding stems, (L, R)
+        self._user_gains: dict[str, float | tuple[float, float]] = {}
         self._length = 0
         self._pos = 0
         self._seeks = 0  # bumped by every seek, so the callback never overwrites a position set meanwhile
@@ -137,7 +138,7 @@ class Player:
         self._playing = False
         self._delivered = 0
         self.underflows = 0  # blocks PortAudio reported as output underflow
-        self._mono = np.zeros(self.blocksize, dtype=np.float32)
+        self._mix = np.zeros((self.blocksize, 2), dtype=np.float32)
         self._scratch = np.zeros(self.blocksize, dtype=np.float32)
 
     # ---- availability -------------------------------------------------------------------------------------------
@@ -164,13 +165,16 @@ class Player:
     # ---- sources and gains --------------------------------------------------------------------------------------
 
     def set_sources(self, stems: dict[str, np.ndarray]) -> None:
-        """Mono stems, all the same length (float32 is used as is, memory-mapped ones too: read block by block in
-        the callback; anything else converted once)."""
+        """Mono ``(n,)`` or stereo ``(n, 2)`` stems, all the same length (float32 is used as is, memory-mapped ones
+        too: read block by block in the callback; anything else converted once). A mono stem plays on both output
+        channels, a stereo one keeps its left and right (see :meth:`set_gains` for pan)."""
         arrays = {}
         for key, a in stems.items():
             arr = np.ascontiguousarray(a, dtype=np.float32)
-            if arr.ndim != 1:
-                raise ValueError(f"stem {key!r} must be mono (one dimension), got shape {arr.shape}")
+            if arr.ndim == 2 and arr.shape[1] == 1:
+                arr = arr[:, 0]
+            if arr.ndim != 1 and not (arr.ndim == 2 and arr.shape[1] == 2):
+                raise ValueError(f"stem {key!r} must be mono (n,) or stereo (n, 2), got shape {arr.shape}")
             arrays[str(key)] = arr
         lengths = {len(a) for a in arrays.values()}
         if len(lengths) > 1:
@@ -187,28 +191,38 @@ class Player:
             self._gains = self._effective_gains(self._user_gains, arrays)
 
     @staticmethod
-    def _effective_gains(gains: dict[str, float], sources: dict[str, np.ndarray]) -> dict[str, float]:
+    def _effective_gains(gains: dict, sources: dict[str, np.ndarray]) -> dict[str, tuple[float, float]]:
         out = {}
         for key in sources:
-            g = float(gains.get(key, 1.0))
-            if g:
-                out[key] = g
+            g = gains.get(key, 1.0)
+            pair = (g, g) if isinstance(g, float) else g
+            if pair[0] or pair[1]:
+                out[key] = pair
         return out
 
-    def set_gains(self, gains: dict[str, float]) -> None:
-        """Linear gain per stem (e.g. ``MixerState.linear_gains()``); stems not named play at 1.0, 0.0 silences.
+    def set_gains(self, gains: dict) -> None:
+        """Linear gain per stem: a float (e.g. ``MixerState.linear_gains()``), the same on both output channels, or
+        a (left, right) pair (``MixerState.stereo_gains()``: fader times the balance pan law,
+        :func:`~slakh_gui.core.studio.mixer.pan_gains`). Stems not named play at 1.0, 0.0 silences.
 
         Takes effect at the next audio block."""
+        user = {}
         for key, g in gains.items():
-            if not np.isfinite(g) or g < 0:
-                raise ValueError(f"gain for {key!r} must be a finite number >= 0, got {g!r}")
-        user = {str(k): float(g) for k, g in gains.items()}
+            pair = tuple(np.ravel(np.asarray(g, dtype=np.float64)))
+            if len(pair) not in (1, 2) or not all(np.isfinite(x) and x >= 0 for x in pair):
+                raise ValueError(f"gain for {key!r} must be a finite number >= 0 or a (left, right) pair of them, "
+                                 f"got {g!r}")
+            user[str(key)] = float(pair[0]) if len(pair) == 1 else (float(pair[0]), float(pair[1]))
         with self._lock:
             self._user_gains = user
             self._gains = self._effective_gains(user, self._sources)
 
+    def set_pan(self, pans: dict[str, float]) -> None:
+        """Convenience: pan (-1..+1) per stem at unity gain (the mixer's balance law)."""
+        self.set_gains({k: pan_gains(float(p)) for k, p in pans.items()})
+
     @property
-    def gains(self) -> dict[str, float]:
+    def gains(self) -> dict:
         return dict(self._user_gains)
 
     @property
@@ -327,9 +341,9 @@ class Player:
             pos = pos0 = self._pos
             seeks = self._seeks
             sources, gains, loop, length = self._sources, self._gains, self._loop, self._length
-        mono = self._mono
-        if frames > len(mono):  # PortAudio may hand out bigger blocks than asked for (blocksize is a hint on some APIs)
-            mono = self._mono = np.zeros(frames, dtype=np.float32)
+        mix = self._mix
+        if frames > len(mix):  # PortAudio may hand out bigger blocks than asked for (blocksize is a hint on some APIs)
+            mix = self._mix = np.zeros((frames, 2), dtype=np.float32)
             self._scratch = np.zeros(frames, dtype=np.float32)
         scratch = self._scratch
         filled = 0
@@ -337,7 +351,7 @@ class Player:
         while filled < frames:
             if loop is not None and pos < loop[1]:
                 n = min(frames - filled, loop[1] - pos)
-                mix_block(sources, gains, pos, n, mono[filled:filled + n], scratch=scratch)
+                mix_block_stereo(sources, gains, pos, n, mix[filled:filled + n], scratch=scratch)
                 filled += n
                 pos += n
                 if pos >= loop[1]:
@@ -345,16 +359,21 @@ class Player:
             else:
                 n = min(frames - filled, length - pos)
                 if n > 0:
-                    mix_block(sources, gains, pos, n, mono[filled:filled + n], scratch=scratch)
+                    mix_block_stereo(sources, gains, pos, n, mix[filled:filled + n], scratch=scratch)
                     filled += n
                     pos += n
                 if pos >= length:
-                    mono[filled:frames] = 0.0
+                    mix[filled:frames] = 0.0
                     ended = True
                     break
-        block = mono[:frames]
-        for ch in range(outdata.shape[1]):
-            outdata[:, ch] = block
+        block = mix[:frames]
+        if outdata.shape[1] == 1:  # a mono device: the fold-down (a centred mono stem plays as it is)
+            np.add(block[:, 0], block[:, 1], out=outdata[:, 0])
+            outdata[:, 0] *= np.float32(0.5)
+        else:
+            outdata[:, :2] = block
+            for ch in range(2, outdata.shape[1]):  # surround devices: left and right on the first two only
+                outdata[:, ch] = 0.0
         with self._lock:
             if self._seeks == seeks:  # position not moved by seek() meanwhile
                 self._pos = pos

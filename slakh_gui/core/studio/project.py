@@ -58,7 +58,7 @@ class RenderSettings:
     flakh: bool = False
     range_only: bool = False
     threads: int = 2
-    stereo: bool = False  # stereo files (the app shows and plays their mono fold-down; a GUI toggle can set it)
+    stereo: bool = False  # stereo files, stems and mix (n, 2) in the app too (the render panel's Stereo toggle)
     pan: str = "auto"  # stereo: auto | midi | none
 
     def options(self, *, overwrite: bool = False) -> pipeline.RenderOptions:
@@ -77,7 +77,8 @@ class PatchState:
 
 @dataclass
 class Audio:
-    """The audio on show: stems (stem key -> float32 mono) and/or the mix, at one sample rate."""
+    """The audio on show: stems (stem key -> float32 ``(n,)`` mono or ``(n, 2)`` stereo) and/or the mix, at one
+    sample rate."""
 
     stems: dict[str, np.ndarray] = field(default_factory=dict)
     mix: np.ndarray | None = None
@@ -90,6 +91,10 @@ class Audio:
     @property
     def empty(self) -> bool:
         return not self.stems and self.mix is None
+
+    @property
+    def stereo(self) -> bool:
+        return any(np.ndim(a) == 2 for a in self.stems.values()) or (self.mix is not None and np.ndim(self.mix) == 2)
 
     @property
     def frames(self) -> int:
@@ -399,11 +404,13 @@ class Project:
 
     # -------------------------------------------------------------------------------------------- mixer
     def set_strip(self, key: str, *, gain_db: float | None = None, mute: bool | None = None,
-                  solo: bool | None = None) -> None:
+                  solo: bool | None = None, pan: float | None = None) -> None:
         strip = self.mixer.strips.setdefault(key, mixer.Strip())
         before = dataclasses.replace(strip)
         if gain_db is not None:
             self.mixer.set_gain(key, gain_db)
+        if pan is not None:
+            self.mixer.set_pan(key, pan)
         if mute is not None:
             strip.mute = bool(mute)
         if solo is not None:
@@ -437,8 +444,10 @@ class Project:
         self.mixer.strips.update({k: s for k, s in saved.strips.items() if k in self.mixer.strips})
         self.mixer.master_db = saved.master_db
 
-    def gains(self) -> dict[str, float]:
-        return self.mixer.linear_gains(self.audio.stems)
+    def gains(self) -> dict[str, float] | dict[str, tuple[float, float]]:
+        """What the player and the mix take: linear gains, or (left, right) pairs once a stem is stereo or a strip
+        is panned (:meth:`MixerState.mix_gains`)."""
+        return self.mixer.mix_gains(self.audio.stems)
 
     def current_mix(self) -> np.ndarray:
         """What the mixer makes of the stems now (the mix itself if there are no stems)."""

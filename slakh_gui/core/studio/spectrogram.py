@@ -121,6 +121,7 @@ class Spectrogram:
     floor_db: float = -80.0
     duration: float = 0.0
     htk: bool = False
+    channel: str = "mono"  # of a stereo signal: mono (mid), left, right or side (see CHANNELS)
 
     @property
     def n_bins(self) -> int:
@@ -214,21 +215,41 @@ def band_layout(scale: str, sample_rate: int, n_fft: int, n_bins: int, fmin: flo
     return _band_weights(points, n_fft, sample_rate), points[1:-1]
 
 
-def _mono(audio: np.ndarray) -> np.ndarray:
+CHANNELS = ("mono", "left", "right", "side")  # what of a stereo signal a spectrogram shows (mono = mid, (L + R) / 2)
+
+
+def _frames_first(audio: np.ndarray) -> np.ndarray:
     a = np.asarray(audio)
     if a.ndim == 1:
         return a
     if a.ndim != 2:
         raise ValueError("audio must be 1-D (mono) or 2-D (samples, channels)")
-    axis = 0 if a.shape[0] < a.shape[1] and a.shape[0] <= 8 else 1  # (channels, samples) or (samples, channels)
-    return a.mean(axis=axis, dtype=np.float32)
+    return a.T if a.shape[0] < a.shape[1] and a.shape[0] <= 8 else a  # (channels, samples) or (samples, channels)
+
+
+def _reader(a: np.ndarray, channel: str):
+    """``read(start, stop)`` -> float32 1-D samples of ``channel`` of ``a`` (frames first), computed per block:
+    mono = the mean of the channels (the mid, (L + R) / 2, of stereo), left / right = a column, side = (L - R) / 2.
+    A mono signal is itself whatever the channel."""
+    if channel not in CHANNELS:
+        raise ValueError(f"unknown channel {channel!r} (use {', '.join(CHANNELS)})")
+    if a.ndim == 1:
+        return lambda lo, hi: a[lo:hi]
+    if channel == "mono" or a.shape[1] < 2:
+        return lambda lo, hi: a[lo:hi].mean(axis=1, dtype=np.float32)
+    if channel in ("left", "right"):
+        col = 0 if channel == "left" else 1
+        return lambda lo, hi: a[lo:hi, col]
+    return lambda lo, hi: (a[lo:hi, 0] - a[lo:hi, 1]) * np.float32(0.5)
 
 
 def compute_spectrogram(audio: np.ndarray, sample_rate: int, *, n_fft: int = 2048, hop: int = 512,
                         scale: str = "log", n_bins: int = 256, fmin: float = 30.0, top_db: float | None = 80.0,
-                        ref: float | None = None, htk: bool = False, progress: ProgressFn | None = None,
-                        cancel: CancelToken | None = None) -> Spectrogram:
-    """The dB spectrogram of mono ``audio`` (stereo is averaged), ``n_bins`` bands on a log, mel or linear axis.
+                        ref: float | None = None, htk: bool = False, channel: str = "mono",
+                        progress: ProgressFn | None = None, cancel: CancelToken | None = None) -> Spectrogram:
+    """The dB spectrogram of mono ``audio``, or of ``channel`` of a stereo one (:data:`CHANNELS`: ``"mono"``, the
+    default, averages the channels: the mid; ``"left"``, ``"right"``; ``"side"`` = (L - R) / 2), ``n_bins`` bands
+    on a log, mel or linear axis.
 
     Frames are centred (``1 + len(audio) // hop`` of them, zero padding at both ends), windowed with a periodic Hann
     window and transformed in blocks of about a thousand frames; each block's power is pooled into bands at once.
@@ -248,7 +269,8 @@ def compute_spectrogram(audio: np.ndarray, sample_rate: int, *, n_fft: int = 204
         raise ValueError("sample_rate must be positive")
     if ref is not None and not ref > 0:
         raise ValueError("ref must be a positive power (or None)")
-    x = _mono(audio)
+    x = _frames_first(audio)
+    read = _reader(x, channel)
     weights, freqs = band_layout(scale, sample_rate, n_fft, n_bins, fmin, htk)
     n = len(x)
     pad = n_fft // 2
@@ -268,7 +290,7 @@ def compute_spectrogram(audio: np.ndarray, sample_rate: int, *, n_fft: int = 204
         seg = np.zeros(s1 - s0, dtype=np.float32)
         a, b = max(s0, 0), min(s1, n)
         if b > a:
-            seg[a - s0:b - s0] = x[a:b]
+            seg[a - s0:b - s0] = read(a, b)
             diskaudio.release(x, a, b)
         frames = np.lib.stride_tricks.sliding_window_view(seg, n_fft)[::hop] * window
         np.nan_to_num(frames, copy=False, posinf=0.0, neginf=0.0)
@@ -293,7 +315,7 @@ def compute_spectrogram(audio: np.ndarray, sample_rate: int, *, n_fft: int = 204
     times = np.arange(n_frames) * (hop / sample_rate)
     return Spectrogram(db=out, times=times, freqs=np.asarray(freqs, dtype=np.float64), scale=scale,
                        sample_rate=int(sample_rate), n_fft=n_fft, hop=hop, ref=float(ref), floor_db=floor_db,
-                       duration=n / sample_rate, htk=htk)
+                       duration=n / sample_rate, htk=htk, channel=channel if x.ndim == 2 else "mono")
 
 
 def audio_fingerprint(audio: np.ndarray) -> str:
@@ -329,7 +351,8 @@ def display_hop(n_samples: int, hop: int, max_frames: int = MAX_FRAMES) -> int:
     return hop * max(1, math.ceil(frames / max_frames))
 
 
-_DEFAULTS = dict(n_fft=2048, hop=512, scale="log", n_bins=256, fmin=30.0, top_db=80.0, ref=None, htk=False)
+_DEFAULTS = dict(n_fft=2048, hop=512, scale="log", n_bins=256, fmin=30.0, top_db=80.0, ref=None, htk=False,
+                 channel="mono")
 
 
 @dataclass

@@ -96,6 +96,7 @@ class SeparateView(QWidget):
         self.runner = runner if runner is not None else JobRunner(self)
         self.mix: np.ndarray | None = None
         self.stems: dict[str, np.ndarray] = {}
+        self.stereo_mix: np.ndarray | None = None
         self.metadata: dict = {}
         self.sample_rate = SAMPLE_RATE  # of the loaded audio (the render default until a track is loaded)
         self.track_name = ""
@@ -236,8 +237,12 @@ class SeparateView(QWidget):
         self._update_enabled()
 
     def set_track(self, mix: np.ndarray | None, stems: dict[str, np.ndarray], sample_rate: int,
-                  metadata: dict | None = None, name: str = "") -> None:
-        """The loaded audio (the window replaced the player's sources): earlier results no longer apply."""
+                  metadata: dict | None = None, name: str = "", *, stereo_mix: np.ndarray | None = None) -> None:
+        """The loaded audio (the window replaced the player's sources): earlier results no longer apply.
+
+        ``mix`` and ``stems`` are mono (a stereo track's fold-down); ``stereo_mix``: a stereo track's own ``(n, 2)``
+        mix, which external (stereo) models separate instead of a copy of the mono mix."""
+        self.stereo_mix = stereo_mix
         self.audition.release()
         self._generation += 1  # a separation under way belongs to the audio before: its outcome is dropped
         if self.job is not None:
@@ -321,7 +326,8 @@ class SeparateView(QWidget):
         self._delivered = None
         job = self.runner.start(
             run_separation, self.model, self.mix, self.stems, self.metadata, self.sample_rate, span,
-            self.oracle_check.isChecked(), wiener=self.wiener_check.isChecked(), slot=self._slot("run"),
+            self.oracle_check.isChecked(), wiener=self.wiener_check.isChecked(), model_mix=self.stereo_mix,
+            slot=self._slot("run"),
             on_progress=self._on_progress,
             on_result=lambda run: self._done(run) if gen == self._generation else None,
             on_error=lambda exc: self._failed(exc) if gen == self._generation else None,
