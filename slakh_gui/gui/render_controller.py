@@ -138,6 +138,7 @@ class RenderController(QObject):
 
     def _restore_statuses(self) -> None:
         """Rows show what they showed before the render; a stem that was being rendered says "cancelled"."""
+        self.pending = None  # a progress report still queued must not repaint a stem as "done" afterwards
         for key in self.stem_progress:
             frac = self.stem_progress.get(key, 0.0)
             self.win.model.set_status(key, "cancelled" if 0 < frac < 1 else self.status_before.get(key, ""))
