@@ -99,14 +99,7 @@ def bench_case(ours: list[str], cli: list[str], repeats: int) -> dict:
 
 def bench_stereo(ours: list[str], repeats: int) -> dict:
     """Ours with ``--stereo`` against ours mono (the same command otherwise), in turn, pair by pair."""
-    stereo = ours + ["--stereo"]
-    timed(stereo), timed(ours)  # warm-up
-    rows = []
-    for _ in range(repeats):
-        rows.append((*timed(stereo), *timed(ours)))
-    med = statistics.median
-    return {"ours": med(r[0] for r in rows), "cli": med(r[2] for r in rows),
-            "ratio": med(r[0] / r[2] for r in rows), "cpu_ratio": med(r[1] / r[3] for r in rows)}
+    return bench_case(ours + ["--stereo"], ours, repeats)  # the mono render in the reference's place
 
 
 def bench_song(song_path: Path, bank_path: Path, repeats: int, work: Path, fx_cases: list[bool],

@@ -50,19 +50,24 @@ def small_song_path(tmp_path_factory) -> Path:
     return make_song(tmp_path_factory.mktemp("song") / "small.mid")
 
 
-@pytest.fixture(scope="session")
-def rendered(tmp_path_factory, small_song_path, small_bank_path):
-    """One real render of the small song: (TrackResult, song, bank)."""
+def render_small(out_parent: Path, song_path: Path, bank_path: Path, options=None):
+    """A real render of ``song_path`` with ``bank_path`` (seed 0) into ``out_parent/Track00001``:
+    (TrackResult, song, bank)."""
     from slakh_gui.core.bank import patches
     from slakh_gui.core.midi import midifile
     from slakh_gui.core.render import pipeline
 
-    song = midifile.load_song(small_song_path)
-    bank = patches.load_bank(small_bank_path)
+    song = midifile.load_song(song_path)
+    bank = patches.load_bank(bank_path)
     assignment = patches.assign_patches(song, bank, seed=0)
-    out = tmp_path_factory.mktemp("render") / "Track00001"
-    result = pipeline.render_track(song, bank, assignment, out)
+    result = pipeline.render_track(song, bank, assignment, out_parent / "Track00001", options)
     return result, song, bank
+
+
+@pytest.fixture(scope="session")
+def rendered(tmp_path_factory, small_song_path, small_bank_path):
+    """One real render of the small song: (TrackResult, song, bank)."""
+    return render_small(tmp_path_factory.mktemp("render"), small_song_path, small_bank_path)
 
 
 # --- Audio output for the playback tests: a real PortAudio stream on ALSA's null device --------------------------

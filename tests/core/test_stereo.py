@@ -18,7 +18,7 @@ from slakh_gui.core.constants import NORMALIZATION_FACTOR, TARGET_PEAK
 from slakh_gui.core.midi import midifile
 from slakh_gui.core.render import automix, loudness, panning, pipeline, synth
 from slakh_gui.core.render.track_folder import load_track_folder
-from tests.conftest import DATA
+from tests.conftest import DATA, render_small
 
 SF2 = Path("/usr/share/sounds/sf2")
 TIM, FLUID = SF2 / "TimGM6mb.sf2", SF2 / "FluidR3_GM.sf2"
@@ -235,12 +235,8 @@ def test_stream_mix_obeys_the_slakh_rule_in_stereo(tmp_path):
 @pytest.fixture(scope="module")
 def stereo_render(tmp_path_factory, small_song_path, small_bank_path):
     """The conftest song rendered in stereo with the small bank (patch effects included)."""
-    song = midifile.load_song(small_song_path)
-    bank = patches.load_bank(small_bank_path)
-    assignment = patches.assign_patches(song, bank, seed=0)
-    out = tmp_path_factory.mktemp("stereo") / "Track00001"
-    result = pipeline.render_track(song, bank, assignment, out, pipeline.RenderOptions(stereo=True))
-    return result, song, bank
+    return render_small(tmp_path_factory.mktemp("stereo"), small_song_path, small_bank_path,
+                        pipeline.RenderOptions(stereo=True))
 
 
 def test_stereo_track_folder_layout_loudness_and_peak(stereo_render):
