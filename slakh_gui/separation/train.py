@@ -307,13 +307,14 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, pro
         return {"data": str(config.data), "train_tracks": len(tr_sampler.eligible), "train_hours": data_hours,
                 "val_tracks": len(va_sampler.eligible), "epochs": state["epoch"], "best_epoch": state["best_epoch"],
                 "val_loss": state["best"], "initial_val_loss": state["initial_val_loss"],
-                "train_seconds": state["seconds"], "device": str(device), "config": asdict(config),
+                "train_seconds": state["seconds"], "cpu_seconds": state.get("cpu_seconds", 0.0), "device": str(device),
+                "config": asdict(config),
                 "prior_epochs": state["prior_epochs"], "prior_seconds": state["prior_seconds"],
                 "date": time.strftime("%Y-%m-%d %H:%M:%S")}
 
     while state["epoch"] < config.epochs and not stopped_early:
         epoch = state["epoch"]
-        t0 = time.monotonic()
+        t0, c0 = time.monotonic(), time.process_time()
         rng = np.random.default_rng([config.seed, epoch])
         torch.manual_seed(config.seed * 100003 + epoch)
         model.net.train()
@@ -335,6 +336,7 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, pro
                         f"ETA {_eta(rate * (total_steps - done))}")
         val_loss = _validate(model, val, config.batch_size)
         state["seconds"] += time.monotonic() - t0
+        state["cpu_seconds"] = state.get("cpu_seconds", 0.0) + time.process_time() - c0
         improved = val_loss < state["best"]
         if improved:
             state.update(best=val_loss, best_epoch=epoch + 1, bad=0)
@@ -347,7 +349,7 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, pro
         state["epoch"] = epoch + 1
         entry = {"epoch": epoch + 1, "train_loss": float(np.mean(losses)), "val_loss": val_loss,
                  "lr": state["lr"], "best": improved, "epoch_seconds": time.monotonic() - t0,
-                 "total_seconds": state["seconds"]}
+                 "total_seconds": state["seconds"], "cpu_seconds": state["cpu_seconds"]}
         state["history"].append(entry)
         _log(run_dir, entry)
         if improved:

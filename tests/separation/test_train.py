@@ -22,6 +22,9 @@ def test_short_run_lowers_the_validation_loss(trained):
     assert result.best_val_loss == min(h["val_loss"] for h in result.history)
     log = [json.loads(line) for line in (result.run_dir / "log.jsonl").read_text().splitlines()]
     assert [e["epoch"] for e in log] == [0, 1, 2] and log[0]["val_loss"] == result.initial_val_loss
+    # CPU time (this process's) adds up epoch by epoch, for comparisons on equal CPU budgets
+    cpu = [e["cpu_seconds"] for e in log[1:]]
+    assert 0 < cpu[0] < cpu[1] and cpu[1] - cpu[0] <= 4 * log[2]["epoch_seconds"]
     model = load_model(result.model_path)
     assert model.target == "Bass" and model.preset == "tiny"
     assert model.training["best_epoch"] == result.best_epoch and model.training["train_tracks"] == 3
