@@ -40,7 +40,8 @@ def loudness_mix(stems: dict[str, np.ndarray], sample_rate: int, *, normalizatio
     """Normalize each stem to ``normalization_factor`` LUFS, sum, and scale everything so the mix peak is at most
     ``target_peak`` dBFS (sample peak), exactly as Slakh2100's generator did.
 
-    ``loudness`` may hold measurements already made (e.g. while other stems were rendering); ``in_place`` lets the
+    ``loudness`` may hold measurements already made (e.g. while other stems were rendering; a stem measured there is
+    taken as not silent, so measure only stems that are not all zeros); ``in_place`` lets the
     gained stems reuse the input arrays."""
     shape = np.shape(next(iter(stems.values()))) if stems else (0,)
     gains, loudness, skipped = _stem_gains(stems, sample_rate, normalization_factor, threads, loudness)
@@ -88,12 +89,12 @@ def _stem_gains(stems: dict[str, np.ndarray], sample_rate: int, normalization_fa
 
     skipped: dict[str, str] = {}
     audible = []
+    known = known or {}
     for k in stems:
-        if not any_nonzero(stems[k]):
+        if k not in known and not any_nonzero(stems[k]):  # a measured stem was heard (a whole read saved)
             skipped[k] = "silent: the render produced only digital silence"
         else:
             audible.append(k)
-    known = known or {}
     todo = [k for k in audible if k not in known]
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
         measured = dict(zip(todo, pool.map(lambda k: integrated_loudness(stems[k], sample_rate), todo), strict=True))

@@ -143,38 +143,6 @@ class KWeighting:
         y += starts.reshape(-1, n) @ self._free_t
         return y.reshape(-1)[:length]
 
-    def filter_channels(self, x: np.ndarray) -> np.ndarray:
-        """:meth:`filter` on the next ``len(x)`` frames of a multichannel signal ``(frames, channels)``, every
-        channel with its own state, in one pass (one loop over the groups for all channels): ``(channels, frames)``
-        float64. A filter is used either with this or with :meth:`filter`, not both."""
-        if self.ended:
-            raise ValueError("a piece shorter than a whole number of groups must be the signal's last")
-        x = np.asarray(x, dtype=np.float64)
-        length, c = x.shape
-        xt = np.zeros((c, -(-length // _HOP) * _HOP))
-        xt[:, :length] = x.T
-        if length % _HOP:
-            self.ended = True  # only the last piece: zeros come after
-        n = self.state.shape[-1]
-        if self.state.ndim == 1:
-            self.state = np.tile(self.state, (c, 1))
-        blocks = xt.reshape(-1, _BLOCK)  # channel-major: channel k's blocks are rows k*nb ... (k+1)*nb - 1
-        groups = (blocks @ self._to_end).reshape(-1, _GROUP * n)  # (c * ng, M * n)
-        ng = len(groups) // c
-        starts = (groups @ self._within).reshape(c, ng, _GROUP, n)
-        into = (groups @ self._group_end).reshape(c, ng, n)
-        carried = np.empty((c, ng, n))
-        state = self.state
-        step_t = self._group_step.T
-        for g in range(ng):
-            carried[:, g] = state
-            state = state @ step_t + into[:, g]
-        self.state = state
-        starts += np.einsum("jab,cgb->cgja", self._steps, carried)
-        y = blocks @ self._toeplitz_t
-        y += starts.reshape(-1, n) @ self._free_t
-        return y.reshape(c, -1)[:, :length]
-
 
 _filters: dict[int, KWeighting] = {}
 
@@ -206,17 +174,22 @@ def integrated_loudness(audio: np.ndarray, sample_rate: int) -> float:
         raise ValueError("Audio must have five channels or less.")
     if n < BLOCK_SECONDS * rate:
         raise ValueError("Audio must have length greater than the block size.")
-    kw = _k_filter(rate)
-    if audio.ndim == 2:  # every channel filtered with its own state, in one pass
-        weights = np.asarray(CHANNEL_WEIGHTS[: audio.shape[1]])
+    if audio.ndim == 2:  # every channel through its own filter (a column at a time: 4x faster than one
+        # filter over (frames, channels) blocks), its squares weighted and summed
+        filters = [(_k_filter(rate), w) for w in CHANNEL_WEIGHTS[: audio.shape[1]]]
 
         def energy(chunk: np.ndarray) -> np.ndarray:
-            y = kw.filter_channels(chunk)
-            y *= y
-            if np.any(weights != 1.0):
-                y *= weights[:, None]
-            return y.sum(axis=0)
+            total = None
+            for c, (kw, weight) in enumerate(filters):
+                y = kw.filter(chunk[:, c])
+                y *= y
+                if weight != 1.0:
+                    y *= weight
+                total = y if total is None else np.add(total, y, out=total)
+            return total
     else:
+        kw = _k_filter(rate)
+
         def energy(chunk: np.ndarray) -> np.ndarray:
             y = kw.filter(chunk)
             return y * y
