@@ -91,6 +91,27 @@ def test_more_than_128_tracks_render():
     assert out.shape[0] == 130 and all(np.any(row) for row in out)
 
 
+def test_two_render_threads_load_and_unload_samples_safely():
+    """FluidSynth's dynamic sample loading is not safe across synths in two threads (fluid.sample_lock): without the
+    lock, 130 stems on two threads printed "Unable to unload sample" in about half the runs and sometimes crashed.
+    In a child process, so that a crash fails this test rather than the session."""
+    import subprocess
+    import sys
+
+    script = (
+        "from tests.core.test_render import job, notes_inst\n"
+        "from slakh_gui.core.render import synth\n"
+        "for _ in range(3):\n"
+        "    jobs = [job(notes_inst(i % 128, count=2, start=0.1 * (i % 10)), f'S{i:02d}') for i in range(130)]\n"
+        "    synth.render_stems(jobs, synth.length_samples(2.5), threads=2)\n"
+        "print('rendered')\n")
+    for _ in range(2):
+        proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
+                              cwd=Path(__file__).resolve().parents[2])
+        assert proc.returncode == 0 and "rendered" in proc.stdout, proc.stderr[-2000:]
+        assert "Unable to unload sample" not in proc.stderr, proc.stderr[-2000:]
+
+
 def test_bank_select_ccs_cannot_change_the_patch():
     inst = notes_inst(0)
     n = synth.length_samples(3.0)

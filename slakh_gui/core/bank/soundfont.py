@@ -82,10 +82,12 @@ def _load_presets(path: Path) -> list[tuple[int, int, str]]:
     from slakh_gui.core.render import fluid
 
     api = fluid.api()
-    synth = api.fs.Synth(gain=0.2, samplerate=float(SAMPLE_RATE), **{
-        "synth.dynamic-sample-loading": 1, "synth.reverb.active": 0, "synth.chorus.active": 0})
+    with fluid.sample_lock:
+        synth = api.fs.Synth(gain=0.2, samplerate=float(SAMPLE_RATE), **{
+            "synth.dynamic-sample-loading": 1, "synth.reverb.active": 0, "synth.chorus.active": 0})
     try:
-        sfid = synth.sfload(str(path))
+        with fluid.sample_lock:
+            sfid = synth.sfload(str(path))
         if sfid < 0:
             raise SoundFontError(f"FluidSynth cannot load SoundFont {path}")
         with _lock:
@@ -103,7 +105,8 @@ def _load_presets(path: Path) -> list[tuple[int, int, str]]:
             found.append((int(api.preset_get_banknum(preset)), int(api.preset_get_num(preset)),
                           raw.decode("latin-1").strip()))
     finally:
-        synth.delete()
+        with fluid.sample_lock:
+            synth.delete()
     found.sort()
     return found
 

@@ -37,8 +37,10 @@ class Holder:
     def __init__(self) -> None:
         api = fluid.api()
         self._api = api
-        self.synth = api.fs.Synth(gain=0.2, samplerate=float(SAMPLE_RATE), channels=16, **{"synth.dynamic-sample-loading": 1})
-        fluid.quiet_drum_channel(self.synth.synth)
+        with fluid.sample_lock:
+            self.synth = api.fs.Synth(gain=0.2, samplerate=float(SAMPLE_RATE), channels=16,
+                                      **{"synth.dynamic-sample-loading": 1})
+            fluid.quiet_drum_channel(self.synth.synth)
         self._fonts: dict[tuple, int] = {}  # (path, mtime_ns, size) -> fluid_sfont_t pointer
         self._pinned: dict[tuple, OrderedDict[tuple[int, int], None]] = {}  # font key -> (bank, preset), oldest first
 
@@ -52,7 +54,8 @@ class Holder:
         cannot load it."""
         key = self._key(path)
         if key not in self._fonts:
-            sfid = self.synth.sfload(str(path))
+            with fluid.sample_lock:
+                sfid = self.synth.sfload(str(path))
             if sfid < 0:
                 return None
             ptr = self._api.get_sfont_by_id(self.synth.synth, sfid)  # the holder's id, before any lending
@@ -85,7 +88,8 @@ class Holder:
             self._api.unpin_preset(synth, sfid, old_bank, old_preset)
 
     def delete(self) -> None:
-        self.synth.delete()  # deletes the fonts: no synth has them any more
+        with fluid.sample_lock:
+            self.synth.delete()  # deletes the fonts: no synth has them any more
 
 
 _lock = threading.Lock()

@@ -110,9 +110,14 @@ class _Synth:
         self._api = api
         self._holder = fontcache.borrow()
         self._font = None
-        self.fs = api.fs.Synth(gain=0.2, samplerate=float(sample_rate), channels=16, **settings)
-        self.synth = self.fs.synth
-        fluid.quiet_drum_channel(self.synth)
+        with fluid.sample_lock:
+            self.fs = api.fs.Synth(gain=0.2, samplerate=float(sample_rate), channels=16, **settings)
+            self.synth = self.fs.synth
+            fluid.quiet_drum_channel(self.synth)
+            self._lend(job)
+
+    def _lend(self, job: StemJob) -> None:
+        api = self._api
         try:
             font = self._holder.font(job.soundfont)
             if font is None:
@@ -132,10 +137,11 @@ class _Synth:
             raise
 
     def delete(self) -> None:
-        if self._font is not None:
-            self._api.remove_sfont(self.synth, self._font)  # unselects its presets; never frees the font
-            self._font = None
-        self.fs.delete()  # stops the voices (their sample references dropped), then frees the synth
+        with fluid.sample_lock:
+            if self._font is not None:
+                self._api.remove_sfont(self.synth, self._font)  # unselects its presets; never frees the font
+                self._font = None
+            self.fs.delete()  # stops the voices (their sample references dropped), then frees the synth
         fontcache.give_back(self._holder)
 
 
@@ -303,10 +309,13 @@ def render_whole(midi_bytes: bytes, soundfont: Path, n_samples: int, *, sample_r
         "synth.dynamic-sample-loading": 1,
         "player.timing-source": "sample",
     }
-    synth = fs.Synth(gain=0.2, samplerate=float(sample_rate), channels=16, **settings)
+    with fluid.sample_lock:
+        synth = fs.Synth(gain=0.2, samplerate=float(sample_rate), channels=16, **settings)
     player = None
     try:
-        if synth.sfload(str(soundfont)) < 0:
+        with fluid.sample_lock:
+            loaded = synth.sfload(str(soundfont))
+        if loaded < 0:
             raise RenderError(f"FluidSynth cannot load SoundFont {soundfont}")
         player = fs.new_fluid_player(synth.synth)
         if api.player_add_mem(player, midi_bytes, len(midi_bytes)) != 0:
@@ -333,7 +342,8 @@ def render_whole(midi_bytes: bytes, soundfont: Path, n_samples: int, *, sample_r
             check(cancel)
         return out
     finally:
-        if player is not None:
-            fs.fluid_player_stop(player)
-            fs.delete_fluid_player(player)
-        synth.delete()
+        with fluid.sample_lock:
+            if player is not None:
+                fs.fluid_player_stop(player)
+                fs.delete_fluid_player(player)
+            synth.delete()
