@@ -143,3 +143,22 @@ def test_long_spectrograms_have_bounded_frames():
     tone = np.sin(np.arange(44100 * 4) * (2 * np.pi * 1000 / 44100)).astype(np.float32)
     spec = compute_spectrogram(tone, 44100, hop=display_hop(len(tone), 512, max_frames=100))
     assert spec.n_frames <= 100 and abs(spec.duration - 4.0) < 1e-9
+
+
+@pytest.mark.parametrize("channels", [1, 2])
+def test_mix_sum_on_two_threads_gives_the_same_samples(tmp_path, channels):
+    """stream_mix sums runs of frames on two threads: the mix and its gains equal the one-thread sum exactly."""
+    from slakh_gui.core.render import automix
+
+    rng = np.random.default_rng(5)
+    n = 9 * automix._CHUNK + 123  # runs of whole chunks and a ragged end
+    stems = {}
+    for i in range(3):
+        a = diskaudio.create(tmp_path / f"s{i}.npy", n, channels)
+        a[:] = (rng.normal(0, 0.1 * (i + 1), a.shape) * np.sin(np.linspace(0, 20 + i, n))[:, None].reshape(
+            (n,) + (1,) * (channels - 1))).astype(np.float32)
+        stems[f"S0{i}"] = a
+    one = automix.stream_mix(stems, 44100, diskaudio.create(tmp_path / "m1.npy", n, channels), threads=1)
+    two = automix.stream_mix(stems, 44100, diskaudio.create(tmp_path / "m2.npy", n, channels), threads=2)
+    assert np.array_equal(np.asarray(one.mix), np.asarray(two.mix)) and np.any(np.asarray(one.mix))
+    assert one.overall_gain == two.overall_gain < 1.0 and one.gains == two.gains

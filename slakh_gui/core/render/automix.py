@@ -46,7 +46,7 @@ def loudness_mix(stems: dict[str, np.ndarray], sample_rate: int, *, normalizatio
     shape = np.shape(next(iter(stems.values()))) if stems else (0,)
     gains, loudness, skipped = _stem_gains(stems, sample_rate, normalization_factor, threads, loudness)
     mix = np.zeros(shape, dtype=np.float32)
-    peak = _sum(stems, gains, mix)
+    peak = _sum(stems, gains, mix, threads)
     limit = 10.0 ** (target_peak / 20.0)
     overall_gain = limit / peak if peak >= limit else 1.0
     out = {}
@@ -74,7 +74,7 @@ def stream_mix(stems: dict[str, np.ndarray], sample_rate: int, mix_out: np.ndarr
     by block, the unscaled sum is written into ``mix_out`` (the stems' shape, float32), and the gains are
     returned for the writer to apply (same numbers, same samples)."""
     gains, loudness, skipped = _stem_gains(stems, sample_rate, normalization_factor, threads, loudness)
-    peak = _sum(stems, gains, mix_out)
+    peak = _sum(stems, gains, mix_out, threads)
     limit = 10.0 ** (target_peak / 20.0)
     overall_gain = limit / peak if peak >= limit else 1.0
     sources = {k: stems[k] for k in gains}
@@ -110,27 +110,48 @@ def _stem_gains(stems: dict[str, np.ndarray], sample_rate: int, normalization_fa
     return gains, loudness, skipped
 
 
-def _sum(stems: dict[str, np.ndarray], gains: dict[str, float], mix: np.ndarray) -> float:
+def _sum(stems: dict[str, np.ndarray], gains: dict[str, float], mix: np.ndarray, threads: int = 1) -> float:
     """``mix[:] = sum(stems[k] * gains[k])`` in float64, chunk by chunk of frames (cache-sized temporaries, pages of
-    mapped stems released behind); returns the sum's sample peak over every channel."""
+    mapped stems released behind); returns the sum's sample peak over every channel. With ``threads`` > 1 the frames
+    are cut into that many runs of whole chunks summed at once (numpy releases the GIL): the same samples."""
     from slakh_gui.core.diskaudio import release
 
     length = len(mix)
-    acc = np.zeros((min(length, _CHUNK), *mix.shape[1:]), dtype=np.float64)
-    peak = 0.0
-    for start in range(0, length, _CHUNK):
-        part = acc[: min(_CHUNK, length - start)]
-        part[:] = 0.0
-        for k, g in gains.items():
-            part += stems[k][start : start + len(part)] * np.float64(g)
-        peak = max(peak, float(np.max(np.abs(part))))
-        mix[start : start + len(part)] = part
-        for k in gains:
-            release(stems[k], start, start + len(part))
-        release(mix, start, start + len(part))
+    chunks = -(-length // _CHUNK)
+    runs = max(1, min(threads, chunks // 4))  # a run of at least 4 chunks is worth a thread
+    if runs == 1:
+        peak = _sum_frames(stems, gains, mix, 0, length)
+    else:
+        per = -(-chunks // runs) * _CHUNK
+        with ThreadPoolExecutor(max_workers=runs) as pool:
+            peak = max(pool.map(lambda s: _sum_frames(stems, gains, mix, s, min(length, s + per)),
+                                range(0, length, per)))
     for k in gains:  # pages mapped around the chunks too (fault-around, readahead)
         release(stems[k])
     release(mix)
+    return peak
+
+
+def _sum_frames(stems: dict[str, np.ndarray], gains: dict[str, float], mix: np.ndarray, begin: int,
+                end: int) -> float:
+    """:func:`_sum` of frames ``begin:end``; returns their peak."""
+    from slakh_gui.core.diskaudio import release
+
+    acc = np.zeros((min(end - begin, _CHUNK), *mix.shape[1:]), dtype=np.float64)
+    tmp = np.empty_like(acc)
+    peak = 0.0
+    for start in range(begin, end, _CHUNK):
+        n = min(_CHUNK, end - start)
+        part, scaled = acc[:n], tmp[:n]
+        part[:] = 0.0
+        for k, g in gains.items():
+            np.multiply(stems[k][start : start + n], np.float64(g), out=scaled)
+            part += scaled
+        peak = max(peak, float(np.max(np.abs(part))))
+        mix[start : start + n] = part
+        for k in gains:
+            release(stems[k], start, start + n)
+        release(mix, start, start + n)
     return peak
 
 
