@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     results = {d.name: score(args.joint, args.singles, d, args.clips_per_track, args.cache, args.max_tracks)
                for d in args.test}
     epochs = ", ".join(f"{t} {m.training.get('epochs', '?')}" for t, m in singles.items())
-    text = ["# Joint model against four single models on the same CPU time\n",
+    text = ["# Joint model against four single models on the same CPU time\n\n",
             f"Training CPU time (this process's, from the model files): joint **{budget_j:.2f} h** "
             f"({joint.training.get('epochs', '?')} epochs, best {joint.training.get('best_epoch', '?')}); "
             f"the four single models **{budget_s:.2f} h** together (epochs: {epochs}). Same training data "
