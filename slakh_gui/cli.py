@@ -129,6 +129,10 @@ def _parser() -> argparse.ArgumentParser:
     mg.add_argument("--grooves", choices=("all", "train", "held-out"), default="all",
                     help="with --source mma: which groove families play (default all; 'held-out' families are kept "
                     "for testing separation models on styles no 'train' corpus holds)")
+    mg.add_argument("--drums", choices=("rock", "varied"), default="rock",
+                    help="with our generator: rock-kit grooves (default), or 'varied': several feels (straight, "
+                    "sixteenths, shuffle, half-time, four on the floor, swing) with kit voices drawn per song and "
+                    "hand-percussion layers from the whole GM percussion map")
     mg.add_argument("--json", action="store_true")
     msel = msub.add_parser("select", help="scan a folder of MIDI files and choose songs that cover a band "
                            "(Slakh's filter: MD5 de-duplication, 2+ instruments, one drum track, band families)")
@@ -519,14 +523,16 @@ def _midi_generate(args) -> int:
         raise CliError(f"{args.out}: exists and is not a folder")
     if args.grooves != "all" and args.source != "mma":
         raise CliError("--grooves chooses mma groove families: use it with --source mma")
+    if args.drums != "rock" and args.source == "mma":
+        raise CliError("--drums chooses our generator's drum style: mma plays its grooves' own drums")
     generate = (functools.partial(generate_mma_corpus, grooves=args.grooves) if args.source == "mma"
-                else generate_corpus)
+                else functools.partial(generate_corpus, drums=args.drums))
     files = with_count_progress(lambda progress, token: generate(
         args.out, args.count, args.seed, min_duration=args.min_duration, max_duration=args.max_duration,
         progress=progress, cancel=token), "generate")
     if args.json:
         print(json.dumps({"folder": str(args.out), "count": len(files), "seed": args.seed, "source": args.source,
-                          "grooves": args.grooves, "files": [str(f) for f in files]}, indent=2))
+                          "grooves": args.grooves, "drums": args.drums, "files": [str(f) for f in files]}, indent=2))
     else:
         print(f"Generated {len(files)} songs in {args.out}/ ({'mma grooves, ' if args.source == 'mma' else ''}seed {args.seed}, "
               f"{args.min_duration:g}-{args.max_duration:g} s)")

@@ -63,3 +63,21 @@ def test_midi_cli_errors(tmp_path, capsys):
     assert code == 1 and "not a folder" in one_line_error(err)
     code, _, err = run(["midi"], capsys)
     assert code == 1 and "generate or select" in one_line_error(err)
+
+
+def test_midi_generate_varied_drums(tmp_path, capsys):
+    import pretty_midi
+
+    code, text, err = run(["midi", "generate", "-o", tmp_path / "rock", "--count", 2, "--seed", 4, *SHORT], capsys)
+    assert code == 0, err
+    code, text, err = run(["midi", "generate", "-o", tmp_path / "varied", "--count", 2, "--seed", 4, *SHORT,
+                           "--drums", "varied", "--json"], capsys)
+    assert code == 0 and json.loads(text)["drums"] == "varied", err
+    for name in ("song_00000.mid", "song_00001.mid"):
+        rock, varied = (pretty_midi.PrettyMIDI(str(tmp_path / d / name)) for d in ("rock", "varied"))
+        kit = {n.pitch for i in rock.instruments if i.is_drum for n in i.notes}
+        wide = {n.pitch for i in varied.instruments if i.is_drum for n in i.notes}
+        assert kit != wide and [i.program for i in rock.instruments] == [i.program for i in varied.instruments]
+    code, _, err = run(["midi", "generate", "-o", tmp_path / "m", "--count", 1, "--source", "mma", "--drums",
+                        "varied"], capsys)
+    assert code != 0 and "mma plays its grooves' own drums" in one_line_error(err)

@@ -91,3 +91,30 @@ def test_demo_song() -> None:
     assert by_name["Drums"].is_drum
     assert all(len(by_name[name].notes) >= 50 for name in BAND)
     assert all(len(i.notes) >= 20 for i in pm.instruments)
+
+
+def test_varied_drums_cover_the_percussion_map_and_leave_the_rest_alone() -> None:
+    rock = generate_song(9, duration_s=60.0)
+    varied = generate_song(9, duration_s=60.0, drums="varied")
+    # only the drum track changes: the other parts and the song's plan are the same
+    for a, b in zip(rock.instruments, varied.instruments, strict=True):
+        assert a.is_drum == b.is_drum
+        if not a.is_drum:
+            assert [(n.pitch, n.start) for n in a.notes] == [(n.pitch, n.start) for n in b.notes]
+    pitches, per_song = set(), []
+    for seed in range(24):
+        drums = next(i for i in generate_song(seed, duration_s=45.0, drums="varied").instruments if i.is_drum)
+        song = {n.pitch for n in drums.notes}
+        assert len(drums.notes) >= 50 and all(35 <= p <= 82 for p in song)
+        assert all(0 <= n.start < n.end and 1 <= n.velocity <= 127 for n in drums.notes)
+        pitches |= song
+        per_song.append(frozenset(song))
+    assert len(pitches) >= 35  # most of the GM percussion map, not the rock kit's 8 notes
+    assert pitches - DRUM_PITCHES >= {39, 51, 54, 56, 62, 63, 69, 70, 82}  # claps, ride, tambourine, cowbell, congas, ...
+    assert len(set(per_song)) == len(per_song)  # every song its own kit and layers
+    a = generate_song(4, duration_s=30.0, drums="varied")
+    b = generate_song(4, duration_s=30.0, drums="varied")
+    assert [(n.pitch, n.start, n.velocity) for i in a.instruments for n in i.notes] == \
+        [(n.pitch, n.start, n.velocity) for i in b.instruments for n in i.notes]
+    with pytest.raises(ValueError, match="drums must be one of"):
+        generate_song(1, drums="latin")

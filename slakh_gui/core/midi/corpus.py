@@ -34,11 +34,13 @@ def song_params(seed: int, index: int, min_duration: float = 60.0, max_duration:
 
 def generate_corpus(out_dir: str | Path, count: int, seed: int, *, min_duration: float = 60.0,
                     max_duration: float = 150.0, progress: ProgressFn | None = None,
-                    cancel: CancelToken | None = None) -> list[Path]:
+                    cancel: CancelToken | None = None, drums: str = "rock") -> list[Path]:
     """Write ``count`` generated songs to ``out_dir/song_{i:05d}.mid`` and return their paths.
 
     Every song has piano, bass, guitar and drums plus 1-5 instruments of other GM families, a duration drawn
-    uniformly from ``[min_duration, max_duration]`` seconds, and a drawn tempo and key. With the default durations
+    uniformly from ``[min_duration, max_duration]`` seconds, and a drawn tempo and key; ``drums`` is
+    :func:`songgen.generate_song`'s drum style (``varied``: the same songs with drums of several feels and hand
+    percussion). With the default durations
     every song passes the default band rule of :mod:`slakh_gui.core.dataset.selection` (50+ notes per band family); below
     about 60 s a slow bass part may play fewer than 50 notes. Each file is written
     atomically; on cancel (:class:`~slakh_gui.core.jobs.Cancelled`) the songs written so far stay, complete.
@@ -53,7 +55,7 @@ def generate_corpus(out_dir: str | Path, count: int, seed: int, *, min_duration:
     report(progress, "generate", 0, count)
     for i in range(count):
         check(cancel)
-        pm = songgen.generate_song(**song_params(seed, i, min_duration, max_duration))
+        pm = songgen.generate_song(**song_params(seed, i, min_duration, max_duration), drums=drums)
         written.append(songgen.write_song(pm, out_dir / song_name(i)))
         report(progress, "generate", i + 1, count, item=song_name(i))
     return written

@@ -341,6 +341,91 @@ def _drums(ctx: _Ctx, tr: _Track) -> None:
                 hit(pitch, 2 + i / 4, 78 + 3 * i)
 
 
+DRUM_STYLES = ("rock", "varied")
+GM_PERCUSSION = (35, 82)  # the GM percussion map's lowest and highest note (82: GS's shaker)
+# "varied" drums: the kit's voices drawn per song, and hand percussion from the rest of the GM percussion map (pairs
+# of neighbouring notes are one instrument's two strokes: bongos, congas, timbales, agogo, whistle, guiro, cuica ...).
+_KICKS, _SNARES, _TOMS = (35, 36), (38, 40, 37, 39), (41, 43, 45, 47, 48, 50)
+_TIMEKEEPERS = (42, 42, 44, 46, 51, 53, 59, 54, 69, 70, 82)  # hats, rides, ride bell, tambourine, cabasa, maracas
+_CRASHES = (49, 57, 52, 55)
+_HAND = (39, 54, 56, 58, 60, 61, 62, 63, 64, 65, 66, 67, 68, 69, 70, 71, 72, 73, 74, 75, 76, 77, 78, 79, 80, 81)
+_PAIRS = {60: 61, 62: 63, 63: 64, 65: 66, 67: 68, 71: 72, 73: 74, 76: 77, 78: 79, 80: 81}
+_FEELS = ("straight", "sixteenths", "shuffle", "halftime", "four", "swing")
+
+
+def _varied_drums(ctx: _Ctx, tr: _Track) -> None:
+    """Drums of several feels (straight or sixteenth rock, shuffle, half-time, four on the floor, swing ride) with
+    kit voices drawn per song and 0-3 hand-percussion layers: repeating one-bar patterns of instruments drawn from
+    the whole GM percussion map, so that a model trained on them has heard every drum sound, not one rock kit."""
+    rng = tr.rng
+    feel = rng.choice(_FEELS)
+    kick, snare = rng.choice(_KICKS), rng.choice(_SNARES)
+    keeper = 51 if feel == "swing" else rng.choice(_TIMEKEEPERS)
+    crash, toms = rng.choice(_CRASHES), sorted(rng.sample(_TOMS, 3), reverse=True)
+    grid = 12 if feel in ("shuffle", "swing") else 16  # steps per bar: triplet eighths or sixteenths
+    step = 4.0 / grid
+
+    def pattern(density: float) -> list[int]:
+        return [i for i in range(grid) if rng.random() < density] or [0]
+
+    extra_kicks = pattern(0.12)
+    layers = []
+    for _ in range(rng.choice((0, 1, 1, 2, 2, 3))):
+        pitch = rng.choice(_HAND)
+        steps = pattern(rng.uniform(0.15, 0.6))
+        second = _PAIRS.get(pitch) if rng.random() < 0.6 else None
+        layers.append((pitch, second, steps, set(rng.sample(steps, max(1, len(steps) // 3))),
+                       rng.choice(("all", "all", "chorus", "verse"))))
+    bar = ctx.bars[0]
+
+    def hit(pitch: int, at: float, base: float) -> None:
+        t = bar.start + at * ctx.beat
+        tr.add(pitch, t, t + 0.08, tr.vel(base, bar.kind), jitter=0.003)
+
+    for bar in ctx.bars:  # ``hit`` reads the current bar
+        if bar.index == 0 and bar.kind != "intro":
+            hit(crash, 0, 100)
+        if bar.last:
+            hit(crash, 0, 105)
+            hit(kick, 0, 105)
+            continue
+        fill = bar.index == bar.length - 1 and bar.length >= 4
+        end = grid // 2 if fill else grid
+        beat_steps = grid // 4
+        for i in range(end):  # the time keeper
+            on_beat = i % beat_steps == 0
+            if feel in ("shuffle", "swing"):
+                if i % 3 == 1 or (feel == "swing" and i % 6 == 5 and not on_beat):
+                    continue
+            elif feel != "sixteenths" and i % 2:
+                continue
+            pitch = 46 if feel == "four" and i % beat_steps == beat_steps // 2 else keeper
+            hit(pitch, i * step, 82 if on_beat else 62)
+        kicks = [i * beat_steps for i in range(4)] if feel == "four" else [0, 2 * beat_steps] + extra_kicks
+        snares = [2 * beat_steps] if feel == "halftime" else [beat_steps, 3 * beat_steps]
+        if feel == "swing":
+            kicks, snares = [0, *extra_kicks[:1]], list(extra_kicks[1:3]) or [3 * beat_steps - 1]
+            hit(44, 1, 60)
+            hit(44, 3, 60)
+        for i in sorted(set(kicks)):
+            if i < end:
+                hit(kick, i * step, 100)
+        for i in snares:
+            if i < end:
+                hit(snare, i * step, 100)
+        if bar.kind != "intro":
+            for pitch, second, steps, accents, when in layers:
+                if when != "all" and bar.kind != when:
+                    continue
+                for n, i in enumerate(steps):
+                    if i < end:
+                        hit(second if second and n % 2 else pitch, i * step, 84 if i in accents else 64)
+        if fill:
+            for k in range(grid // 2):
+                pitch = snare if k < 2 else toms[min(2, (k - 2) * 3 // max(1, grid // 2 - 2))]
+                hit(pitch, 2 + k * step, 76 + 2 * k)
+
+
 def _pad(ctx: _Ctx, tr: _Track) -> None:
     lo, hi = tr.range
     organ = gm.family(tr.program) == "Organ"
@@ -418,7 +503,8 @@ def _draw_programs(rng: random.Random, extra_tracks: int) -> list[int]:
 
 
 def generate_song(seed: int, *, duration_s: float = 90.0, tempo: float | None = None, key: int | None = None,
-                  instruments: list[int] | None = None, extra_tracks: int = 3) -> pretty_midi.PrettyMIDI:
+                  instruments: list[int] | None = None, extra_tracks: int = 3,
+                  drums: str = "rock") -> pretty_midi.PrettyMIDI:
     """Generate an original multitrack band song.
 
     Parameters
@@ -435,6 +521,9 @@ def generate_song(seed: int, *, duration_s: float = 90.0, tempo: float | None = 
         0-based GM programs, 128 = drums, one track each; replaces the default band.
     extra_tracks : int
         Without ``instruments``: how many instruments from other GM families join piano, bass, guitar, drums.
+    drums : str
+        ``rock`` (default): rock-kit grooves (:data:`DRUM_PITCHES`); ``varied``: several feels, kit voices drawn
+        per song and hand-percussion layers from the whole GM percussion map (notes 35-81, and GS's shaker, 82).
 
     Returns
     -------
@@ -451,11 +540,14 @@ def generate_song(seed: int, *, duration_s: float = 90.0, tempo: float | None = 
     programs = list(instruments) if instruments is not None else _draw_programs(rng, extra_tracks)
     if any(not 0 <= p <= DRUMS for p in programs):
         raise ValueError("instruments must be GM programs 0-127 or 128 for drums")
+    if drums not in DRUM_STYLES:
+        raise ValueError(f"drums must be one of {', '.join(DRUM_STYLES)}, not {drums!r}")
     ctx = _plan(rng, tempo, key, float(duration_s))
     pm = pretty_midi.PrettyMIDI(initial_tempo=tempo)
     pm.time_signature_changes.append(pretty_midi.TimeSignature(4, 4, 0.0))
     pm.key_signature_changes.append(pretty_midi.KeySignature(key, 0.0))
-    parts = {"piano": _piano, "bass": _bass, "guitar": _guitar, "drums": _drums, "pad": _pad, "brass": _brass}
+    parts = {"piano": _piano, "bass": _bass, "guitar": _guitar, "drums": _drums if drums == "rock" else _varied_drums,
+             "pad": _pad, "brass": _brass}
     names: dict[str, int] = {}
     melodic = [i for i, p in enumerate(programs) if _role(p) == "melody"]  # a synth lead, if any, sings the tune
     melodic.sort(key=lambda i: (gm.family(programs[i]) != "Synth Lead", i))
