@@ -159,7 +159,7 @@ def model_card(target: str, rep: EvalReport, model_path: Path, data: Path, args,
         f"frames, {c.get('steps_per_epoch')} steps per epoch, {_epochs(t)} (best at epoch "
         f"{int(t.get('prior_epochs', 0)) + int(t.get('best_epoch', 0))}, validation loss {t.get('val_loss', math.nan):.4f}), "
         f"{(t.get('train_seconds', 0) + t.get('prior_seconds', 0)) / 3600:.2f} h on {t.get('device')} "
-        f"({c.get('threads')} thread{'' if c.get('threads') == 1 else 's'}), seed {c.get('seed')}"
+        f"({c.get('threads')} thread{'' if c.get('threads') == 1 else 's'}{_cpu_hours(t)}), seed {c.get('seed')}"
         + _run_end(t, result) + ".",
         f"- Reproduce: {reproduce_line(target, data, args)}", "", card_evaluation(target, rep)])
 
@@ -207,7 +207,14 @@ def training_line(target: str, model_path: Path) -> str:
     return (f"- {target}: {_epochs(t)}, best {prior + int(t.get('best_epoch', 0))}, validation loss "
             f"{t.get('val_loss', math.nan):.4f} ({'at the start of the last run' if prior else 'untrained'}: "
             f"{start:.4f}), {(t.get('train_seconds', 0) + t.get('prior_seconds', 0)) / 3600:.2f} h on the "
-            f"{str(t.get('device', 'cpu')).upper()} ({threads} thread{'s' if threads != 1 else ''})")
+            f"{str(t.get('device', 'cpu')).upper()} ({threads} thread{'s' if threads != 1 else ''}{_cpu_hours(t)})")
+
+
+def _cpu_hours(t: dict) -> str:
+    """``; the last run 2.11 CPU-hours`` where the model file records its run's process CPU time (hours above are
+    wall-clock: with 2 threads a run's CPU time is up to twice its hours)."""
+    cpu = t.get("cpu_seconds")
+    return f"; the last run {cpu / 3600:.2f} CPU-hours" if cpu else ""
 
 
 def write_summary(out: Path, targets: list[str]) -> str:
