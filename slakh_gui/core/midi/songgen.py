@@ -298,15 +298,19 @@ def _guitar(ctx: _Ctx, tr: _Track) -> None:
                 tr.add(shape[idx % len(shape)], t0, t0 + ctx.beat, tr.vel(80 if i % 2 == 0 else 70, bar.kind))
 
 
-def _drums(ctx: _Ctx, tr: _Track) -> None:
-    kicks, open_hat, fill = (0, 2), False, _FILLS[0]
-    bar = ctx.bars[0]
+def _hitter(ctx: _Ctx, tr: _Track, bar: _Bar):
+    """``hit(pitch, beat, base velocity)``: a short drum note at ``beat`` of ``bar``."""
 
     def hit(pitch: int, at: float, base: float) -> None:
         t = bar.start + at * ctx.beat
         tr.add(pitch, t, t + 0.08, tr.vel(base, bar.kind), jitter=0.003)
+    return hit
 
-    for n, bar in enumerate(ctx.bars):  # ``hit`` reads the current bar
+
+def _drums(ctx: _Ctx, tr: _Track) -> None:
+    kicks, open_hat, fill = (0, 2), False, _FILLS[0]
+    for n, bar in enumerate(ctx.bars):
+        hit = _hitter(ctx, tr, bar)
         if bar.index == 0:
             kicks = tr.rng.choice(((0, 2), (0, 1.5, 2), (0, 2, 2.5), (0, 0.75, 2, 2.5)))
             open_hat, fill = tr.rng.random() < 0.6, tr.rng.choice(_FILLS)
@@ -341,8 +345,6 @@ def _drums(ctx: _Ctx, tr: _Track) -> None:
                 hit(pitch, 2 + i / 4, 78 + 3 * i)
 
 
-DRUM_STYLES = ("rock", "varied")
-GM_PERCUSSION = (35, 82)  # the GM percussion map's lowest and highest note (82: GS's shaker)
 # "varied" drums: the kit's voices drawn per song, and hand percussion from the rest of the GM percussion map (pairs
 # of neighbouring notes are one instrument's two strokes: bongos, congas, timbales, agogo, whistle, guiro, cuica ...).
 _KICKS, _SNARES, _TOMS = (35, 36), (38, 40, 37, 39), (41, 43, 45, 47, 48, 50)
@@ -363,7 +365,7 @@ def _varied_drums(ctx: _Ctx, tr: _Track) -> None:
     keeper = 51 if feel == "swing" else rng.choice(_TIMEKEEPERS)
     crash, toms = rng.choice(_CRASHES), sorted(rng.sample(_TOMS, 3), reverse=True)
     grid = 12 if feel in ("shuffle", "swing") else 16  # steps per bar: triplet eighths or sixteenths
-    step = 4.0 / grid
+    step, beat_steps = 4.0 / grid, grid // 4
 
     def pattern(density: float) -> list[int]:
         return [i for i in range(grid) if rng.random() < density] or [0]
@@ -376,13 +378,8 @@ def _varied_drums(ctx: _Ctx, tr: _Track) -> None:
         second = _PAIRS.get(pitch) if rng.random() < 0.6 else None
         layers.append((pitch, second, steps, set(rng.sample(steps, max(1, len(steps) // 3))),
                        rng.choice(("all", "all", "chorus", "verse"))))
-    bar = ctx.bars[0]
-
-    def hit(pitch: int, at: float, base: float) -> None:
-        t = bar.start + at * ctx.beat
-        tr.add(pitch, t, t + 0.08, tr.vel(base, bar.kind), jitter=0.003)
-
-    for bar in ctx.bars:  # ``hit`` reads the current bar
+    for bar in ctx.bars:
+        hit = _hitter(ctx, tr, bar)
         if bar.index == 0 and bar.kind != "intro":
             hit(crash, 0, 100)
         if bar.last:
@@ -391,7 +388,6 @@ def _varied_drums(ctx: _Ctx, tr: _Track) -> None:
             continue
         fill = bar.index == bar.length - 1 and bar.length >= 4
         end = grid // 2 if fill else grid
-        beat_steps = grid // 4
         for i in range(end):  # the time keeper
             on_beat = i % beat_steps == 0
             if feel in ("shuffle", "swing"):
@@ -424,6 +420,10 @@ def _varied_drums(ctx: _Ctx, tr: _Track) -> None:
             for k in range(grid // 2):
                 pitch = snare if k < 2 else toms[min(2, (k - 2) * 3 // max(1, grid // 2 - 2))]
                 hit(pitch, 2 + k * step, 76 + 2 * k)
+
+
+_DRUM_PARTS = {"rock": _drums, "varied": _varied_drums}
+DRUM_STYLES = tuple(_DRUM_PARTS)
 
 
 def _pad(ctx: _Ctx, tr: _Track) -> None:
@@ -546,8 +546,8 @@ def generate_song(seed: int, *, duration_s: float = 90.0, tempo: float | None = 
     pm = pretty_midi.PrettyMIDI(initial_tempo=tempo)
     pm.time_signature_changes.append(pretty_midi.TimeSignature(4, 4, 0.0))
     pm.key_signature_changes.append(pretty_midi.KeySignature(key, 0.0))
-    parts = {"piano": _piano, "bass": _bass, "guitar": _guitar, "drums": _drums if drums == "rock" else _varied_drums,
-             "pad": _pad, "brass": _brass}
+    parts = {"piano": _piano, "bass": _bass, "guitar": _guitar, "drums": _DRUM_PARTS[drums], "pad": _pad,
+             "brass": _brass}
     names: dict[str, int] = {}
     melodic = [i for i, p in enumerate(programs) if _role(p) == "melody"]  # a synth lead, if any, sings the tune
     melodic.sort(key=lambda i: (gm.family(programs[i]) != "Synth Lead", i))
