@@ -49,7 +49,7 @@ def single_path(folder: Path, target: str) -> Path:
 def cpu_hours(model) -> float:
     """Training CPU time recorded in the model file (hours); 0 for models trained before it was recorded."""
     t = model.training or {}
-    return (float(t.get("cpu_seconds", 0.0)) + float(t.get("prior_cpu_seconds", 0.0))) / 3600
+    return float(t.get("cpu_seconds", 0.0)) / 3600
 
 
 def score(joint_path: Path, singles: Path, data: Path, clips: int, cache: Path | None,

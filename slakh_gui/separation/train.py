@@ -277,7 +277,8 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, pro
     torch.manual_seed(config.seed)
     model = SeparationModel.new(config.preset, groups if len(groups) > 1 else groups[0], recipe)
     state = {"epoch": 0, "best": float("inf"), "best_epoch": 0, "bad": 0, "lr": config.lr, "seconds": 0.0,
-             "history": [], "initial_val_loss": float("nan"), "prior_epochs": 0, "prior_seconds": 0.0}
+             "history": [], "initial_val_loss": float("nan"), "prior_epochs": 0, "prior_seconds": 0.0,
+             "cpu_seconds": 0.0}
     if ckpt is None and config.init_from:
         state.update(_init_from(model, config.init_from, groups, config.preset))
     elif ckpt is None:
@@ -307,7 +308,7 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, pro
         return {"data": str(config.data), "train_tracks": len(tr_sampler.eligible), "train_hours": data_hours,
                 "val_tracks": len(va_sampler.eligible), "epochs": state["epoch"], "best_epoch": state["best_epoch"],
                 "val_loss": state["best"], "initial_val_loss": state["initial_val_loss"],
-                "train_seconds": state["seconds"], "cpu_seconds": state.get("cpu_seconds", 0.0), "device": str(device),
+                "train_seconds": state["seconds"], "cpu_seconds": state["cpu_seconds"], "device": str(device),
                 "config": asdict(config),
                 "prior_epochs": state["prior_epochs"], "prior_seconds": state["prior_seconds"],
                 "date": time.strftime("%Y-%m-%d %H:%M:%S")}
@@ -336,7 +337,7 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, pro
                         f"ETA {_eta(rate * (total_steps - done))}")
         val_loss = _validate(model, val, config.batch_size)
         state["seconds"] += time.monotonic() - t0
-        state["cpu_seconds"] = state.get("cpu_seconds", 0.0) + time.process_time() - c0
+        state["cpu_seconds"] += time.process_time() - c0
         improved = val_loss < state["best"]
         if improved:
             state.update(best=val_loss, best_epoch=epoch + 1, bad=0)

@@ -46,6 +46,9 @@ def test_resume_continues_exactly(dataset, cache_dir, tmp_path, trained):
     resumed = train(config, tmp_path / "run", resume=True)
     assert resumed.epochs_run == 2
     assert [h["val_loss"] for h in resumed.history] == [h["val_loss"] for h in full.history]
+    # the CPU time goes on adding up across the interruption (epoch 2's entry holds both epochs', as in ``full``)
+    cpu = [h["cpu_seconds"] for h in resumed.history]
+    assert cpu[0] > 0 and cpu[1] > 1.4 * cpu[0]
     a = torch.load(full.run_dir / "checkpoint.pt", weights_only=True)["model"]
     b = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)["model"]
     assert all(torch.equal(a[k], b[k]) for k in a)
