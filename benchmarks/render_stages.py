@@ -59,7 +59,7 @@ def cli_seconds(song: Path, work: Path) -> float:
                       "-F", str(work / "cli.wav"), str(SF2), str(song)])
 
 
-def profile(song_path: Path, bank_path: Path, work: Path) -> dict[str, float]:
+def profile(song_path: Path, bank_path: Path, work: Path, stereo: bool = False) -> dict[str, float]:
     t: dict[str, float] = defaultdict(float)
 
     def lap(stage: str, t0: float) -> float:
@@ -84,7 +84,7 @@ def profile(song_path: Path, bank_path: Path, work: Path) -> dict[str, float]:
         synth._new_synth(job, synth.SAMPLE_RATE, False).delete()  # what render_one's own creation costs now
         again = time.process_time() - t0
         t0 = time.process_time()
-        stems[job.key] = synth.render_one(job, n)
+        stems[job.key] = synth.render_one(job, n, stereo=stereo)
         t0 = lap("synthesis", t0)
         t["synthesis"] -= again
         chain = bank.patches[job.label].effect_chain
@@ -115,6 +115,7 @@ def main() -> None:
     ap.add_argument("songs", type=Path, nargs="+")
     ap.add_argument("--bank", type=Path, help=f"default: every program on {SF2.name}")
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--stereo", action="store_true", help="render stereo stems (no auto-pan)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -125,7 +126,7 @@ def main() -> None:
         print(f"{'stage':<15}" + "".join(f"{s.name[:14]:>15}" for s in args.songs))
         cols = []
         for song in args.songs:
-            runs = [profile(song, bank, work) for _ in range(args.repeats)]
+            runs = [profile(song, bank, work, args.stereo) for _ in range(args.repeats)]
             col = {s: statistics.median(r.get(s, 0.0) for r in runs) for s in STAGES[1:]}
             col["imports"] = imports
             cols.append(col)

@@ -33,17 +33,19 @@ def fresh_synth(job: render.StemJob, sr: int, fluid_effects: bool):
     return synth
 
 
-def reference_render(job: render.StemJob, n: int, fluid_effects: bool) -> np.ndarray:
+def reference_render(job: render.StemJob, n: int, fluid_effects: bool, stereo: bool = False) -> np.ndarray:
     """A plain renderer: a fresh synth loading its own SoundFont, every event dispatched at its own sample, one
-    process call per event time, the whole render in one buffer."""
+    process call per event time, the whole render in one buffer; the mono fold-down, or ``(n, 2)``."""
     inst, sr = job.instrument, render.SAMPLE_RATE
-    ev = [(round(c.time * sr), 1, 1, c.number, c.value) for c in inst.control_changes
-          if c.number not in render.SKIPPED_CCS]
+    skipped = render.SKIPPED_CCS | ({render.PAN_CC} if stereo and job.drop_pan else set())
+    ev = [(round(c.time * sr), 1, 1, c.number, c.value) for c in inst.control_changes if c.number not in skipped]
     ev += [(round(p.time * sr), 1, 2, max(0, min(16383, p.pitch + 8192)), 0) for p in inst.pitch_bends]
     for note in inst.notes:
         on = round(note.start * sr)
         ev += [(on, 2, 3, note.pitch, max(1, min(127, note.velocity))),
                (max(on + 1, round(note.end * sr)), 0, 0, note.pitch, 0)]
+    if stereo and job.pan is not None:
+        ev.append((0, -1, 1, 10, job.pan))  # the auto-pan's CC10, before anything else
     ev.sort(key=lambda e: (e[0], e[1]))  # stable: file order within equal keys
     api = fluid.api()
     synth = fresh_synth(job, sr, fluid_effects)
@@ -71,7 +73,7 @@ def reference_render(job: render.StemJob, n: int, fluid_effects: bool) -> np.nda
             ev = [e for e in ev if e[0] != t]
     finally:
         synth.delete()
-    return (buf[0] + buf[1]) * np.float32(0.5)
+    return buf.T.copy() if stereo else (buf[0] + buf[1]) * np.float32(0.5)
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +94,25 @@ def test_stems_are_the_same_samples_as_with_a_fresh_synth(band, fx):
         assert np.array_equal(ours, ref), f"program {inst.program} drum={drum} fx={fx}"
         again = render.render_one(job, n, fluid_effects=fx)  # this time the preset's samples were already pinned
         assert np.array_equal(again, ref)
+
+
+def test_dry_stems_are_written_straight_into_any_output(band):
+    """Dry renders go from fluid_synth_write_float straight into the stem (stereo: interleaved): the same samples
+    as the plain process-call renderer, in stereo too, and into outputs that take no raw writes (strided views)."""
+    n = render.length_samples(3.0) + 11
+    for inst in band.instruments[:2] + [i for i in band.instruments if i.is_drum]:
+        drum = inst.is_drum
+        job = render.StemJob("S", inst, SF2, 128 if drum else 0, 0 if drum else inst.program, drum, pan=30,
+                              drop_pan=True)  # the song's own CC10 (centre) left out
+        ref = reference_render(job, n, False, stereo=True)
+        assert np.any(ref) and np.any(ref[:, 0] != ref[:, 1]), "panned left: the channels differ"
+        assert np.array_equal(render.render_one(job, n, stereo=True), ref)
+        wide = np.zeros((n, 3), dtype=np.float32)
+        out = render.render_one(job, n, stereo=True, out=wide[:, 1:])  # rows not contiguous
+        assert out.base is wide and np.array_equal(wide[:, 1:], ref) and not np.any(wide[:, 0])
+        mono = np.zeros(2 * n, dtype=np.float32)
+        render.render_one(job, n, out=mono[::2])
+        assert np.array_equal(mono[::2], reference_render(job, n, False)) and not np.any(mono[1::2])  # no pan
 
 
 @pytest.mark.skipif(not SF3.exists(), reason="musescore-general-soundfont is not installed")

@@ -2,6 +2,7 @@
 
 pyfluidsynth 1.4.0 renders only through ``fluid_synth_write_s16`` (dithered 16-bit stereo) and binds neither
 ``fluid_synth_process`` (float output, one stereo pair per audio group, per-group effects buffers) nor
+``fluid_synth_write_float`` (float output at any offset and stride, effects mixed in) nor
 ``fluid_synth_set_channel_type`` (drums on any channel) nor ``fluid_player_add_mem`` (play a file from memory)
 nor ``fluid_synth_add_sfont``/``remove_sfont``/``pin_preset``/``unpin_preset`` (one loaded SoundFont shared by
 many synths) nor the SoundFont preset iteration (``fluid_sfont_iteration_start``/``_next``, ``fluid_preset_get_banknum``/``_num``;
@@ -52,6 +53,9 @@ class _Api:
         self.process = lib.fluid_synth_process
         self.process.argtypes = [c_void_p, c_int, c_int, POINTER(POINTER(c_float)), c_int, POINTER(POINTER(c_float))]
         self.process.restype = c_int
+        # float output written (not added) at an offset and stride: straight into an interleaved (n, 2) stem
+        self.write_float = self._func(lib, "fluid_synth_write_float", c_int,
+                                      [c_void_p, c_int, c_void_p, c_int, c_int, c_void_p, c_int, c_int])
         self.set_channel_type = lib.fluid_synth_set_channel_type
         self.set_channel_type.argtypes = [c_void_p, c_int, c_int]
         self.set_channel_type.restype = c_int

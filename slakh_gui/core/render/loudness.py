@@ -70,14 +70,16 @@ class KWeighting:
         h = np.array([d] + [c @ powers[k] @ b for k in range(_BLOCK - 1)])
         idx = np.arange(_BLOCK)
         lag = idx[:, None] - idx[None, :]
-        self._toeplitz_t = np.where(lag >= 0, h[np.clip(lag, 0, None)], 0.0).T  # y = x @ T^T
-        self._free_t = np.array([c @ powers[k] for k in range(_BLOCK)]).T  # (n, L): y += s @ free_t
+        toeplitz_t = np.where(lag >= 0, h[np.clip(lag, 0, None)], 0.0).T  # y = x @ T^T
+        free_t = np.array([c @ powers[k] for k in range(_BLOCK)]).T  # (n, L): y += s @ free_t
+        self._out = np.vstack([toeplitz_t, free_t])  # (L + n, L): y = [x, s] @ out, one product per block
         self._to_end = np.array([powers[_BLOCK - 1 - k] @ b for k in range(_BLOCK)])  # (L, n): s_end = x @ to_end
         step = powers[_BLOCK]  # state after one block of silence
         steps = [np.eye(n)]
         for _ in range(_GROUP):
             steps.append(step @ steps[-1])
-        self._steps = np.array(steps[:_GROUP])  # (M, n, n)
+        # (n, M * n): a group's start state -> its blocks' start states (free response), one row per state entry
+        self._spread = np.array(steps[:_GROUP]).transpose(2, 0, 1).reshape(n, _GROUP * n)
         within = np.zeros((_GROUP, n, _GROUP, n))  # block i's end state -> block j's start state, i < j
         for i in range(_GROUP):
             for j in range(i + 1, _GROUP):
@@ -118,19 +120,21 @@ class KWeighting:
         return a, b, c, d
 
     def filter(self, x: np.ndarray) -> np.ndarray:
-        """The filter's output for the next ``len(x)`` samples of the signal (float64)."""
+        """The filter's output for the next ``len(x)`` samples of the signal (float64; ``x`` may be any float
+        array, a strided column of a multichannel one too: it is cast as it is copied in)."""
         if self.ended:
             raise ValueError("a piece shorter than a whole number of groups must be the signal's last")
-        x = np.asarray(x, dtype=np.float64)
         length = len(x)
         if length % _HOP:
             self.ended = True
-            x = np.concatenate([x, np.zeros(_HOP - length % _HOP)])  # only the last piece: zeros come after
+            x = np.concatenate([x, np.zeros(_HOP - length % _HOP, dtype=x.dtype)])  # only the last piece
         n = len(self.state)
-        blocks = x.reshape(-1, _BLOCK)
+        # each block's samples and, after them, its start state: the output is one product per block
+        joint = np.empty((len(x) // _BLOCK, _BLOCK + n))
+        blocks = joint[:, :_BLOCK]
+        blocks[...] = np.reshape(x, (-1, _BLOCK))
         ends = blocks @ self._to_end  # each block's end state from a zero start, (nb, n)
         groups = ends.reshape(-1, _GROUP * n)
-        starts = (groups @ self._within).reshape(-1, _GROUP, n)  # block start states from a zero group start
         into = groups @ self._group_end  # each group's end state from a zero start, (ng, n)
         carried = np.empty((len(groups), n))
         state = self.state
@@ -138,10 +142,11 @@ class KWeighting:
             carried[g] = state
             state = self._group_step @ state + into[g]
         self.state = state
-        starts += np.einsum("jab,gb->gja", self._steps, carried)
-        y = blocks @ self._toeplitz_t
-        y += starts.reshape(-1, n) @ self._free_t
-        return y.reshape(-1)[:length]
+        # block start states: from a zero group start (within the group) plus the group start's free response
+        starts = groups @ self._within
+        starts += carried @ self._spread
+        joint[:, _BLOCK:] = starts.reshape(-1, n)
+        return (joint @ self._out).reshape(-1)[:length]
 
 
 _filters: dict[int, KWeighting] = {}
@@ -192,7 +197,8 @@ def integrated_loudness(audio: np.ndarray, sample_rate: int) -> float:
 
         def energy(chunk: np.ndarray) -> np.ndarray:
             y = kw.filter(chunk)
-            return y * y
+            y *= y
+            return y
     t_g, step = BLOCK_SECONDS, 1.0 - OVERLAP
     blocks = int(np.round((n / rate - t_g) / (t_g * step))) + 1
     j = np.arange(blocks)
@@ -213,7 +219,7 @@ def integrated_loudness(audio: np.ndarray, sample_rate: int) -> float:
         started = True
         e = energy(chunk)
         release(audio, start, start + _CHUNK)
-        run = np.cumsum(e)
+        run = np.cumsum(e, out=e)
         run += total
         stop = start + len(e)
         b_end = int(np.searchsorted(bounds, stop, side="right"))

@@ -1,12 +1,14 @@
 """Render tracks to per-track float stems with FluidSynth: mono, or stereo ``(n, 2)``.
 
 Each track is rendered alone by its own synth (so a stem is exactly that track, whatever else the song holds and
-however many threads run), on a channel typed melodic or drum, into float buffers through ``fluid_synth_process``
-(FluidSynth's 16-bit path adds dither noise). Mono folds left and right by averaging them (``(L + R) * 0.5`` in
-float32); stereo keeps them as the two columns of an ``(n, 2)`` array, so the mono fold-down of a stereo render is
-the mono render, bit for bit, when the same events are played. A job's ``pan`` (a CC10 value sent at time 0, see
-:mod:`slakh_gui.core.render.panning`) and ``drop_pan`` (the file's own CC10 left out) only exist for stereo. A pool of ``threads``
-workers takes the tracks longest-first; ``finish(key, audio)`` runs in the worker right after a track is rendered,
+however many threads run), on a channel typed melodic or drum, as float samples (FluidSynth's 16-bit path adds
+dither noise): ``fluid_synth_write_float`` writes them straight into the stem (stereo interleaved, no copy); renders
+with FluidSynth's own reverb/chorus go through ``fluid_synth_process`` and its effects buffers. Mono folds left and
+right by averaging them (``(L + R) * 0.5`` in float32); stereo keeps them as the two columns of an ``(n, 2)`` array,
+so the mono fold-down of a stereo render is the mono render, bit for bit, when the same events are played. A job's
+``pan`` (a CC10 value sent at time 0, see :mod:`slakh_gui.core.render.panning`) and ``drop_pan`` (the file's own
+CC10 left out) only exist for stereo. A pool of ``threads`` workers takes the tracks longest-first;
+``finish(key, audio)`` runs in the worker right after a track is rendered,
 so per-stem work (effects, loudness) overlaps the rendering of the others.
 """
 
@@ -150,6 +152,67 @@ def _new_synth(job: StemJob, sample_rate: int, fluid_effects: bool) -> _Synth:
     return _Synth(job, sample_rate, fluid_effects)
 
 
+class _Written:
+    """FluidSynth's dry output, written by ``fluid_synth_write_float`` straight into ``out``: stereo interleaved
+    (left at even, right at odd offsets), mono the left channel into ``out`` and the right one into a chunk buffer,
+    folded ``(L + R) / 2`` at the chunk's end. Through a chunk buffer when ``out`` cannot take raw writes."""
+
+    def __init__(self, api, synth, out: np.ndarray, stereo: bool) -> None:
+        self.write, self.synth, self.out, self.stereo = api.write_float, synth, out, stereo
+        self.direct = out.flags.c_contiguous and out.flags.writeable and out.dtype == np.float32
+        self.dst = out if self.direct else np.empty(diskaudio.frame_shape(CHUNK, 2 if stereo else 1), np.float32)
+        self.right = np.empty(CHUNK, dtype=np.float32)
+        self.dptr, self.rptr = self.dst.ctypes.data, self.right.ctypes.data
+
+    def render(self, cur: int, target: int, chunk_start: int) -> None:
+        at, d = (cur if self.direct else cur - chunk_start), self.dptr
+        if self.stereo:
+            rc = self.write(self.synth, target - cur, d, 2 * at, 2, d, 2 * at + 1, 2)
+        else:
+            rc = self.write(self.synth, target - cur, d, at, 1, self.rptr, cur - chunk_start, 1)
+        if rc != 0:
+            raise RenderError("fluid_synth_write_float failed")
+
+    def land(self, chunk_start: int, end: int) -> None:
+        seg = self.out[chunk_start:end] if self.direct else self.dst[: end - chunk_start]
+        if not self.stereo:
+            np.add(seg, self.right[: end - chunk_start], out=seg)
+            seg *= np.float32(0.5)
+        if not self.direct:
+            self.out[chunk_start:end] = seg
+
+
+class _Mixed:
+    """Dry output with FluidSynth's reverb and chorus: ``fluid_synth_process`` adds dry, reverb and chorus into
+    zeroed chunk buffers (``write_float`` sums them in another order: such renders keep their samples), copied into
+    ``out`` at the chunk's end."""
+
+    def __init__(self, api, synth, out: np.ndarray, stereo: bool) -> None:
+        self.process, self.synth, self.out, self.stereo = api.process, synth, out, stereo
+        self.buf = np.zeros((2, CHUNK), dtype=np.float32)
+        self.base = np.array([self.buf.ctypes.data, self.buf.ctypes.data + CHUNK * 4], dtype=np.uint64)
+        self.ptrs, self.fx_ptrs = np.empty(2, dtype=np.uint64), np.empty(4, dtype=np.uint64)
+        self.out_arg = self.ptrs.ctypes.data_as(POINTER(POINTER(c_float)))
+        self.fx_arg = self.fx_ptrs.ctypes.data_as(POINTER(POINTER(c_float)))
+
+    def render(self, cur: int, target: int, chunk_start: int) -> None:
+        np.add(self.base, np.uint64((cur - chunk_start) * 4), out=self.ptrs)
+        self.fx_ptrs[:] = (self.ptrs[0], self.ptrs[1], self.ptrs[0], self.ptrs[1])  # reverb, chorus L/R into dry
+        if self.process(self.synth, target - cur, 4, self.fx_arg, 2, self.out_arg) != 0:
+            raise RenderError("fluid_synth_process failed")
+
+    def land(self, chunk_start: int, end: int) -> None:
+        width, buf = end - chunk_start, self.buf
+        if self.stereo:  # column by column: ~5x faster than a transposed copy
+            dst = self.out[chunk_start:end]
+            dst[:, 0] = buf[0, :width]
+            dst[:, 1] = buf[1, :width]
+        else:
+            np.add(buf[0, :width], buf[1, :width], out=self.out[chunk_start:end])
+            self.out[chunk_start:end] *= np.float32(0.5)
+        buf[:, :width] = 0.0
+
+
 def render_one(job: StemJob, n_samples: int, *, sample_rate: int = SAMPLE_RATE, fluid_effects: bool = False,
                out: np.ndarray | None = None, tick: Callable[[int], None] | None = None,
                stereo: bool = False) -> np.ndarray:
@@ -164,14 +227,7 @@ def render_one(job: StemJob, n_samples: int, *, sample_rate: int = SAMPLE_RATE, 
     try:
         ptr = synth.synth  # the raw fluid_synth_t
         noteon, noteoff, cc, bend = fs.fluid_synth_noteon, fs.fluid_synth_noteoff, fs.fluid_synth_cc, fs.fluid_synth_pitch_bend
-        process = api.process
-        buf = np.zeros((2, CHUNK), dtype=np.float32)
-        base = np.array([buf.ctypes.data, buf.ctypes.data + CHUNK * 4], dtype=np.uint64)
-        ptrs = np.empty(2, dtype=np.uint64)
-        out_arg = ptrs.ctypes.data_as(POINTER(POINTER(c_float)))
-        # with effects on, reverb L/R and chorus L/R are mixed into the dry L/R (fluid_synth_process adds into buffers)
-        fx_ptrs = np.empty(4, dtype=np.uint64)
-        fx_arg, nfx = (fx_ptrs.ctypes.data_as(POINTER(POINTER(c_float))), 4) if fluid_effects else (None, 0)
+        sink = (_Mixed if fluid_effects else _Written)(api, ptr, out, stereo)
         n_ev, ev_i, cur, chunk_start = len(events), 0, 0, 0
         while cur < n_samples:
             while ev_i < n_ev and events[ev_i][0] <= cur:
@@ -188,22 +244,11 @@ def render_one(job: StemJob, n_samples: int, *, sample_rate: int = SAMPLE_RATE, 
             nxt = events[ev_i][0] if ev_i < n_ev else n_samples
             target = min(nxt, n_samples, chunk_start + CHUNK)
             if target > cur:
-                np.add(base, np.uint64((cur - chunk_start) * 4), out=ptrs)
-                if nfx:
-                    fx_ptrs[:] = (ptrs[0], ptrs[1], ptrs[0], ptrs[1])
-                if process(ptr, target - cur, nfx, fx_arg, 2, out_arg) != 0:
-                    raise RenderError("fluid_synth_process failed")
+                sink.render(cur, target, chunk_start)
                 cur = target
             if cur - chunk_start == CHUNK or cur == n_samples:
+                sink.land(chunk_start, cur)
                 width = cur - chunk_start
-                if stereo:  # column by column: ~5x faster than a transposed copy
-                    dst = out[chunk_start:cur]
-                    dst[:, 0] = buf[0, :width]
-                    dst[:, 1] = buf[1, :width]
-                else:
-                    np.add(buf[0, :width], buf[1, :width], out=out[chunk_start:cur])
-                    out[chunk_start:cur] *= np.float32(0.5)
-                buf[:, :width] = 0.0
                 chunk_start = cur
                 if tick is not None:
                     tick(width)
@@ -323,19 +368,23 @@ def render_whole(midi_bytes: bytes, soundfont: Path, n_samples: int, *, sample_r
         fs.fluid_player_play(player)
         if out is None:
             out = np.zeros(diskaudio.frame_shape(n_samples, 2 if stereo else 1), dtype=np.float32)
+        dry = None if fluid_effects else _Written(api, synth.synth, out, stereo)  # straight into ``out``
         buf = np.zeros((2, CHUNK), dtype=np.float32)
         ptrs = np.array([buf.ctypes.data, buf.ctypes.data + CHUNK * 4], dtype=np.uint64)
         arg = ptrs.ctypes.data_as(POINTER(POINTER(c_float)))
-        nfx, fx_arg = (2, arg) if fluid_effects else (0, None)
         for start in range(0, n_samples, CHUNK):
             width = min(CHUNK, n_samples - start)
-            buf[:] = 0.0
-            if api.process(synth.synth, width, nfx, fx_arg, 2, arg) != 0:
-                raise RenderError("fluid_synth_process failed")
-            if stereo:
-                out[start : start + width] = buf[:, :width].T
-            else:
-                out[start : start + width] = (buf[0, :width] + buf[1, :width]) * np.float32(0.5)
+            if dry is not None:
+                dry.render(start, start + width, start)
+                dry.land(start, start + width)
+            else:  # reverb and chorus added into the dry buffers
+                buf[:] = 0.0
+                if api.process(synth.synth, width, 2, arg, 2, arg) != 0:
+                    raise RenderError("fluid_synth_process failed")
+                if stereo:
+                    out[start : start + width] = buf[:, :width].T
+                else:
+                    out[start : start + width] = (buf[0, :width] + buf[1, :width]) * np.float32(0.5)
             if (start + width) % diskaudio.BLOCK == 0 or start + width == n_samples:
                 diskaudio.release(out, (start + width - 1) // diskaudio.BLOCK * diskaudio.BLOCK, start + width)
             report(progress, "render", start + width, n_samples, "rendering the unsplit file")
