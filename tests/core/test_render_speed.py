@@ -45,7 +45,7 @@ def reference_render(job: render.StemJob, n: int, fluid_effects: bool, stereo: b
         ev += [(on, 2, 3, note.pitch, max(1, min(127, note.velocity))),
                (max(on + 1, round(note.end * sr)), 0, 0, note.pitch, 0)]
     if stereo and job.pan is not None:
-        ev.append((0, -1, 1, 10, job.pan))  # the auto-pan's CC10, before anything else
+        ev.append((0, -1, 1, render.PAN_CC, job.pan))  # the auto-pan's CC10, before anything else
     ev.sort(key=lambda e: (e[0], e[1]))  # stable: file order within equal keys
     api = fluid.api()
     synth = fresh_synth(job, sr, fluid_effects)

@@ -161,8 +161,8 @@ class _Written:
         self.write, self.synth, self.out, self.stereo = api.write_float, synth, out, stereo
         self.direct = out.flags.c_contiguous and out.flags.writeable and out.dtype == np.float32
         self.dst = out if self.direct else np.empty(diskaudio.frame_shape(CHUNK, 2 if stereo else 1), np.float32)
-        self.right = np.empty(CHUNK, dtype=np.float32)
-        self.dptr, self.rptr = self.dst.ctypes.data, self.right.ctypes.data
+        self.right = None if stereo else np.empty(CHUNK, dtype=np.float32)
+        self.dptr, self.rptr = self.dst.ctypes.data, (0 if stereo else self.right.ctypes.data)
 
     def render(self, cur: int, target: int, chunk_start: int) -> None:
         at, d = (cur if self.direct else cur - chunk_start), self.dptr
@@ -183,12 +183,13 @@ class _Written:
 
 
 class _Mixed:
-    """Dry output with FluidSynth's reverb and chorus: ``fluid_synth_process`` adds dry, reverb and chorus into
-    zeroed chunk buffers (``write_float`` sums them in another order: such renders keep their samples), copied into
-    ``out`` at the chunk's end."""
+    """Dry output with FluidSynth's effects: ``fluid_synth_process`` adds dry and ``fx_channels`` effects buffers
+    (reverb L/R, chorus L/R) into zeroed chunk buffers (``write_float`` sums them in another order: such renders keep
+    their samples), copied into ``out`` at the chunk's end."""
 
-    def __init__(self, api, synth, out: np.ndarray, stereo: bool) -> None:
+    def __init__(self, api, synth, out: np.ndarray, stereo: bool, fx_channels: int = 4) -> None:
         self.process, self.synth, self.out, self.stereo = api.process, synth, out, stereo
+        self.fx_channels = fx_channels
         self.buf = np.zeros((2, CHUNK), dtype=np.float32)
         self.base = np.array([self.buf.ctypes.data, self.buf.ctypes.data + CHUNK * 4], dtype=np.uint64)
         self.ptrs, self.fx_ptrs = np.empty(2, dtype=np.uint64), np.empty(4, dtype=np.uint64)
@@ -198,7 +199,7 @@ class _Mixed:
     def render(self, cur: int, target: int, chunk_start: int) -> None:
         np.add(self.base, np.uint64((cur - chunk_start) * 4), out=self.ptrs)
         self.fx_ptrs[:] = (self.ptrs[0], self.ptrs[1], self.ptrs[0], self.ptrs[1])  # reverb, chorus L/R into dry
-        if self.process(self.synth, target - cur, 4, self.fx_arg, 2, self.out_arg) != 0:
+        if self.process(self.synth, target - cur, self.fx_channels, self.fx_arg, 2, self.out_arg) != 0:
             raise RenderError("fluid_synth_process failed")
 
     def land(self, chunk_start: int, end: int) -> None:
@@ -368,23 +369,13 @@ def render_whole(midi_bytes: bytes, soundfont: Path, n_samples: int, *, sample_r
         fs.fluid_player_play(player)
         if out is None:
             out = np.zeros(diskaudio.frame_shape(n_samples, 2 if stereo else 1), dtype=np.float32)
-        dry = None if fluid_effects else _Written(api, synth.synth, out, stereo)  # straight into ``out``
-        buf = np.zeros((2, CHUNK), dtype=np.float32)
-        ptrs = np.array([buf.ctypes.data, buf.ctypes.data + CHUNK * 4], dtype=np.uint64)
-        arg = ptrs.ctypes.data_as(POINTER(POINTER(c_float)))
+        # the dry output straight into ``out``; with effects, reverb L/R added into the dry buffers (as Flakh always did)
+        sink = _Mixed(api, synth.synth, out, stereo, fx_channels=2) if fluid_effects else _Written(
+            api, synth.synth, out, stereo)
         for start in range(0, n_samples, CHUNK):
             width = min(CHUNK, n_samples - start)
-            if dry is not None:
-                dry.render(start, start + width, start)
-                dry.land(start, start + width)
-            else:  # reverb and chorus added into the dry buffers
-                buf[:] = 0.0
-                if api.process(synth.synth, width, 2, arg, 2, arg) != 0:
-                    raise RenderError("fluid_synth_process failed")
-                if stereo:
-                    out[start : start + width] = buf[:, :width].T
-                else:
-                    out[start : start + width] = (buf[0, :width] + buf[1, :width]) * np.float32(0.5)
+            sink.render(start, start + width, start)
+            sink.land(start, start + width)
             if (start + width) % diskaudio.BLOCK == 0 or start + width == n_samples:
                 diskaudio.release(out, (start + width - 1) // diskaudio.BLOCK * diskaudio.BLOCK, start + width)
             report(progress, "render", start + width, n_samples, "rendering the unsplit file")
