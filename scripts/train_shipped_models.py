@@ -85,12 +85,12 @@ def _epochs(t: dict) -> str:
 def _portable_argv(argv: list[str], data: Path) -> str:
     """This run's arguments without this machine's paths: --data as the dataset's folder name, --work as WORK (a new
     one, NEW_WORK, for an --init-from run: an old one would resume its own run), --out left out, --init-from as
-    PREVIOUS (the models of the step before)."""
+    PREVIOUS (the models of the step before), --cache-dir left out (where decoded audio is kept changes no result)."""
     out, i = [], 0
     while i < len(argv):
         a = argv[i]
         key, _, inline = a.partition("=")
-        if key in ("--work", "--out", "--data", "--init-from", "--extra-data"):
+        if key in ("--work", "--out", "--data", "--init-from", "--extra-data", "--cache-dir"):
             i += 1 if inline else 2
             if key == "--extra-data":
                 out += ["--extra-data", Path(inline or argv[i - 1]).name]
@@ -273,6 +273,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--patience", type=int, default=10)
     p.add_argument("--lr", type=float, default=1e-3, help="Adam's learning rate (default 0.001)")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--incoherent", type=float, default=0.0, metavar="FRACTION",
+                   help="fraction of training clips whose interference comes from another song (default 0)")
+    p.add_argument("--cache-dir", type=Path, metavar="DIR", help="decoded 16-kHz audio cache (default WORK/cache); "
+                   "runs on the same data can share one")
     p.add_argument("--device", default="auto")
     p.add_argument("--clips-per-track", type=int, default=2, help="10-s test clips per track")
     p.add_argument("--init-from", metavar="DIR", type=Path, help="start new runs from DIR/<target>.pt (e.g. "
@@ -283,6 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--summary", action="store_true", help="only (re)write OUT/evaluation.md from the models and "
                    "evaluations in OUT (after targets were trained in separate runs)")
     args = p.parse_args(argv)
+    cache = args.cache_dir or args.work / "cache"
 
     if args.unseen:
         import torch
@@ -290,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)  # (torch's default spun for 15 min beside another busy process)
         for target in [t.strip() for t in args.targets.split(",") if t.strip()]:
             rep = evaluate(args.unseen, "test", model=load_model(args.out / f"{target}.pt"),
-                           clips_per_track=args.clips_per_track, cache_dir=args.work / "cache",
+                           clips_per_track=args.clips_per_track, cache_dir=cache,
                            progress=_progress(target))
             rep.model = target
             rep.write(args.out, f"{target}-evaluation-{UNSEEN}")
@@ -301,13 +306,12 @@ def main(argv: list[str] | None = None) -> int:
     extra = [make_extra(args.work, args.extra_songs, s, args.workers) for s in args.extra_seed] if args.extra_songs \
         else []
     extra += args.extra_data
-    cache = args.work / "cache"
     args.out.mkdir(parents=True, exist_ok=True)
     for target in [t.strip() for t in args.targets.split(",") if t.strip()]:
         run_dir = args.work / "runs" / target
         config = TrainConfig(target=target, data=str(data), preset=args.preset, epochs=args.epochs,
                              steps_per_epoch=args.steps, batch_size=args.batch_size, early_stop=args.patience,
-                             lr=args.lr,
+                             lr=args.lr, incoherent=args.incoherent,
                              threads=args.threads, device=args.device, cache_dir=str(cache),
                              init_from=str(args.init_from / f"{target}.pt") if args.init_from else None,
                              extra_train=[str(d) for d in extra])

@@ -30,11 +30,12 @@ def test_reproduce_line_drops_local_paths_and_chains_the_earlier_recipe(tmp_path
     prev.mkdir()
     (prev / "bass.md").write_text(f"# card\n\n- Data: `ds100`\n- Reproduce: `make ds100`, then {first}\n")
     monkeypatch.setattr(sys, "argv", ["x", "--data", str(data), "--work", "/scratch/w2", "--targets", "bass",
-                                      "--epochs", "20", "--init-from", str(prev), "--out", "/scratch/o2"])
+                                      "--epochs", "20", "--init-from", str(prev), "--out", "/scratch/o2",
+                                      "--cache-dir=/scratch/cache", "--incoherent", "0.5"])
     chained = script.reproduce_line("bass", data, SimpleNamespace(init_from=prev))
     assert chained.startswith(f"`make ds100`, then {first}; then")
     assert chained.endswith("`python scripts/train_shipped_models.py --data ds100 --work NEW_WORK --targets bass "
-                            "--epochs 20 --init-from PREVIOUS`")
+                            "--epochs 20 --init-from PREVIOUS --incoherent 0.5`")
     assert "/scratch" not in chained and "/somewhere" not in chained
     # without the earlier card the line still says what PREVIOUS is
     alone = script.reproduce_line("drums", data, SimpleNamespace(init_from=prev))
