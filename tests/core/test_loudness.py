@@ -109,3 +109,15 @@ print("scipy.signal" in sys.modules, "pyloudnorm" in sys.modules)
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split()[-2:] == ["False", "False"]
+
+
+@pytest.mark.parametrize("ends", [[1, 5, 4096], [7, 100, 2000], [], [4096], [4095]])
+def test_running_energy_at_block_bounds_equals_a_cumulative_sum(ends):
+    """The energy up to each block bound, from sums of the stretches between bounds, equals a running sum's."""
+    e = np.random.default_rng(3).random(4096)
+    ends = np.array(ends, dtype=np.int64)
+    out = np.full(len(ends), np.nan)
+    total = loudness._running(e, ends, 2.5, out)
+    run = 2.5 + np.cumsum(e)
+    assert np.allclose(out, run[ends - 1], rtol=1e-13, atol=0)
+    assert total == pytest.approx(run[-1], rel=1e-13)

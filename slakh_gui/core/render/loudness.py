@@ -87,6 +87,7 @@ class KWeighting:
         self._within = within.reshape(_GROUP * n, _GROUP * n)
         self._group_end = np.concatenate([steps[_GROUP - 1 - i].T for i in range(_GROUP)])  # (M*n, n)
         self._group_step = steps[_GROUP]
+        self._scans: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # shared by fresh() copies
         self.state = np.zeros(n)
         self.ended = False
 
@@ -96,6 +97,22 @@ class KWeighting:
         new.state = np.zeros_like(self.state)
         new.ended = False
         return new
+
+    def _scan(self, groups: int) -> tuple[np.ndarray, np.ndarray]:
+        """(G, H) for ``groups`` groups: ``into.reshape(-1) @ G + state @ H`` is every group's start state and, in
+        the last row, the end state (``s[g] = P^g s + sum_{k<g} P^(g-1-k) into[k]``, P one group's step)."""
+        if groups not in self._scans:
+            n = len(self.state)
+            powers = [np.eye(n)]
+            for _ in range(groups):
+                powers.append(self._group_step @ powers[-1])
+            g = np.zeros((groups, n, groups + 1, n))
+            for k in range(groups):
+                for j in range(k + 1, groups + 1):
+                    g[k, :, j, :] = powers[j - 1 - k].T
+            h = np.array(powers).transpose(2, 0, 1).reshape(n, (groups + 1) * n)
+            self._scans[groups] = (g.reshape(groups * n, (groups + 1) * n), h)
+        return self._scans[groups]
 
     def _state_space(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
         """(A, B, C, D) of the cascade: found by running one sample step on unit states and a unit input."""
@@ -136,12 +153,9 @@ class KWeighting:
         ends = blocks @ self._to_end  # each block's end state from a zero start, (nb, n)
         groups = ends.reshape(-1, _GROUP * n)
         into = groups @ self._group_end  # each group's end state from a zero start, (ng, n)
-        carried = np.empty((len(groups), n))
-        state = self.state
-        for g in range(len(groups)):
-            carried[g] = state
-            state = self._group_step @ state + into[g]
-        self.state = state
+        scan_g, scan_h = self._scan(len(groups))  # the groups' start states, all at once
+        states = (into.reshape(-1) @ scan_g + self.state @ scan_h).reshape(-1, n)
+        carried, self.state = states[:-1], states[-1].copy()
         # block start states: from a zero group start (within the group) plus the group start's free response
         starts = groups @ self._within
         starts += carried @ self._spread
@@ -219,12 +233,10 @@ def integrated_loudness(audio: np.ndarray, sample_rate: int) -> float:
         started = True
         e = energy(chunk)
         release(audio, start, start + _CHUNK)
-        run = np.cumsum(e, out=e)
-        run += total
         stop = start + len(e)
         b_end = int(np.searchsorted(bounds, stop, side="right"))
-        at_bound[b:b_end] = run[bounds[b:b_end] - start - 1]
-        b, total = b_end, float(run[-1])
+        total = _running(e, bounds[b:b_end] - start, total, at_bound[b:b_end])
+        b = b_end
     release(audio)  # pages mapped around the chunks too (fault-around, readahead)
     energy = at_bound[np.searchsorted(bounds, upper)] - at_bound[np.searchsorted(bounds, lower)]
     z = np.maximum(energy, 0.0) / (t_g * rate)
@@ -238,6 +250,19 @@ def integrated_loudness(audio: np.ndarray, sample_rate: int) -> float:
     if not gated.any():
         return float("-inf")
     return float(-0.691 + 10.0 * np.log10(np.mean(z[gated])))
+
+
+def _running(e: np.ndarray, ends: np.ndarray, total: float, out: np.ndarray) -> float:
+    """``out[i] = total + e[:ends[i]].sum()`` for sorted distinct ``ends`` in ``[1, len(e)]``, from the sums of the
+    stretches between them (SIMD sums, no sample-long running sum); returns ``total + e.sum()``."""
+    if not len(ends):
+        return total + float(e.sum())
+    whole = ends[-1] == len(e)
+    stretches = np.add.reduceat(e, np.concatenate(([0], ends[:-1] if whole else ends)))
+    run = np.cumsum(stretches)
+    run += total
+    out[:] = run[: len(ends)]
+    return float(run[-1])  # (past the last end: the stretch after it, when it is not the chunk's end)
 
 
 def pyloudnorm_reference(audio: np.ndarray, sample_rate: int) -> float:
