@@ -56,9 +56,9 @@ class KWeighting:
     """A cascade of second-order sections (transposed direct form II, like ``scipy.signal.sosfilt``) applied block
     by block with matrix products: within a block of ``_BLOCK`` samples the output is the block times the impulse
     response's Toeplitz matrix plus the state's free response; the states at the blocks' starts follow from each
-    other the same way one level up (groups of ``_GROUP`` blocks), and from group to group in a short loop.
-    Exact up to float64 rounding. Call :meth:`filter` on consecutive pieces of one signal, each a multiple of
-    ``_BLOCK * _GROUP`` samples long except the last."""
+    other the same way one level up (groups of ``_GROUP`` blocks), and the groups' start states from each other in
+    one more product per piece. Exact up to float64 rounding. Call :meth:`filter` on consecutive pieces of one
+    signal, each a multiple of ``_BLOCK * _GROUP`` samples long except the last."""
 
     def __init__(self, sos: np.ndarray) -> None:
         self.sos = np.asarray(sos, dtype=np.float64)
