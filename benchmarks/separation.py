@@ -4,7 +4,7 @@ Each preset runs in its own process (so peak RSS is that preset's), with an untr
 (the cost does not depend on the weights), after a 2-s warm-up. Also one 30-minute file with the shipped preset, to
 show that memory stays bounded (chunks of 30 s). Targets (issue #8): `paper` >= 20x realtime on 2 cores, the shipped
 preset >= 100x. The joint presets (one network, a mask head per band target) separate all four targets in one pass.
-Then the four targets of the shipped preset separated together (``separation.wiener.separate_all``),
+Then bags of 2 and 3 networks of the shipped preset (one target, masks averaged). Then the four targets of the shipped preset separated together (``separation.wiener.separate_all``),
 without and with the joint Wiener post-filter (norbert, 1 EM iteration): its realtime factor counts the mixture's
 seconds once for all four targets. Then the external models at the sizes of their released models, random
 weights, loaded from files by ``separation.external``: Open-Unmix ``umxhq`` (four 3x512 BLSTM targets, n_fft 4096,
@@ -35,14 +35,18 @@ def one(preset: str, seconds: float, threads: int, joint: str = "") -> dict:
 
     from slakh_gui.core.dataset.recipes import load_recipe
     from slakh_gui.separation.inference import separate
-    from slakh_gui.separation.model import SHIPPED, SeparationModel, is_joint_preset
+    from slakh_gui.separation.model import SHIPPED, SeparationModel, bag_models, is_joint_preset
     from slakh_gui.separation.wiener import separate_all
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     sr = 44100
     recipe = load_recipe("band")
-    if is_joint_preset(preset):  # one network, a head per band target: one pass gives all four
+    bag = int(joint[3:]) if joint.startswith("bag") else 0
+    if bag:  # a bag of `bag` networks of the preset (masks averaged)
+        models = {"bass": bag_models([SeparationModel.new(preset, recipe.group("bass"), recipe) for _ in range(bag)])}
+        joint = ""
+    elif is_joint_preset(preset):  # one network, a head per band target: one pass gives all four
         net = SeparationModel.new(preset, [recipe.group(t) for t in SHIPPED], recipe)
         models = net.views()
         joint = joint or "all"
@@ -62,7 +66,8 @@ def one(preset: str, seconds: float, threads: int, joint: str = "") -> dict:
     if is_joint_preset(preset):
         name, params = preset + (" + Wiener" if joint == "wiener" else ""), net.n_parameters
     else:
-        name = {"": preset, "all": f"4x {preset}", "wiener": f"4x {preset} + Wiener"}[joint]
+        name = f"bag of {bag} {preset}" if bag else {"": preset, "all": f"4x {preset}",
+                                                      "wiener": f"4x {preset} + Wiener"}[joint]
         params = sum(m.n_parameters for m in models.values())
     return {"preset": name, "parameters": params, "audio_s": seconds,
             "wall_s": wall, "rtf": seconds / wall,
@@ -119,6 +124,7 @@ def main() -> int:
     from slakh_gui.separation.model import PRESETS, SHIPPED_PRESET
 
     runs = [(p, args.seconds, "one") for p in PRESETS]
+    runs += [(SHIPPED_PRESET, args.seconds, f"bag{k}") for k in (2, 3)]  # bags of shipped-size networks
     runs += [(SHIPPED_PRESET, args.long, "one")] if args.long else []
     if not args.no_wiener:
         runs += [(SHIPPED_PRESET, args.seconds, "all"), (SHIPPED_PRESET, args.seconds, "wiener")]

@@ -1,4 +1,4 @@
-"""``slakh-studio train | evaluate | separate``: the separation models of the paper's §3 (see
+"""``slakh-studio train | evaluate | separate | bag``: the separation models of the paper's §3 (see
 :mod:`slakh_gui.separation`). torch is imported inside the handlers so ``slakh-studio --help`` stays fast."""
 
 from __future__ import annotations
@@ -112,6 +112,32 @@ def register(sub) -> None:
     s.add_argument("--device", default="auto")
     s.add_argument("--overwrite", action="store_true", help="replace existing output files")
     s.set_defaults(handler=_needs_torch(cmd_separate))
+
+    b = sub.add_parser("bag", help="combine trained models of one target into one model file that averages their "
+                       "masks (a bag of models, as Demucs ships): better on music unlike the training songs, each "
+                       "member's inference time")
+    b.add_argument("models", nargs="+", metavar="MODEL", help="two or more model files (or shipped model names) of "
+                   "the same target(s), recipe and preset; a bag among them adds its members")
+    b.add_argument("-o", "--out", required=True, type=Path, help="the bag's model file (.pt)")
+    b.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    b.set_defaults(handler=_needs_torch(cmd_bag))
+
+
+def cmd_bag(args) -> int:
+    from slakh_gui.separation.model import bag_models, load_model, save_model
+
+    if len(args.models) < 2:
+        raise CliError("a bag needs at least two models")
+    if args.out.exists() and not args.overwrite:
+        raise CliError(f"{args.out} exists (use --overwrite to replace it)")
+    models = [load_model(m) for m in args.models]
+    try:
+        bag = bag_models(models)
+    except ValueError as exc:
+        raise CliError(f"cannot bag these models: {exc}") from None
+    save_model(bag, args.out)
+    print(f"{args.out}: {bag.describe()}")
+    return 0
 
 
 def _threads(n: int) -> None:

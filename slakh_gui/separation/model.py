@@ -15,12 +15,18 @@ older Slakh Studio versions still read them (and refuse a joint file by its vers
 per-target **views** (:meth:`SeparationModel.view`): :class:`SeparationModel` objects sharing the one network, each
 masking with its own head, so everything that takes one model works on one target of a joint model.
 
+A **bag** (:func:`bag_models`, ``slakh-studio bag``: several trained networks of one target and configuration whose
+masks are averaged, the way Demucs ships bags of models) has ``"version": 3`` and ``"members"``: one ``{"state_dict",
+"norm_mean", "norm_std", "training"}`` per network, instead of the top-level ``state_dict`` and statistics; its
+``training`` is ``{"bag": [each member's training]}``. A loaded bag's ``net`` is a :class:`MaskBag`.
+
 ``training`` names datasets and the model a run started from by folder and file name, never by a path of the machine
 that trained it (:func:`portable_training`).
 """
 
 from __future__ import annotations
 
+import copy
 import os
 import tempfile
 from dataclasses import asdict, dataclass, replace
@@ -36,7 +42,7 @@ from slakh_gui.separation.separation_errors import ModelLoadError
 
 FORMAT = "slakh-studio-separation-model"
 CHECKPOINT_FORMAT = "slakh-studio-separation-checkpoint"
-VERSION = 2  # the newest version read: 1 single-target models, 2 joint models
+VERSION = 3  # the newest version read: 1 single-target models, 2 joint models, 3 bags
 SHIPPED = ("bass", "drums", "guitar", "piano")
 SHIPPED_PRESET = "tiny"
 
@@ -98,6 +104,34 @@ class MaskNet(nn.Module):
         return m[:, 0] if self.config.heads == 1 else m
 
 
+class MaskBag(nn.Module):
+    """Several :class:`MaskNet` of one configuration whose masks are averaged (each normalizes the input with its
+    own statistics): what :class:`SeparationModel` calls as its network when the model is a bag."""
+
+    def __init__(self, members: list[MaskNet]) -> None:
+        super().__init__()
+        if len(members) < 2:
+            raise ValueError("a bag needs at least two networks")
+        if len({m.config for m in members}) > 1:
+            raise ValueError("the networks of a bag must have one configuration (preset)")
+        self.members = nn.ModuleList(members)
+        self.config = members[0].config
+
+    @property
+    def mean(self) -> torch.Tensor:  # (where SeparationModel.device looks)
+        return self.members[0].mean
+
+    def all_heads(self, logmag: torch.Tensor) -> torch.Tensor:
+        out = self.members[0].all_heads(logmag)
+        for m in self.members[1:]:
+            out = out + m.all_heads(logmag)
+        return out / len(self.members)
+
+    def forward(self, logmag: torch.Tensor) -> torch.Tensor:
+        m = self.all_heads(logmag)
+        return m[:, 0] if self.config.heads == 1 else m
+
+
 class SeparationModel:
     """A mask network with what it separates: ``target`` (a group of ``recipe``), its preset and training summary.
 
@@ -130,6 +164,11 @@ class SeparationModel:
     @property
     def is_joint(self) -> bool:
         return len(self.targets) > 1
+
+    @property
+    def bag_size(self) -> int:
+        """How many networks' masks are averaged: 1, or the members of a bag."""
+        return len(self.net.members) if isinstance(self.net, MaskBag) else 1
 
     def view(self, target: str) -> SeparationModel:
         """The model of ``target`` (one of :attr:`targets`, any case) sharing this network: its own head."""
@@ -192,27 +231,67 @@ class SeparationModel:
     def describe(self) -> str:
         c = self.net.config
         joint = f" (joint model of {', '.join(self.targets)})" if self.is_joint else ""
-        return (f"{self.target}{joint} ({self.recipe.name} recipe), preset {self.preset}: {c.layers}x{c.hidden} "
+        bag = f"a bag of {self.bag_size} networks (masks averaged), each " if self.bag_size > 1 else ""
+        return (f"{self.target}{joint} ({self.recipe.name} recipe), {bag}preset {self.preset}: {c.layers}x{c.hidden} "
                 f"BLSTM, {self.n_parameters / 1e6:.1f} M parameters")
+
+
+def bag_models(models: list[SeparationModel]) -> SeparationModel:
+    """One model whose mask is the mean of ``models``' masks: same targets, recipe and preset (a bag among them
+    gives its members)."""
+    if len(models) < 2:
+        raise ValueError("a bag needs at least two models")
+    first = models[0]
+    for m in models[1:]:
+        if m.targets != first.targets:
+            raise ValueError(f"{m.name} separates {', '.join(m.targets)}, {first.name} {', '.join(first.targets)}")
+        if m.recipe.groups != first.recipe.groups:
+            raise ValueError(f"{m.name} and {first.name} group the programs differently (recipes "
+                             f"{m.recipe.name!r} and {first.recipe.name!r})")
+        if m.net.config != first.net.config or m.preset != first.preset:
+            raise ValueError(f"{m.name} (preset {m.preset}) and {first.name} (preset {first.preset}) differ in size")
+    nets, trainings = [], []
+    for m in models:
+        inner = list(m.net.members) if isinstance(m.net, MaskBag) else [m.net]
+        nets += [copy.deepcopy(n) for n in inner]
+        trainings += list(m.training.get("bag", [])) if isinstance(m.net, MaskBag) else [m.training]
+    return SeparationModel(MaskBag(nets), first.preset, first.target, first.recipe, {"bag": trainings},
+                           targets=first.targets).view(first.target)
 
 
 def model_to_dict(model: SeparationModel, weight_dtype: str = "float16") -> dict:
     """The model file's dict (weights stored as ``weight_dtype``: ``float16`` or ``float32``)."""
     dtype = {"float16": torch.float16, "float32": torch.float32}[weight_dtype]
-    state = {k: v.detach().to("cpu", dtype).clone() for k, v in model.net.state_dict().items()
-             if k not in ("mean", "std")}
+
+    def weights(net: MaskNet) -> dict:
+        return {"state_dict": {k: v.detach().to("cpu", dtype).clone() for k, v in net.state_dict().items()
+                               if k not in ("mean", "std")},
+                "norm_mean": net.mean.detach().cpu().float().clone(),
+                "norm_std": net.std.detach().cpu().float().clone()}
+
     config = asdict(model.net.config)
     if config["heads"] == 1:
         del config["heads"]  # single-target files stay version 1, readable by versions without heads
+    if isinstance(model.net, MaskBag):
+        members = [{**weights(net), "training": _plain(portable_training(t))}
+                   for net, t in zip(model.net.members, _member_trainings(model), strict=True)]
+        body = {"members": members, "training": {"bag": [m["training"] for m in members]}}
+    else:
+        body = {**weights(model.net), "training": _plain(portable_training(model.training))}
+    version = 3 if isinstance(model.net, MaskBag) else 2 if model.is_joint else 1
     return {
-        "format": FORMAT, "version": 2 if model.is_joint else 1, "preset": model.preset, "config": config,
+        "format": FORMAT, "version": version, "preset": model.preset, "config": config,
         **({"targets": list(model.targets)} if model.is_joint else {"target": model.target}),
         "recipe": {"name": model.recipe.name, "groups": {g: sorted(p) for g, p in model.recipe.groups.items()}},
         "sample_rate": S.SAMPLE_RATE, "stft": {"n_fft": S.N_FFT, "hop": S.HOP, "window": "sqrt-hann"},
-        "norm_mean": model.net.mean.detach().cpu().float().clone(),
-        "norm_std": model.net.std.detach().cpu().float().clone(),
-        "weight_dtype": weight_dtype, "state_dict": state, "training": _plain(portable_training(model.training)),
+        "weight_dtype": weight_dtype, **body,
     }
+
+
+def _member_trainings(model: SeparationModel) -> list[dict]:
+    """A bag's members' training summaries (empty ones where the bag has none)."""
+    got = list(model.training.get("bag") or [])
+    return (got + [{}] * model.bag_size)[: model.bag_size]
 
 
 def folder_name(path: str | Path) -> str:
@@ -321,6 +400,16 @@ def load_model(name_or_path: str | Path, device: torch.device | str | None = Non
         raise ModelLoadError(f"{path}: {exc}") from None
 
 
+def _member_net(config: ModelConfig, data: dict) -> MaskNet:
+    """One network from ``state_dict``, ``norm_mean`` and ``norm_std`` (a model file's, or a bag member's)."""
+    net = MaskNet(config)
+    state = {k: v.float() for k, v in data["state_dict"].items()}
+    state["mean"] = data["norm_mean"].float()
+    state["std"] = data["norm_std"].float()
+    net.load_state_dict(state, strict=True)
+    return net
+
+
 def model_from_dict(data, path: Path) -> SeparationModel:
     """Check and build a model from a loaded model-file dict."""
     if not isinstance(data, dict) or "format" not in data:
@@ -337,14 +426,15 @@ def model_from_dict(data, path: Path) -> SeparationModel:
         config = ModelConfig(**data["config"])
         if data["sample_rate"] != S.SAMPLE_RATE or data["stft"]["n_fft"] != S.N_FFT or data["stft"]["hop"] != S.HOP:
             raise ValueError("STFT settings differ from this version's")
-        net = MaskNet(config)
-        state = {k: v.float() for k, v in data["state_dict"].items()}
-        state["mean"] = data["norm_mean"].float()
-        state["std"] = data["norm_std"].float()
-        net.load_state_dict(state, strict=True)
+        if version >= 3:
+            if not isinstance(data["members"], list) or len(data["members"]) < 2:
+                raise ValueError("a bag needs at least two networks")
+            net = MaskBag([_member_net(config, m) for m in data["members"]])
+        else:
+            net = _member_net(config, data)
         recipe = Recipe(str(data["recipe"]["name"]),
                         {str(g): frozenset(int(p) for p in ps) for g, ps in data["recipe"]["groups"].items()})
-        targets = [str(t) for t in data["targets"]] if version >= 2 else [str(data["target"])]
+        targets = [str(t) for t in data["targets"]] if "targets" in data and version >= 2 else [str(data["target"])]
         if len(targets) != config.heads or len(set(targets)) != len(targets):
             raise ValueError(f"targets {targets} do not match the network's {config.heads} heads")
         for target in targets:

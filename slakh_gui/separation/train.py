@@ -198,6 +198,9 @@ def _check_no_leak(extra: list[Path], data: str) -> None:
 def _init_from(model: SeparationModel, source: str, groups: list[str], preset: str) -> dict:
     """Copy ``source``'s weights and input statistics into ``model``; the epochs and time it had already trained."""
     init = load_model(source)
+    if init.bag_size > 1:
+        raise TrainError(f"--init-from {source}: a bag of {init.bag_size} networks (masks averaged); start from one "
+                         "of the models it was made of")
     if init.targets != groups or init.preset != preset:
         raise TrainError(f"--init-from {source}: a {','.join(init.targets)} model with preset {init.preset}; this "
                          f"run trains {','.join(groups)} with preset {preset}")

@@ -70,8 +70,10 @@ def test_load_errors_are_one_line(tmp_path):
     torch.save({"some": "dict"}, tmp_path / "other.pt")
     cases["other.pt"] = "not a Slakh Studio model (no format tag)"
     d = M.model_to_dict(m)
-    torch.save({**d, "version": 3}, tmp_path / "v3.pt")
-    cases["v3.pt"] = "model format version 3 is not supported"
+    torch.save({**d, "version": 4}, tmp_path / "v4.pt")
+    cases["v4.pt"] = "model format version 4 is not supported"
+    torch.save({**d, "version": 3}, tmp_path / "v3.pt")  # a bag's version without its members
+    cases["v3.pt"] = "corrupt Slakh Studio model ('members')"
     bad = {**d, "state_dict": {k: v for k, v in d["state_dict"].items() if "dense" not in k}}
     torch.save(bad, tmp_path / "corrupt.pt")
     cases["corrupt.pt"] = "corrupt Slakh Studio model"
