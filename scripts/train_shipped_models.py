@@ -164,6 +164,42 @@ def model_card(target: str, rep: EvalReport, model_path: Path, data: Path, args,
         f"- Reproduce: {reproduce_line(target, data, args)}", "", card_evaluation(target, rep)])
 
 
+def bag_card(target: str, rep: EvalReport, model_path: Path, data: Path, members: list[Path]) -> str:
+    """The card of a bag: what it averages, each member's data, training and recipe (from the card beside the
+    member's file, ``MEMBER.md``, where there is one), how the bag was made, and its evaluation."""
+    m = load_model(model_path)
+    lines = [f"# Slakh Studio separation model: {m.target}", "",
+             f"- Target: the `{m.target}` group of the `{m.recipe.name}` recipe (programs "
+             f"{sorted(m.recipe.groups[m.target])}); interference: all other stems.",
+             f"- Network: a **bag of {m.bag_size} networks** whose masks are averaged, each preset `{m.preset}` "
+             f"({m.net.config.layers} BLSTM layers x {m.net.config.hidden} units per direction, dense + sigmoid "
+             f"mask); {m.n_parameters / 1e6:.2f} M parameters in all, float16 weights, "
+             f"{model_path.stat().st_size / 1e6:.1f} MB; separating costs {m.bag_size} networks' time.",
+             "- Signal: 16 kHz mono, STFT 512 / hop 256 (32 / 16 ms), sqrt-Hann analysis and synthesis windows.",
+             "- Members:"]
+    for i, (path, t) in enumerate(zip(members, m.training.get("bag", []), strict=False), 1):
+        c = t.get("config", {})
+        lines.append(f"  {i}. `{path.name}`: data `{Path(str(t.get('data', '?'))).name}`{_extra_data(c)}, "
+                     f"{c.get('incoherent', 0):g} incoherent; {_run_summary(t)}. Reproduce: {_member_recipe(path)}")
+    names = " ".join(f"MEMBER{i}.pt" for i in range(1, len(members) + 1))
+    lines += [f"- Reproduce: the members as above, then `slakh-studio bag {names} -o {target}.pt` "
+              f"(`python scripts/train_shipped_models.py --data {data.name} --targets {target} --bag {names}` "
+              "also evaluates it and writes this card).", "", card_evaluation(target, rep)]
+    return "\n".join(lines)
+
+
+def _member_recipe(path: Path) -> str:
+    """The Reproduce line of the card beside a bag member (``MEMBER.md``), or that there is none."""
+    card = path.with_suffix(".md")
+    if card.is_file():
+        for line in card.read_text(encoding="utf-8").splitlines():
+            if line.startswith("- Reproduce: "):
+                return line.removeprefix("- Reproduce: ")
+    print(f"warning: {card} has no Reproduce line; the bag's card cannot say how member {path.name} was made",
+          file=sys.stderr)
+    return "(no card beside this member)"
+
+
 def card_evaluation(target: str, rep: EvalReport) -> str:
     """The model card's Evaluation section: the report, then the paper's SI-SDRi beside this model's."""
     sdri = rep.means()["model"]["si_sdri"]
@@ -198,13 +234,21 @@ def summary_table(reports: dict[str, EvalReport], label: str = "Model") -> str:
 
 
 def training_line(target: str, model_path: Path) -> str:
-    """One line of the summary: epochs, best epoch, validation loss, time, device."""
-    t = load_model(model_path).training
+    """One line of the summary: epochs, best epoch, validation loss, time, device (per member for a bag)."""
+    model = load_model(model_path)
+    if model.bag_size > 1:
+        members = "; ".join(f"({i}) {_run_summary(t)}" for i, t in enumerate(model.training.get("bag", []), 1))
+        return f"- {target}: a bag of {model.bag_size} networks (masks averaged): {members}"
+    return f"- {target}: {_run_summary(model.training)}"
+
+
+def _run_summary(t: dict) -> str:
+    """One network's training: epochs, best epoch, validation loss, time, device."""
     c = t.get("config", {})
     prior = int(t.get("prior_epochs", 0))
     start = t.get("initial_val_loss", math.nan)
     threads = c.get("threads")
-    return (f"- {target}: {_epochs(t)}, best {prior + int(t.get('best_epoch', 0))}, validation loss "
+    return (f"{_epochs(t)}, best {prior + int(t.get('best_epoch', 0))}, validation loss "
             f"{t.get('val_loss', math.nan):.4f} ({'at the start of the last run' if prior else 'untrained'}: "
             f"{start:.4f}), {(t.get('train_seconds', 0) + t.get('prior_seconds', 0)) / 3600:.2f} h on the "
             f"{str(t.get('device', 'cpu')).upper()} ({threads} thread{'s' if threads != 1 else ''}{_cpu_hours(t)})")
@@ -251,6 +295,28 @@ def _clips_line(rep: EvalReport, data: str, recipe: str) -> str:
             f"`{data}` (16 kHz; target = the {recipe} recipe's group, interference = the other stems):\n\n")
 
 
+def make_bag(args, cache: Path) -> int:
+    """``--bag``: one target's bag of the given models in OUT, evaluated on --data's test split, with its card."""
+    from slakh_gui.separation.model import bag_models, save_model
+
+    targets = [t.strip() for t in args.targets.split(",") if t.strip()]
+    if len(targets) != 1 or not args.data:
+        raise SystemExit("--bag needs one target in --targets and --data")
+    target = targets[0]
+    bag = bag_models([load_model(p) for p in args.bag])
+    if bag.target.lower() != target.lower():
+        raise SystemExit(f"--bag: the models separate {bag.target}, not {target}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    save_model(bag, args.out / f"{target}.pt")
+    rep = evaluate(args.data, "test", model=load_model(args.out / f"{target}.pt"), clips_per_track=args.clips_per_track,
+                   cache_dir=cache, progress=_progress(target))
+    rep.model = target
+    rep.write(args.out, f"{target}-evaluation")
+    atomic_write_text(args.out / f"{target}.md", bag_card(target, rep, args.out / f"{target}.pt", args.data, args.bag))
+    print(rep.to_markdown(), flush=True)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--work", type=Path, default=Path("shipped-models-work"), help="work folder (data, runs)")
@@ -284,6 +350,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=models_dir(), help="where models and cards go")
     p.add_argument("--unseen", type=Path, metavar="DATA", help="only evaluate the models in OUT on DATA's test "
                    "split (a set of songs of another source) into OUT/<target>-evaluation-unseen.*, then the summary")
+    p.add_argument("--bag", nargs="+", type=Path, metavar="MODEL", help="instead of training: bag these models of "
+                   "the one target in --targets (masks averaged) into OUT/<target>.pt, evaluate it on --data's test "
+                   "split and write its card (a MODEL.md card beside a member gives the member's Reproduce line)")
     p.add_argument("--summary", action="store_true", help="only (re)write OUT/evaluation.md from the models and "
                    "evaluations in OUT (after targets were trained in separate runs)")
     args = p.parse_args(argv)
@@ -302,6 +371,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.summary or args.unseen:
         print(write_summary(args.out, list(SHIPPED)) or f"no evaluated models in {args.out}")
         return 0
+    if args.bag:
+        return make_bag(args, cache)
     data = args.data or make_dataset(args.work, args.songs, args.seed, args.workers)
     extra = [make_extra(args.work, args.extra_songs, s, args.workers) for s in args.extra_seed] if args.extra_songs \
         else []

@@ -115,3 +115,29 @@ def test_shipped_summary_and_readme_table_are_up_to_date(tmp_path):
     table = [line for line in text.splitlines() if line.startswith("| ")]
     assert any(line.startswith(f"| {script.GAP_ROW} |") for line in table)
     assert [line for line in table if line not in readme] == []
+
+
+def test_a_bag_is_made_evaluated_and_carded_from_its_members(dataset, cache_dir, trained, tmp_path, capsys):
+    """--bag: the members' bag in OUT, its evaluation, a card naming each member's recipe, a summary line per member."""
+    import shutil
+
+    from slakh_gui.separation.model import load_model
+
+    script = load_script()
+    result, _ = trained
+    first, second = tmp_path / "bass-a.pt", tmp_path / "bass-b.pt"
+    shutil.copy(result.model_path, first)
+    shutil.copy(result.model_path, second)
+    first.with_suffix(".md").write_text("# card\n\n- Reproduce: `make the first one`\n", encoding="utf-8")
+    out = tmp_path / "out"
+    code = script.main(["--data", str(dataset), "--work", str(tmp_path / "w"), "--cache-dir", str(cache_dir),
+                        "--targets", "bass", "--threads", "1", "--out", str(out), "--bag", str(first), str(second)])
+    assert code == 0
+    bag = load_model(out / "bass.pt")
+    assert bag.bag_size == 2 and (out / "bass-evaluation.json").is_file()
+    card = (out / "bass.md").read_text(encoding="utf-8")
+    assert "**bag of 2 networks**" in card and "`bass-a.pt`" in card and "`make the first one`" in card
+    assert "(no card beside this member)" in card and "bass-b.md has no Reproduce line" in capsys.readouterr().err
+    assert "slakh-studio bag MEMBER1.pt MEMBER2.pt -o bass.pt" in card and str(tmp_path) not in card
+    line = script.training_line("bass", out / "bass.pt")
+    assert line.startswith("- bass: a bag of 2 networks (masks averaged): (1) ") and "; (2) " in line
