@@ -302,8 +302,11 @@ def folder_name(path: str | Path) -> str:
 
 
 def portable_training(training: dict) -> dict:
-    """A training summary with no machine paths: datasets by folder name, the init model by file name, no cache."""
+    """A training summary with no machine paths: datasets by folder name, the init model by file name, no cache
+    (a bag's: each member's)."""
     t = dict(training)
+    if isinstance(t.get("bag"), list):
+        t["bag"] = [portable_training(m) if isinstance(m, dict) else m for m in t["bag"]]
     if isinstance(t.get("data"), str):
         t["data"] = folder_name(t["data"])
     if isinstance(t.get("config"), dict):

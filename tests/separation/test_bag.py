@@ -61,6 +61,8 @@ def test_a_bag_of_a_bag_adds_its_members_and_holds_no_machine_paths(tmp_path):
     path = M.save_model(outer, tmp_path / "outer.pt")
     text = path.read_bytes()
     assert b"/machine" not in text and b"ds100" in text
+    fresh = M.bag_models([_model(16), _model(17)])  # in memory: the members' summaries still name machine folders
+    assert "/machine" in str(fresh.training) and "/machine" not in str(M.portable_training(fresh.training))
 
 
 def test_models_that_do_not_fit_together_are_refused(tmp_path):
