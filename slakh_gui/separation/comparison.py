@@ -265,7 +265,17 @@ def describe_model(model) -> str:
     """``model.describe()`` and its training summary, for the panel (plain text, a few lines)."""
     lines = [model.describe()]
     t = getattr(model, "training", None) or {}
-    parts = []
+    if isinstance(t.get("bag"), list):  # a bag: one line per network
+        for i, member in enumerate(t["bag"], 1):
+            lines.append(f"Network {i}: " + " · ".join(_training_lines(member if isinstance(member, dict) else {}))
+                         .removeprefix("Trained "))
+        return "\n".join(lines)
+    return "\n".join(lines + _training_lines(t))
+
+
+def _training_lines(t: dict) -> list[str]:
+    """A training summary in two short lines: epochs and tracks; validation loss, time and date."""
+    lines, parts = [], []
     prior = int(t.get("prior_epochs") or 0)  # epochs of the model a fine-tuning run started from
     if t.get("epochs"):
         best = t.get("best_epoch")
@@ -287,7 +297,7 @@ def describe_model(model) -> str:
         more.append(str(t["date"])[:10])
     if more:
         lines.append(" · ".join(more))
-    return "\n".join(lines)
+    return lines
 
 
 # ---------------------------------------------------------------------------------------------- texts

@@ -497,3 +497,16 @@ def test_panel_chooses_the_head_of_a_joint_model(qtbot, panel, track_dir, tmp_pa
     assert np.allclose(run.estimates["model"].audio, want, atol=1e-6)
     for key in ("model", "tpsf"):
         assert cell(panel, key, 1) not in ("", "—"), key
+
+
+def test_model_summary_of_a_bag_has_a_line_per_network(bass_model_path):
+    from slakh_gui.separation.comparison import describe_model
+    from slakh_gui.separation.model import bag_models, load_model
+
+    a, b = load_model(bass_model_path), load_model(bass_model_path)
+    a.training = {"epochs": 18, "best_epoch": 18, "prior_epochs": 6, "train_seconds": 3600.0, "device": "cpu"}
+    b.training = {"epochs": 8, "best_epoch": 7, "train_seconds": 60.0, "device": "cpu"}
+    lines = describe_model(bag_models([a, b])).splitlines()
+    assert "a bag of 2 networks" in lines[0] and len(lines) == 3
+    assert lines[1].startswith("Network 1: 24 epochs (best 24; 6 before this run)") and "60 min on cpu" in lines[1]
+    assert lines[2].startswith("Network 2: 8 epochs (best 7)"), lines
