@@ -357,6 +357,8 @@ def main(argv: list[str] | None = None) -> int:
                    "evaluations in OUT (after targets were trained in separate runs)")
     args = p.parse_args(argv)
     cache = args.cache_dir or args.work / "cache"
+    if not 0.0 <= args.incoherent <= 1.0:
+        p.error("--incoherent must be between 0 and 1")
 
     if args.unseen:
         import torch
