@@ -188,6 +188,31 @@ def bag_card(target: str, rep: EvalReport, model_path: Path, data: Path, members
     return "\n".join(lines)
 
 
+def average_card(target: str, rep: EvalReport, model_path: Path, data: Path, members: list[Path]) -> str:
+    """The card of an averaged model (``--average``): the weights it averages, the run's data, training and recipe
+    (from the card beside the first model, ``MODEL.md``: the run's card), and its evaluation."""
+    m = load_model(model_path)
+    epochs = [a.get("epoch") for a in m.training.get("averaged", [])]
+    card = members[0].with_suffix(".md")
+    run_lines = card.read_text(encoding="utf-8").splitlines() if card.is_file() else []
+    lines = [f"# Slakh Studio separation model: {m.target}", "",
+             f"- Target: the `{m.target}` group of the `{m.recipe.name}` recipe (programs "
+             f"{sorted(m.recipe.groups[m.target])}); interference: all other stems.",
+             f"- Network: preset `{m.preset}`, {m.net.config.layers} BLSTM layers x {m.net.config.hidden} units per "
+             f"direction, dense + sigmoid mask; {m.n_parameters / 1e6:.2f} M parameters, float16 weights, "
+             f"{model_path.stat().st_size / 1e6:.1f} MB.",
+             f"- Weights: the mean of the weights of {len(members)} models of one run, its epochs "
+             f"{', '.join(str(e) for e in epochs)} (stochastic weight averaging; each epoch's model written by "
+             "`--keep-epochs`).",
+             "- Signal: 16 kHz mono, STFT 512 / hop 256 (32 / 16 ms), sqrt-Hann analysis and synthesis windows."]
+    lines += [line.replace("- Data:", "- The run's data:", 1).replace("- Training:", "- The run's training:", 1)
+              for line in run_lines if line.startswith(("- Data:", "- Training:"))]
+    names = " ".join(p.name for p in members)
+    lines += [f"- Reproduce: {_member_recipe(members[0])} with `--keep-epochs`; then `slakh-studio average {names} "
+              f"-o {target}.pt` (those files from the run's `epochs/` folder).", "", card_evaluation(target, rep)]
+    return "\n".join(lines)
+
+
 def _member_recipe(path: Path) -> str:
     """The Reproduce line of the card beside a bag member (``MEMBER.md``), or that there is none."""
     card = path.with_suffix(".md")
@@ -239,7 +264,9 @@ def training_line(target: str, model_path: Path) -> str:
     if model.bag_size > 1:
         members = "; ".join(f"({i}) {_run_summary(t)}" for i, t in enumerate(model.training.get("bag", []), 1))
         return f"- {target}: a bag of {model.bag_size} networks (masks averaged): {members}"
-    return f"- {target}: {_run_summary(model.training)}"
+    averaged = [str(a.get("epoch")) for a in model.training.get("averaged", [])]
+    tail = f"; the weights of epochs {', '.join(averaged)} averaged" if averaged else ""
+    return f"- {target}: {_run_summary(model.training)}{tail}"
 
 
 def _run_summary(t: dict) -> str:
@@ -295,24 +322,28 @@ def _clips_line(rep: EvalReport, data: str, recipe: str) -> str:
             f"`{data}` (16 kHz; target = the {recipe} recipe's group, interference = the other stems):\n\n")
 
 
-def make_bag(args, cache: Path) -> int:
-    """``--bag``: one target's bag of the given models in OUT, evaluated on --data's test split, with its card."""
-    from slakh_gui.separation.model import bag_models, save_model
+def make_combined(args, cache: Path) -> int:
+    """``--bag`` / ``--average``: one target's bag (or weight average) of the given models in OUT, evaluated on
+    --data's test split, with its card."""
+    from slakh_gui.separation.model import average_models, bag_models, save_model
 
+    option = "--bag" if args.bag else "--average"
+    members = args.bag or args.average
     targets = [t.strip() for t in args.targets.split(",") if t.strip()]
-    if len(targets) != 1 or not args.data:
-        raise SystemExit("--bag needs one target in --targets and --data")
+    if len(targets) != 1 or not args.data or (args.bag and args.average):
+        raise SystemExit(f"{option} needs one target in --targets and --data (and not both --bag and --average)")
     target = targets[0]
-    bag = bag_models([load_model(p) for p in args.bag])
-    if bag.target.lower() != target.lower():
-        raise SystemExit(f"--bag: the models separate {bag.target}, not {target}")
+    combined = (bag_models if args.bag else average_models)([load_model(p) for p in members])
+    if combined.target.lower() != target.lower():
+        raise SystemExit(f"{option}: the models separate {combined.target}, not {target}")
     args.out.mkdir(parents=True, exist_ok=True)
-    save_model(bag, args.out / f"{target}.pt")
+    save_model(combined, args.out / f"{target}.pt")
     rep = evaluate(args.data, "test", model=load_model(args.out / f"{target}.pt"), clips_per_track=args.clips_per_track,
                    cache_dir=cache, progress=_progress(target))
     rep.model = target
     rep.write(args.out, f"{target}-evaluation")
-    atomic_write_text(args.out / f"{target}.md", bag_card(target, rep, args.out / f"{target}.pt", args.data, args.bag))
+    card = bag_card if args.bag else average_card
+    atomic_write_text(args.out / f"{target}.md", card(target, rep, args.out / f"{target}.pt", args.data, members))
     print(rep.to_markdown(), flush=True)
     return 0
 
@@ -341,6 +372,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--incoherent", type=float, default=0.0, metavar="FRACTION",
                    help="fraction of training clips whose interference comes from another song (default 0)")
+    p.add_argument("--keep-epochs", action="store_true", help="also write every epoch's model, "
+                   "WORK/runs/<target>/epochs/eNNN.pt (for --average)")
     p.add_argument("--cache-dir", type=Path, metavar="DIR", help="decoded 16-kHz audio cache (default WORK/cache); "
                    "runs on the same data can share one")
     p.add_argument("--device", default="auto")
@@ -350,6 +383,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=models_dir(), help="where models and cards go")
     p.add_argument("--unseen", type=Path, metavar="DATA", help="only evaluate the models in OUT on DATA's test "
                    "split (a set of songs of another source) into OUT/<target>-evaluation-unseen.*, then the summary")
+    p.add_argument("--average", nargs="+", type=Path, metavar="MODEL", help="like --bag, but the mean of the models' "
+                   "weights (epochs of one run, from --keep-epochs): one network; MODEL.md beside the first is the run's "
+                   "card")
     p.add_argument("--bag", nargs="+", type=Path, metavar="MODEL", help="instead of training: bag these models of "
                    "the one target in --targets (masks averaged) into OUT/<target>.pt, evaluate it on --data's test "
                    "split and write its card (a MODEL.md card beside a member gives the member's Reproduce line)")
@@ -373,8 +409,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.summary or args.unseen:
         print(write_summary(args.out, list(SHIPPED)) or f"no evaluated models in {args.out}")
         return 0
-    if args.bag:
-        return make_bag(args, cache)
+    if args.bag or args.average:
+        return make_combined(args, cache)
     data = args.data or make_dataset(args.work, args.songs, args.seed, args.workers)
     extra = [make_extra(args.work, args.extra_songs, s, args.workers) for s in args.extra_seed] if args.extra_songs \
         else []
@@ -384,7 +420,7 @@ def main(argv: list[str] | None = None) -> int:
         run_dir = args.work / "runs" / target
         config = TrainConfig(target=target, data=str(data), preset=args.preset, epochs=args.epochs,
                              steps_per_epoch=args.steps, batch_size=args.batch_size, early_stop=args.patience,
-                             lr=args.lr, incoherent=args.incoherent,
+                             lr=args.lr, incoherent=args.incoherent, keep_epochs=args.keep_epochs,
                              threads=args.threads, device=args.device, cache_dir=str(cache),
                              init_from=str(args.init_from / f"{target}.pt") if args.init_from else None,
                              extra_train=[str(d) for d in extra])

@@ -1,4 +1,4 @@
-"""``slakh-studio train | evaluate | separate | bag``: the separation models of the paper's §3 (see
+"""``slakh-studio train | evaluate | separate | bag | average``: the separation models of the paper's §3 (see
 :mod:`slakh_gui.separation`). torch is imported inside the handlers so ``slakh-studio --help`` stays fast."""
 
 from __future__ import annotations
@@ -45,6 +45,8 @@ def register(sub) -> None:
     t.add_argument("--patience", type=int, default=15, help="stop after this many epochs without improvement "
                    "(default 15; 0: never)")
     t.add_argument("--val-clips", type=int, default=64, help="validation clips of 10 s (default 64)")
+    t.add_argument("--keep-epochs", action="store_true", help="also write every epoch's model, RUN/epochs/eNNN.pt "
+                   "(for `slakh-studio average`: the mean of the last epochs' weights)")
     t.add_argument("--incoherent", type=float, default=0.0, metavar="FRACTION",
                    help="fraction of incoherent training mixtures (default 0)")
     t.add_argument("--seed", type=int, default=0)
@@ -122,21 +124,42 @@ def register(sub) -> None:
     b.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     b.set_defaults(handler=_needs_torch(cmd_bag))
 
+    a = sub.add_parser("average", help="average the weights of models of one line of training (epochs of one run: "
+                       "stochastic weight averaging; or fine-tunes of one model: a model soup) into one network")
+    a.add_argument("models", nargs="+", metavar="MODEL", help="two or more model files with the same target, "
+                   "preset and input statistics")
+    a.add_argument("-o", "--out", required=True, type=Path, help="the averaged model file (.pt)")
+    a.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    a.set_defaults(handler=_needs_torch(cmd_average))
+
 
 def cmd_bag(args) -> int:
-    from slakh_gui.separation.model import bag_models, load_model, save_model
+    from slakh_gui.separation.model import bag_models
+
+    return _combine(args, bag_models, "a bag needs at least two models", "cannot bag these models")
+
+
+def cmd_average(args) -> int:
+    from slakh_gui.separation.model import average_models
+
+    return _combine(args, average_models, "averaging needs at least two models", "cannot average these models")
+
+
+def _combine(args, combine, too_few: str, refused: str) -> int:
+    """Load ``args.models``, combine them into one model and write it to ``args.out`` (never over a file)."""
+    from slakh_gui.separation.model import load_model, save_model
 
     if len(args.models) < 2:
-        raise CliError("a bag needs at least two models")
+        raise CliError(too_few)
     if args.out.exists() and not args.overwrite:
         raise CliError(f"{args.out} exists (use --overwrite to replace it)")
     models = [load_model(m) for m in args.models]
     try:
-        bag = bag_models(models)
+        model = combine(models)
     except ValueError as exc:
-        raise CliError(f"cannot bag these models: {exc}") from None
-    save_model(bag, args.out)
-    print(f"{args.out}: {bag.describe()}")
+        raise CliError(f"{refused}: {exc}") from None
+    save_model(model, args.out)
+    print(f"{args.out}: {model.describe()}")
     return 0
 
 
@@ -189,6 +212,7 @@ def cmd_train(args) -> int:
     config = TrainConfig(target=args.target, data=str(args.data), recipe=args.recipe, preset=args.preset,
                          epochs=args.epochs, batch_size=args.batch_size, steps_per_epoch=args.steps, lr=args.lr,
                          val_clips=args.val_clips, early_stop=args.patience, incoherent=args.incoherent,
+                         keep_epochs=args.keep_epochs,
                          seed=args.seed, threads=args.threads, device=args.device,
                          cache_dir=str(args.cache) if args.cache else None, max_tracks=args.max_tracks,
                          init_from=args.init_from, extra_train=[str(d) for d in args.extra_train])

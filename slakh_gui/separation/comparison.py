@@ -270,7 +270,12 @@ def describe_model(model) -> str:
             lines.append(f"Network {i}: " + " · ".join(_training_lines(member if isinstance(member, dict) else {}))
                          .removeprefix("Trained "))
         return "\n".join(lines)
-    return "\n".join(lines + _training_lines(t))
+    lines += _training_lines(t)
+    if isinstance(t.get("averaged"), list):
+        epochs = [str(a.get("epoch")) for a in t["averaged"] if isinstance(a, dict) and a.get("epoch")]
+        lines.append(f"Weights: the mean of {len(t['averaged'])} models"
+                     + (f" (epochs {', '.join(epochs)})" if epochs else ""))
+    return "\n".join(lines)
 
 
 def _training_lines(t: dict) -> list[str]:

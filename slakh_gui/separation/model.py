@@ -259,6 +259,34 @@ def bag_models(models: list[SeparationModel]) -> SeparationModel:
                            targets=first.targets).view(first.target)
 
 
+def average_models(models: list[SeparationModel]) -> SeparationModel:
+    """One network whose weights are the mean of ``models``' weights: for models of one line of training (the
+    epochs of one run, as in stochastic weight averaging, or runs started from one model, a "model soup"), whose
+    weights lie close together and whose input statistics are the same. The training summary is the last model's,
+    with what was averaged under ``averaged``."""
+    if len(models) < 2:
+        raise ValueError("averaging needs at least two models")
+    first = models[0]
+    for m in models:
+        if isinstance(m.net, MaskBag):
+            raise ValueError(f"{m.name} is a bag of networks; average single networks")
+        if m.targets != first.targets or m.recipe.groups != first.recipe.groups:
+            raise ValueError(f"{m.name} and {first.name} separate different targets")
+        if m.net.config != first.net.config or m.preset != first.preset:
+            raise ValueError(f"{m.name} (preset {m.preset}) and {first.name} (preset {first.preset}) differ in size")
+        if not (torch.equal(m.net.mean, first.net.mean) and torch.equal(m.net.std, first.net.std)):
+            raise ValueError(f"{m.name} and {first.name} normalize their input differently (trained from different "
+                             "starts): their weights do not average; bag them instead")
+    net = MaskNet(first.net.config)
+    states = [m.net.state_dict() for m in models]
+    net.load_state_dict({k: sum(s[k].float() for s in states) / len(states) for k in states[0]})
+    net.eval()
+    last = models[-1].training
+    averaged = [{"model": m.path.name if m.path else m.name, "epoch": m.training.get("epoch_saved")} for m in models]
+    return SeparationModel(net, first.preset, first.target, first.recipe, {**last, "averaged": averaged},
+                           targets=first.targets)
+
+
 def model_to_dict(model: SeparationModel, weight_dtype: str = "float16") -> dict:
     """The model file's dict (weights stored as ``weight_dtype``: ``float16`` or ``float32``)."""
     dtype = {"float16": torch.float16, "float32": torch.float32}[weight_dtype]

@@ -84,6 +84,7 @@ class TrainConfig:
     init_from: str | None = None  # start from this model's weights and input statistics (fine-tuning)
     extra_train: list[str] = field(default_factory=list)  # more datasets (see extra_tracks): their validation split
     # joins validation, their test split stays out, all their other tracks join training
+    keep_epochs: bool = False  # also write every epoch's model, RUN/epochs/eNNN.pt (to average them afterwards)
 
 
 @dataclass
@@ -359,6 +360,9 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, pro
         if improved:
             model.training = summary()
             save_model(model, run_dir / "model.pt")
+        if config.keep_epochs:  # this epoch's weights, whether best or not
+            model.training = {**summary(), "epoch_saved": epoch + 1, "epoch_val_loss": val_loss}
+            save_model(model, run_dir / "epochs" / f"e{epoch + 1:03d}.pt")
         torch_save_atomic({"format": CHECKPOINT_FORMAT, "version": VERSION, "config": asdict(config),
                            "model": model.net.state_dict(), "optimizer": opt.state_dict(), "state": state},
                           ckpt_path)

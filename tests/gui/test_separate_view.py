@@ -510,3 +510,13 @@ def test_model_summary_of_a_bag_has_a_line_per_network(bass_model_path):
     assert "a bag of 2 networks" in lines[0] and len(lines) == 3
     assert lines[1].startswith("Network 1: 24 epochs (best 24; 6 before this run)") and "60 min on cpu" in lines[1]
     assert lines[2].startswith("Network 2: 8 epochs (best 7)"), lines
+
+
+def test_model_summary_of_an_averaged_model_names_its_epochs(bass_model_path):
+    from slakh_gui.separation.comparison import describe_model
+    from slakh_gui.separation.model import load_model
+
+    model = load_model(bass_model_path)
+    model.training = {"epochs": 12, "best_epoch": 12, "device": "cpu",
+                      "averaged": [{"model": "e010.pt", "epoch": 10}, {"model": "e012.pt", "epoch": 12}]}
+    assert describe_model(model).splitlines()[-1] == "Weights: the mean of 2 models (epochs 10, 12)"

@@ -113,3 +113,64 @@ def test_bag_command(tmp_path, capsys):
     assert code == 1 and "cannot bag these models" in one_line_error(err) and not (tmp_path / "x.pt").exists()
     code, _, err = run(["bag", a, tmp_path / "missing.pt", "-o", tmp_path / "y.pt"], capsys)
     assert code == 1 and "no such model file" in one_line_error(err)
+
+
+def _sibling(tmp_path, base: M.SeparationModel, seed: int, epoch: int) -> M.SeparationModel:
+    """A model of the same line of training as ``base``: its statistics, weights moved a little (another epoch)."""
+    torch.manual_seed(seed)
+    m = M.SeparationModel.new("tiny", base.target, base.recipe)
+    m.net.load_state_dict(base.net.state_dict())
+    with torch.no_grad():
+        for p in m.net.parameters():
+            p.add_(0.01 * torch.randn_like(p))
+    m.training = {**base.training, "epoch_saved": epoch}
+    return M.load_model(M.save_model(m, tmp_path / f"e{epoch}.pt"))
+
+
+def test_averaging_one_runs_epochs_gives_one_network_with_the_mean_weights(tmp_path):
+    base = _saved(tmp_path, 20)
+    a, b, c = (_sibling(tmp_path, base, s, e) for s, e in ((21, 10), (22, 11), (23, 12)))
+    avg = M.average_models([a, b, c])
+    assert avg.bag_size == 1 and avg.n_parameters == a.n_parameters
+    for k, v in avg.net.state_dict().items():
+        want = (a.net.state_dict()[k] + b.net.state_dict()[k] + c.net.state_dict()[k]) / 3
+        assert torch.allclose(v, want, atol=1e-6), k
+    assert [x["epoch"] for x in avg.training["averaged"]] == [10, 11, 12]
+    back = M.load_model(M.save_model(avg, tmp_path / "swa.pt"))  # an ordinary (version 1) model file
+    assert torch.load(tmp_path / "swa.pt", weights_only=True)["version"] == 1
+    X = S.stft(torch.randn(16000))
+    assert torch.allclose(back.mask(X), avg.mask(X), atol=2e-3)
+
+
+def test_averaging_refuses_networks_of_different_starts_and_bags(tmp_path):
+    a, b = _saved(tmp_path, 24), _saved(tmp_path, 25)  # their own input statistics: not one line of training
+    with pytest.raises(ValueError, match="normalize their input differently.*bag them instead"):
+        M.average_models([a, b])
+    with pytest.raises(ValueError, match="is a bag"):
+        M.average_models([M.bag_models([a, b]), a])
+
+
+def test_average_command(tmp_path, capsys):
+    base = _saved(tmp_path, 26)
+    a, b = _sibling(tmp_path, base, 27, 1), _sibling(tmp_path, base, 28, 2)
+    out = tmp_path / "avg.pt"
+    code, stdout, err = run(["average", a.path, b.path, "-o", out], capsys)
+    assert code == 0 and "Guitar" in stdout and M.load_model(out).bag_size == 1, err
+    code, _, err = run(["average", a.path, _saved(tmp_path, 29).path, "-o", tmp_path / "x.pt"], capsys)
+    assert code == 1 and "cannot average these models" in one_line_error(err) and not (tmp_path / "x.pt").exists()
+
+
+def test_a_run_keeps_every_epoch_and_they_average(dataset, cache_dir, tmp_path):
+    """--keep-epochs writes each epoch's model (best or not); those models average into one network."""
+    from slakh_gui.separation.train import train
+    from tests.separation.conftest import small_config
+
+    result = train(small_config(dataset, cache_dir, epochs=3, keep_epochs=True), tmp_path / "run")
+    kept = sorted((tmp_path / "run" / "epochs").glob("e*.pt"))
+    assert [p.name for p in kept] == ["e001.pt", "e002.pt", "e003.pt"]
+    models = [M.load_model(p) for p in kept]
+    assert [m.training["epoch_saved"] for m in models] == [1, 2, 3]
+    assert [m.training["epoch_val_loss"] for m in models] == [h["val_loss"] for h in result.history]
+    assert not torch.equal(models[0].net.dense.weight, models[2].net.dense.weight)
+    avg = M.average_models(models[1:])
+    assert [a["epoch"] for a in avg.training["averaged"]] == [2, 3]

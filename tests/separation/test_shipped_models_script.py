@@ -141,3 +141,24 @@ def test_a_bag_is_made_evaluated_and_carded_from_its_members(dataset, cache_dir,
     assert "slakh-studio bag MEMBER1.pt MEMBER2.pt -o bass.pt" in card and str(tmp_path) not in card
     line = script.training_line("bass", out / "bass.pt")
     assert line.startswith("- bass: a bag of 2 networks (masks averaged): (1) ") and "; (2) " in line
+
+
+def test_an_average_of_a_runs_epochs_is_carded_with_the_runs_recipe(dataset, cache_dir, tmp_path, capsys):
+    """--average: the mean of a run's kept epochs in OUT, evaluated, its card says which epochs and how."""
+    from slakh_gui.separation.model import load_model
+    from slakh_gui.separation.train import train
+    from tests.separation.conftest import small_config
+
+    script = load_script()
+    train(small_config(dataset, cache_dir, epochs=2, keep_epochs=True), tmp_path / "run")
+    kept = sorted((tmp_path / "run" / "epochs").glob("e*.pt"))
+    kept[0].with_suffix(".md").write_text("# run\n\n- Data: `ds`\n- Training: 2 epochs\n- Reproduce: `train it`\n",
+                                          encoding="utf-8")
+    out = tmp_path / "out"
+    code = script.main(["--data", str(dataset), "--work", str(tmp_path / "w"), "--cache-dir", str(cache_dir),
+                        "--targets", "bass", "--threads", "1", "--out", str(out), "--average", *map(str, kept)])
+    assert code == 0 and load_model(out / "bass.pt").bag_size == 1
+    card = (out / "bass.md").read_text(encoding="utf-8")
+    assert "its epochs 1, 2 (stochastic weight averaging" in card and "- The run's data: `ds`" in card
+    assert "- Reproduce: `train it` with `--keep-epochs`; then `slakh-studio average e001.pt e002.pt -o bass.pt`" in card
+    assert script.training_line("bass", out / "bass.pt").endswith("; the weights of epochs 1, 2 averaged")
