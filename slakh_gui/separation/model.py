@@ -236,11 +236,10 @@ class SeparationModel:
                 f"BLSTM, {self.n_parameters / 1e6:.1f} M parameters")
 
 
-def bag_models(models: list[SeparationModel]) -> SeparationModel:
-    """One model whose mask is the mean of ``models``' masks: same targets, recipe and preset (a bag among them
-    gives its members)."""
+def _same_kind(models: list[SeparationModel], too_few: str) -> SeparationModel:
+    """The first of ``models`` once all of them have its targets, recipe groups and size (ValueError otherwise)."""
     if len(models) < 2:
-        raise ValueError("a bag needs at least two models")
+        raise ValueError(too_few)
     first = models[0]
     for m in models[1:]:
         if m.targets != first.targets:
@@ -250,6 +249,13 @@ def bag_models(models: list[SeparationModel]) -> SeparationModel:
                              f"{m.recipe.name!r} and {first.recipe.name!r})")
         if m.net.config != first.net.config or m.preset != first.preset:
             raise ValueError(f"{m.name} (preset {m.preset}) and {first.name} (preset {first.preset}) differ in size")
+    return first
+
+
+def bag_models(models: list[SeparationModel]) -> SeparationModel:
+    """One model whose mask is the mean of ``models``' masks: same targets, recipe and preset (a bag among them
+    gives its members)."""
+    first = _same_kind(models, "a bag needs at least two models")
     nets, trainings = [], []
     for m in models:
         inner = list(m.net.members) if isinstance(m.net, MaskBag) else [m.net]
@@ -264,16 +270,10 @@ def average_models(models: list[SeparationModel]) -> SeparationModel:
     epochs of one run, as in stochastic weight averaging, or runs started from one model, a "model soup"), whose
     weights lie close together and whose input statistics are the same. The training summary is the last model's,
     with what was averaged under ``averaged``."""
-    if len(models) < 2:
-        raise ValueError("averaging needs at least two models")
-    first = models[0]
+    first = _same_kind(models, "averaging needs at least two models")
     for m in models:
         if isinstance(m.net, MaskBag):
             raise ValueError(f"{m.name} is a bag of networks; average single networks")
-        if m.targets != first.targets or m.recipe.groups != first.recipe.groups:
-            raise ValueError(f"{m.name} and {first.name} separate different targets")
-        if m.net.config != first.net.config or m.preset != first.preset:
-            raise ValueError(f"{m.name} (preset {m.preset}) and {first.name} (preset {first.preset}) differ in size")
         if not (torch.equal(m.net.mean, first.net.mean) and torch.equal(m.net.std, first.net.std)):
             raise ValueError(f"{m.name} and {first.name} normalize their input differently (trained from different "
                              "starts): their weights do not average; bag them instead")
