@@ -4,8 +4,8 @@ Each preset runs in its own process (so peak RSS is that preset's), with an untr
 (the cost does not depend on the weights), after a 2-s warm-up. Also one 30-minute file with the shipped preset, to
 show that memory stays bounded (chunks of 30 s). Targets (issue #8): `paper` >= 20x realtime on 2 cores, the shipped
 preset >= 100x. The joint presets (one network, a mask head per band target) separate all four targets in one pass.
-Then bags of 2 and 3 networks of the shipped preset (one target, masks averaged). Then the four targets of the shipped preset separated together (``separation.wiener.separate_all``),
-without and with the joint Wiener post-filter (norbert, 1 EM iteration): its realtime factor counts the mixture's
+Then bags of 2 and 3 networks of the shipped preset (one target, masks averaged). Then the four targets of the
+shipped preset separated together (``separation.wiener.separate_all``), without and with the joint Wiener post-filter (norbert, 1 EM iteration): its realtime factor counts the mixture's
 seconds once for all four targets. Then the external models at the sizes of their released models, random
 weights, loaded from files by ``separation.external``: Open-Unmix ``umxhq`` (four 3x512 BLSTM targets, n_fft 4096,
 1 EM Wiener iteration) and Demucs ``htdemucs`` (default HTDemucs, four sources); all their sources at once.

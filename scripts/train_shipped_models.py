@@ -112,11 +112,7 @@ def reproduce_line(target: str, data: Path, args) -> str:
     if not args.init_from:
         return this
     prior = args.init_from / f"{target}.md"
-    earlier = ""
-    if prior.is_file():
-        for line in prior.read_text(encoding="utf-8").splitlines():
-            if line.startswith("- Reproduce: "):
-                earlier = line.removeprefix("- Reproduce: ")
+    earlier = _card_recipe(prior)
     if not earlier:
         print(f"warning: {prior} has no Reproduce line; the card of {target} names only this run", file=sys.stderr)
         return f"{this} (PREVIOUS: the folder of the models it started from)"
@@ -139,19 +135,27 @@ def _extra_data(config: dict) -> str:
     return "".join(f" + `{e}` (its train and validation splits)" for e in extra)
 
 
+SIGNAL_LINE = "- Signal: 16 kHz mono, STFT 512 / hop 256 (32 / 16 ms), sqrt-Hann analysis and synthesis windows."
+
+
+def _card_head(m) -> list[str]:
+    """A model card's title and Target line."""
+    return [f"# Slakh Studio separation model: {m.target}", "",
+            f"- Target: the `{m.target}` group of the `{m.recipe.name}` recipe (programs "
+            f"{sorted(m.recipe.groups[m.target])}); interference: all other stems."]
+
+
 def model_card(target: str, rep: EvalReport, model_path: Path, data: Path, args,
                result: TrainResult | None = None) -> str:
     m = load_model(model_path)
     t = m.training
     c = t.get("config", {})
     return "\n".join([
-        f"# Slakh Studio separation model: {m.target}", "",
-        f"- Target: the `{m.target}` group of the `{m.recipe.name}` recipe (programs "
-        f"{sorted(m.recipe.groups[m.target])}); interference: all other stems.",
+        *_card_head(m),
         f"- Network: preset `{m.preset}`, {m.net.config.layers} BLSTM layers x {m.net.config.hidden} units per "
         f"direction, dropout {m.net.config.dropout}, dense + sigmoid mask on normalized log-magnitudes; "
         f"{m.n_parameters / 1e6:.2f} M parameters, float16 weights, {model_path.stat().st_size / 1e6:.1f} MB.",
-        "- Signal: 16 kHz mono, STFT 512 / hop 256 (32 / 16 ms), sqrt-Hann analysis and synthesis windows.",
+        SIGNAL_LINE,
         f"- Data: `{data.name}`{_extra_data(c)} — {t.get('train_tracks')} training tracks ({t.get('train_hours', 0):.2f} h), "
         f"{t.get('val_tracks')} validation tracks; coherent 10-s clips (target RMS >= -30 dBFS), "
         f"{c.get('incoherent', 0):g} incoherent.",
@@ -168,15 +172,12 @@ def bag_card(target: str, rep: EvalReport, model_path: Path, data: Path, members
     """The card of a bag: what it averages, each member's data, training and recipe (from the card beside the
     member's file, ``MEMBER.md``, where there is one), how the bag was made, and its evaluation."""
     m = load_model(model_path)
-    lines = [f"# Slakh Studio separation model: {m.target}", "",
-             f"- Target: the `{m.target}` group of the `{m.recipe.name}` recipe (programs "
-             f"{sorted(m.recipe.groups[m.target])}); interference: all other stems.",
+    lines = [*_card_head(m),
              f"- Network: a **bag of {m.bag_size} networks** whose masks are averaged, each preset `{m.preset}` "
              f"({m.net.config.layers} BLSTM layers x {m.net.config.hidden} units per direction, dense + sigmoid "
              f"mask); {m.n_parameters / 1e6:.2f} M parameters in all, float16 weights, "
              f"{model_path.stat().st_size / 1e6:.1f} MB; separating costs {m.bag_size} networks' time.",
-             "- Signal: 16 kHz mono, STFT 512 / hop 256 (32 / 16 ms), sqrt-Hann analysis and synthesis windows.",
-             "- Members:"]
+             SIGNAL_LINE, "- Members:"]
     for i, (path, t) in enumerate(zip(members, m.training.get("bag", []), strict=False), 1):
         c = t.get("config", {})
         lines.append(f"  {i}. `{path.name}`: data `{Path(str(t.get('data', '?'))).name}`{_extra_data(c)}, "
@@ -195,16 +196,13 @@ def average_card(target: str, rep: EvalReport, model_path: Path, data: Path, mem
     epochs = [a.get("epoch") for a in m.training.get("averaged", [])]
     card = members[0].with_suffix(".md")
     run_lines = card.read_text(encoding="utf-8").splitlines() if card.is_file() else []
-    lines = [f"# Slakh Studio separation model: {m.target}", "",
-             f"- Target: the `{m.target}` group of the `{m.recipe.name}` recipe (programs "
-             f"{sorted(m.recipe.groups[m.target])}); interference: all other stems.",
+    lines = [*_card_head(m),
              f"- Network: preset `{m.preset}`, {m.net.config.layers} BLSTM layers x {m.net.config.hidden} units per "
              f"direction, dense + sigmoid mask; {m.n_parameters / 1e6:.2f} M parameters, float16 weights, "
              f"{model_path.stat().st_size / 1e6:.1f} MB.",
              f"- Weights: the mean of the weights of {len(members)} models of one run, its epochs "
              f"{', '.join(str(e) for e in epochs)} (stochastic weight averaging; each epoch's model written by "
-             "`--keep-epochs`).",
-             "- Signal: 16 kHz mono, STFT 512 / hop 256 (32 / 16 ms), sqrt-Hann analysis and synthesis windows."]
+             "`--keep-epochs`).", SIGNAL_LINE]
     lines += [line.replace("- Data:", "- The run's data:", 1).replace("- Training:", "- The run's training:", 1)
               for line in run_lines if line.startswith(("- Data:", "- Training:"))]
     names = " ".join(p.name for p in members)
@@ -213,13 +211,20 @@ def average_card(target: str, rep: EvalReport, model_path: Path, data: Path, mem
     return "\n".join(lines)
 
 
+def _card_recipe(card: Path) -> str:
+    """What a model card's last ``- Reproduce:`` line says ("" when the card or the line is missing)."""
+    if not card.is_file():
+        return ""
+    lines = [line for line in card.read_text(encoding="utf-8").splitlines() if line.startswith("- Reproduce: ")]
+    return lines[-1].removeprefix("- Reproduce: ") if lines else ""
+
+
 def _member_recipe(path: Path) -> str:
     """The Reproduce line of the card beside a bag member (``MEMBER.md``), or that there is none."""
     card = path.with_suffix(".md")
-    if card.is_file():
-        for line in card.read_text(encoding="utf-8").splitlines():
-            if line.startswith("- Reproduce: "):
-                return line.removeprefix("- Reproduce: ")
+    recipe = _card_recipe(card)
+    if recipe:
+        return recipe
     print(f"warning: {card} has no Reproduce line; the bag's card cannot say how member {path.name} was made",
           file=sys.stderr)
     return "(no card beside this member)"

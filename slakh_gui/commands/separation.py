@@ -115,22 +115,23 @@ def register(sub) -> None:
     s.add_argument("--overwrite", action="store_true", help="replace existing output files")
     s.set_defaults(handler=_needs_torch(cmd_separate))
 
-    b = sub.add_parser("bag", help="combine trained models of one target into one model file that averages their "
-                       "masks (a bag of models, as Demucs ships): better on music unlike the training songs, each "
-                       "member's inference time")
-    b.add_argument("models", nargs="+", metavar="MODEL", help="two or more model files (or shipped model names) of "
-                   "the same target(s), recipe and preset; a bag among them adds its members")
-    b.add_argument("-o", "--out", required=True, type=Path, help="the bag's model file (.pt)")
-    b.add_argument("--overwrite", action="store_true", help="replace an existing output file")
-    b.set_defaults(handler=_needs_torch(cmd_bag))
+    _combine_parser(sub, "bag", cmd_bag, "combine trained models of one target into one model file that averages "
+                    "their masks (a bag of models, as Demucs ships): better on music unlike the training songs, each "
+                    "member's inference time", "two or more model files (or shipped model names) of the same "
+                    "target(s), recipe and preset; a bag among them adds its members", "the bag's model file (.pt)")
+    _combine_parser(sub, "average", cmd_average, "average the weights of models of one line of training (epochs of "
+                    "one run: stochastic weight averaging; or fine-tunes of one model: a model soup) into one network",
+                    "two or more model files with the same target, preset and input statistics",
+                    "the averaged model file (.pt)")
 
-    a = sub.add_parser("average", help="average the weights of models of one line of training (epochs of one run: "
-                       "stochastic weight averaging; or fine-tunes of one model: a model soup) into one network")
-    a.add_argument("models", nargs="+", metavar="MODEL", help="two or more model files with the same target, "
-                   "preset and input statistics")
-    a.add_argument("-o", "--out", required=True, type=Path, help="the averaged model file (.pt)")
-    a.add_argument("--overwrite", action="store_true", help="replace an existing output file")
-    a.set_defaults(handler=_needs_torch(cmd_average))
+
+def _combine_parser(sub, name: str, handler, help: str, models_help: str, out_help: str) -> None:
+    """A command that combines MODEL... into one model file ``-o OUT`` (see :func:`_combine`)."""
+    c = sub.add_parser(name, help=help)
+    c.add_argument("models", nargs="+", metavar="MODEL", help=models_help)
+    c.add_argument("-o", "--out", required=True, type=Path, help=out_help)
+    c.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    c.set_defaults(handler=_needs_torch(handler))
 
 
 def cmd_bag(args) -> int:
