@@ -37,6 +37,65 @@ def create(path: str | Path, n_samples: int, channels: int = 1) -> np.memmap:
     return np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=frame_shape(n_samples, channels))
 
 
+class FrameWriter:
+    """A new float32 ``.npy`` file of ``n_samples`` frames (zero until written), filled with :meth:`write` through
+    ``os.pwrite`` instead of a mapping, then mapped with :meth:`open`.
+
+    Writing a fresh file through a shared mapping costs a page fault per page: the kernel zeroes the page and the file
+    system reserves its block, page by page. A copy from a reused buffer skips both: 640 MB of new stem files took 0.26 s
+    of system time written this way, 1.1-1.7 s through mappings. A full disk is an ``OSError`` here (ENOSPC), where a
+    write through a mapping dies of SIGBUS."""
+
+    def __init__(self, path: str | Path, n_samples: int, channels: int = 1) -> None:
+        self._fd: int | None = None
+        mapped = create(path, n_samples, channels)  # the header and a sparse file of the full size; no page touched
+        self.path, self.shape, self.offset = Path(path), mapped.shape, int(mapped.offset)
+        del mapped
+        self.frame_bytes = 4 * (self.shape[1] if len(self.shape) == 2 else 1)
+        self._fd = os.open(self.path, os.O_WRONLY)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def write(self, start: int, block: np.ndarray) -> None:
+        """Frames ``start : start + len(block)`` (float32, the file's channels)."""
+        if self._fd is None:
+            raise ValueError(f"{self.path.name} is closed")
+        data = memoryview(np.ascontiguousarray(block, dtype=np.float32)).cast("B")
+        if len(block) > len(self) - start or start < 0:
+            raise ValueError(f"frames {start}..{start + len(block)} are outside {self.path.name} ({len(self)} frames)")
+        if np.shape(block)[1:] != self.shape[1:]:
+            raise ValueError(f"blocks of shape {np.shape(block)} do not fit {self.path.name}'s frames {self.shape[1:]}")
+        at = self.offset + start * self.frame_bytes
+        while data:
+            n = os.pwrite(self._fd, data, at)
+            data, at = data[n:], at + n
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    __del__ = close
+
+    def open(self, mode: str = "r+") -> np.ndarray:
+        """Close for writing and map the file (``r+``: writable, as :func:`create`'s arrays; ``r``: read-only)."""
+        self.close()
+        return np.load(self.path, mmap_mode=mode) if len(self) else np.load(self.path)
+
+
+def store(out: np.ndarray | FrameWriter, start: int, block: np.ndarray) -> None:
+    """``out[start : start + len(block)] = block`` for an array or a :class:`FrameWriter`."""
+    if isinstance(out, FrameWriter):
+        out.write(start, block)
+    else:
+        out[start : start + len(block)] = block
+
+
 def frame_shape(n_samples: int, channels: int = 1) -> tuple[int, ...]:
     """``(n,)`` for mono, ``(n, channels)`` otherwise."""
     n = max(0, int(n_samples))
@@ -126,16 +185,15 @@ def peak(a: np.ndarray) -> float:
 def spill(a: np.ndarray, path: str | Path) -> np.ndarray:
     """Write ``a`` (mono or ``(n, channels)``) to a float32 ``.npy`` file in blocks and return it mapped read-only
     (file unlinked)."""
-    out = create(path, len(a), channels(a))
+    out = FrameWriter(path, len(a), channels(a))
     for s, part in read_blocks(a):
-        out[s : s + len(part)] = part
-        release(out, s, s + len(part))
-    del out  # no msync: every mapping of the file shares the page cache, and the kernel writes it back by itself
+        out.write(s, part)
+    out.close()  # no fsync: the page cache is the file for every mapping, and the kernel writes it back by itself
     return open_read(path, unlink=True)
 
 
 def write_pcm(path: str | Path, source: np.ndarray, scale: Callable[[np.ndarray], np.ndarray], sample_rate: int,
-              fmt: str, keep: np.ndarray | None = None) -> float:
+              fmt: str, keep: np.ndarray | FrameWriter | None = None) -> float:
     """Write ``scale(block)`` of every block of ``source`` as 16-bit FLAC/WAV, atomically, converting each block
     with :func:`audio_io.to_int16`: mono for a 1-D source, one channel per column of an ``(n, channels)`` one. The
     scaled float32 blocks also go into ``keep`` if given (a 1-D ``keep`` of a stereo source gets the mono fold-down
@@ -158,7 +216,7 @@ def write_pcm(path: str | Path, source: np.ndarray, scale: Callable[[np.ndarray]
                         top = max(top, float(np.max(np.abs(out))))
                     f.write(to_int16(out))
                     if keep is not None:
-                        keep[s : s + len(out)] = fold(out) if keep.ndim < out.ndim else out
+                        store(keep, s, fold(out) if keep.ndim < out.ndim else out)
                         release(keep, s, s + len(out))
         except sf.LibsndfileError as exc:
             raise _write_error(Path(path), exc) from None
@@ -184,8 +242,7 @@ def fold_all(a: np.ndarray) -> np.ndarray:
         return fold(np.asarray(a, dtype=np.float32))
     path, out = new_file(len(a), "fold-")
     for s, part in read_blocks(a):
-        out[s : s + len(part)] = fold(part)
-        release(out, s, s + len(part))
+        out.write(s, fold(part))
     return finish(path, out)
 
 
@@ -202,18 +259,18 @@ def scratch_dir() -> Path:
     return _scratch
 
 
-def new_file(n_samples: int, prefix: str = "audio-", channels: int = 1) -> tuple[Path, np.memmap]:
-    """A fresh float32 ``.npy`` file of ``n_samples`` frames in :func:`scratch_dir`, mapped for writing."""
+def new_file(n_samples: int, prefix: str = "audio-", channels: int = 1) -> tuple[Path, FrameWriter]:
+    """A fresh float32 ``.npy`` file of ``n_samples`` frames in :func:`scratch_dir`, open for writing."""
     import tempfile
 
     fd, name = tempfile.mkstemp(prefix=prefix, suffix=".npy", dir=scratch_dir())
     os.close(fd)
-    return Path(name), create(name, n_samples, channels)
+    return Path(name), FrameWriter(name, n_samples, channels)
 
 
-def finish(path: Path, arr: np.memmap) -> np.ndarray:
+def finish(path: Path, out: FrameWriter) -> np.ndarray:
     """A file made by :func:`new_file`, once written: mapped read-only, the file unlinked."""
-    del arr  # no msync (see spill)
+    out.close()  # no fsync (see spill)
     return open_read(path, unlink=True)
 
 
@@ -223,8 +280,7 @@ def pad_to(a: np.ndarray, length: int) -> np.ndarray:
         return np.pad(np.asarray(a, dtype=np.float32), [(0, length - len(a))] + [(0, 0)] * (np.ndim(a) - 1))
     path, out = new_file(length, "pad-", channels(a))
     for s, part in read_blocks(a):
-        out[s : s + len(part)] = part
-        release(out, s, s + len(part))
+        out.write(s, part)
     return finish(path, out)
 
 

@@ -194,3 +194,27 @@ def test_full_disk_stops_a_dataset_run_cleanly_and_it_resumes(small_disk, tmp_pa
     shutil.copytree(out, tmp_path / "ds", symlinks=True)
     result = run_dataset(midi, tmp_path / "ds", opts, workers=1)
     assert not result.failed and sum(result.counts.values()) == 3
+
+
+def test_full_disk_under_a_float_file_is_an_oserror_not_a_crash(small_disk):
+    """Float scratch files are written with pwrite (diskaudio.FrameWriter): a disk that fills up mid-render gives
+    ENOSPC. The same bytes written through a mapping of a sparse file kill the process with SIGBUS."""
+    import errno
+
+    import numpy as np
+
+    from slakh_gui.core import diskaudio
+
+    n = 1 << 20  # 8 MiB of stereo float32 on a 3 MiB disk
+    block = np.ones((1 << 16, 2), np.float32)
+    w = diskaudio.FrameWriter(small_disk / "stem.npy", n, 2)
+    with pytest.raises(OSError) as err:
+        for s in range(0, n, len(block)):
+            w.write(s, block)
+    assert err.value.errno == errno.ENOSPC
+    w.close()
+    (small_disk / "stem.npy").unlink()
+    mapped = ("import numpy as np\nfrom slakh_gui.core import diskaudio\n"
+              f"a = diskaudio.create({str(small_disk / 'mapped.npy')!r}, {n}, 2)\na[:] = 1.0\n")
+    proc = subprocess.run([sys.executable, "-c", mapped], cwd=REPO, capture_output=True)
+    assert proc.returncode == -signal.SIGBUS

@@ -162,3 +162,66 @@ def test_mix_sum_on_two_threads_gives_the_same_samples(tmp_path, channels):
     two = automix.stream_mix(stems, 44100, diskaudio.create(tmp_path / "m2.npy", n, channels), threads=2)
     assert np.array_equal(np.asarray(one.mix), np.asarray(two.mix)) and np.any(np.asarray(one.mix))
     assert one.overall_gain == two.overall_gain < 1.0 and one.gains == two.gains
+
+
+@pytest.mark.parametrize("channels", [1, 2])
+def test_frame_writer_fills_a_file_that_maps_back(tmp_path, channels):
+    n = 3 * diskaudio.BLOCK + 17
+    rng = np.random.default_rng(channels)
+    data = rng.standard_normal(diskaudio.frame_shape(n, channels)).astype(np.float32)
+    w = diskaudio.FrameWriter(tmp_path / "a.npy", n, channels)
+    assert len(w) == n and w.ndim == data.ndim
+    cut = [0, 1000, diskaudio.BLOCK + 5, n - 40]  # uneven pieces, out of order, the last 40 frames never written
+    for s, e in reversed(list(zip(cut, cut[1:], strict=False))):
+        diskaudio.store(w, s, data[s:e])
+    arr = w.open()
+    assert isinstance(arr, np.memmap) and arr.shape == data.shape and arr.flags.writeable
+    assert np.array_equal(arr[: n - 40], data[: n - 40]) and not np.any(arr[n - 40 :])
+    assert np.array_equal(np.load(tmp_path / "a.npy"), arr)  # a plain .npy file
+    with pytest.raises(ValueError, match="closed"):
+        w.write(0, data[:1])
+
+
+def test_frame_writer_refuses_frames_outside_the_file_or_of_other_channels(tmp_path):
+    w = diskaudio.FrameWriter(tmp_path / "a.npy", 100, 2)
+    with pytest.raises(ValueError, match="outside"):
+        w.write(90, np.zeros((11, 2), np.float32))
+    with pytest.raises(ValueError, match="outside"):
+        w.write(-1, np.zeros((1, 2), np.float32))
+    with pytest.raises(ValueError, match="do not fit"):
+        w.write(0, np.zeros(10, np.float32))
+    w.write(90, np.ones((10, 2), np.float32))
+    assert np.array_equal(w.open("r")[90:], np.ones((10, 2), np.float32))
+
+
+@pytest.mark.parametrize("stereo", [False, True])
+@pytest.mark.parametrize("fx", [False, True])
+def test_rendering_into_a_frame_writer_gives_the_in_memory_samples(tmp_path, stereo, fx):
+    from slakh_gui.core.render import synth
+    from tests.core.test_render import job, notes_inst
+
+    n = synth.length_samples(2.0) + 123  # not a whole number of chunks
+    j = job(notes_inst(48), "S00")
+    ref = synth.render_one(j, n, stereo=stereo, fluid_effects=fx)
+    w = diskaudio.FrameWriter(tmp_path / "s.npy", n, 2 if stereo else 1)
+    got = synth.render_one(j, n, stereo=stereo, fluid_effects=fx, out=w)
+    assert isinstance(got, np.memmap) and np.any(ref) and np.array_equal(got, ref)
+    whole = synth.render_whole(midi_bytes(j.instrument), SF2_TIM, n, stereo=stereo, fluid_effects=fx,
+                               out=diskaudio.FrameWriter(tmp_path / "w.npy", n, 2 if stereo else 1))
+    assert np.any(whole) and np.array_equal(whole, synth.render_whole(midi_bytes(j.instrument), SF2_TIM, n, stereo=stereo,
+                                                    fluid_effects=fx))
+
+
+SF2_TIM = Path("/usr/share/sounds/sf2/TimGM6mb.sf2")
+
+
+def midi_bytes(inst) -> bytes:
+    import io
+
+    import pretty_midi
+
+    pm = pretty_midi.PrettyMIDI()
+    pm.instruments.append(inst)
+    buf = io.BytesIO()
+    pm.write(buf)
+    return buf.getvalue()

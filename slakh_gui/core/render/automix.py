@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from slakh_gui.core.constants import NORMALIZATION_FACTOR, TARGET_PEAK
+from slakh_gui.core.diskaudio import FrameWriter, any_nonzero, release, store
 from slakh_gui.core.render.loudness import integrated_loudness
 
 _CHUNK = 1 << 16  # samples per chunk in _sum
@@ -67,14 +68,16 @@ class StreamMix(MixResult):
     gains: dict[str, float] = field(default_factory=dict)  # stem key -> normalization gain x overall gain
 
 
-def stream_mix(stems: dict[str, np.ndarray], sample_rate: int, mix_out: np.ndarray, *,
+def stream_mix(stems: dict[str, np.ndarray], sample_rate: int, mix_out: np.ndarray | FrameWriter, *,
                normalization_factor: float = NORMALIZATION_FACTOR, target_peak: float = TARGET_PEAK,
                threads: int = 2, loudness: dict[str, float] | None = None) -> StreamMix:
     """:func:`loudness_mix` without holding or changing any stem: stems (e.g. memory-mapped files) are read block
-    by block, the unscaled sum is written into ``mix_out`` (the stems' shape, float32), and the gains are
-    returned for the writer to apply (same numbers, same samples)."""
+    by block, the unscaled sum is written into ``mix_out`` (the stems' shape, float32; a :class:`FrameWriter`'s
+    file is mapped once written), and the gains are returned for the writer to apply (same numbers, same samples)."""
     gains, loudness, skipped = _stem_gains(stems, sample_rate, normalization_factor, threads, loudness)
     peak = _sum(stems, gains, mix_out, threads)
+    if isinstance(mix_out, FrameWriter):
+        mix_out = mix_out.open()
     limit = 10.0 ** (target_peak / 20.0)
     overall_gain = limit / peak if peak >= limit else 1.0
     sources = {k: stems[k] for k in gains}
@@ -85,8 +88,6 @@ def stream_mix(stems: dict[str, np.ndarray], sample_rate: int, mix_out: np.ndarr
 def _stem_gains(stems: dict[str, np.ndarray], sample_rate: int, normalization_factor: float, threads: int,
                 known: dict[str, float] | None) -> tuple[dict[str, float], dict[str, float], dict[str, str]]:
     """(normalization gain per mixable stem, its loudness, why the others are left out), in the stems' order."""
-    from slakh_gui.core.diskaudio import any_nonzero
-
     skipped: dict[str, str] = {}
     audible = []
     known = known or {}
@@ -114,8 +115,6 @@ def _sum(stems: dict[str, np.ndarray], gains: dict[str, float], mix: np.ndarray,
     """``mix[:] = sum(stems[k] * gains[k])`` in float64, chunk by chunk of frames (cache-sized temporaries, pages of
     mapped stems released behind); returns the sum's sample peak over every channel. With ``threads`` > 1 the frames
     are cut into that many runs of whole chunks summed at once (numpy releases the GIL): the same samples."""
-    from slakh_gui.core.diskaudio import release
-
     length = len(mix)
     chunks = -(-length // _CHUNK)
     runs = max(1, min(threads, chunks // 4))  # a run of at least 4 chunks is worth a thread
@@ -135,8 +134,6 @@ def _sum(stems: dict[str, np.ndarray], gains: dict[str, float], mix: np.ndarray,
 def _sum_frames(stems: dict[str, np.ndarray], gains: dict[str, float], mix: np.ndarray, begin: int,
                 end: int) -> float:
     """:func:`_sum` of frames ``begin:end``; returns their peak."""
-    from slakh_gui.core.diskaudio import release
-
     acc = np.zeros((min(end - begin, _CHUNK), *mix.shape[1:]), dtype=np.float64)
     tmp = np.empty_like(acc)
     peak = 0.0
@@ -148,7 +145,7 @@ def _sum_frames(stems: dict[str, np.ndarray], gains: dict[str, float], mix: np.n
             np.multiply(stems[k][start : start + n], np.float64(g), out=scaled)
             part += scaled
         peak = max(peak, float(np.max(np.abs(part))))
-        mix[start : start + n] = part
+        store(mix, start, part)
         for k in gains:
             release(stems[k], start, start + n)
         release(mix, start, start + n)

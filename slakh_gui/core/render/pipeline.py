@@ -218,11 +218,11 @@ def _render(song: Song, bank: Bank, assignment: Assignment, out_dir: Path, opt: 
     todo = [job for job in jobs if job.key not in cached]
     rows: dict[str, np.ndarray] = {}
 
-    def output(i: int) -> np.ndarray:  # runs in the render worker: the stem's file
-        rows[todo[i].key] = row = diskaudio.create(work / f"{todo[i].key}.npy", n_samples, ch)
-        return row
+    def output(i: int) -> diskaudio.FrameWriter:  # runs in the render worker: the stem's file
+        return diskaudio.FrameWriter(work / f"{todo[i].key}.npy", n_samples, ch)
 
     def finish(key: str, row: np.ndarray) -> None:  # runs in the render worker, overlapping other stems
+        rows[key] = row  # the stem's file, mapped
         if chains[key]:
             effects.apply_chain_in_place(row, chains[key], sr)
         if diskaudio.any_nonzero(row):
@@ -243,7 +243,7 @@ def _render(song: Song, bank: Bank, assignment: Assignment, out_dir: Path, opt: 
     stems = {job.key: rows[job.key] for job in jobs}
     check(cancel)
     report(progress, "mix", 0, 1, "mixing")
-    mixed = automix.stream_mix(stems, sr, diskaudio.create(work / "mix.npy", n_samples, ch), threads=opt.threads,
+    mixed = automix.stream_mix(stems, sr, diskaudio.FrameWriter(work / "mix.npy", n_samples, ch), threads=opt.threads,
                               loudness=measured)
     if not mixed.stems:
         raise NothingToRender(f"{song.path.name}: every stem came out silent or too quiet to measure")
@@ -252,7 +252,7 @@ def _render(song: Song, bank: Bank, assignment: Assignment, out_dir: Path, opt: 
     if flakh_sf is not None:
         whole = synth.render_whole(sanitize_smf(song.data), flakh_sf, n_samples, sample_rate=sr,
                                     fluid_effects=opt.fluid_effects, progress=progress, cancel=cancel,
-                                    out=diskaudio.create(work / "flakh.npy", n_samples, ch), stereo=opt.stereo)
+                                    out=diskaudio.FrameWriter(work / "flakh.npy", n_samples, ch), stereo=opt.stereo)
         flakh_gain = automix.peak_normalize_gain(diskaudio.peak(whole))
         mix, mix_scale = whole, _peak_scaler(flakh_gain)
     check(cancel)
@@ -267,7 +267,7 @@ def _render(song: Song, bank: Bank, assignment: Assignment, out_dir: Path, opt: 
         writes = [("mix", stage / f"mix.{ext}", mix, mix_scale)] + [
             (k, stage / "stems" / f"{k}.{ext}", a, _scaler(mixed.gains[k])) for k, a in mixed.stems.items()]
         if keep_audio:
-            keep = {w[0]: diskaudio.create(work / f"keep-{w[0]}.npy", n_samples, ch) for w in writes}
+            keep = {w[0]: diskaudio.FrameWriter(work / f"keep-{w[0]}.npy", n_samples, ch) for w in writes}
 
         def write(w) -> float:
             check(cancel)
@@ -288,6 +288,8 @@ def _render(song: Song, bank: Bank, assignment: Assignment, out_dir: Path, opt: 
     result = TrackResult(out_dir, metadata, list(mixed.stems), skipped, n_samples / sr, reused=sorted(cached),
                          channels=ch)
     if keep_audio:
+        for writer in keep.values():
+            writer.close()
         opened = {k: diskaudio.open_read(work / f"keep-{k}.npy", unlink=True) for k in keep}
         keep.clear()
         result.mix = opened.pop("mix")

@@ -155,11 +155,13 @@ def _new_synth(job: StemJob, sample_rate: int, fluid_effects: bool) -> _Synth:
 class _Written:
     """FluidSynth's dry output, written by ``fluid_synth_write_float`` straight into ``out``: stereo interleaved
     (left at even, right at odd offsets), mono the left channel into ``out`` and the right one into a chunk buffer,
-    folded ``(L + R) / 2`` at the chunk's end. Through a chunk buffer when ``out`` cannot take raw writes."""
+    folded ``(L + R) / 2`` at the chunk's end. Through a chunk buffer when ``out`` cannot take raw writes (or is a
+    :class:`diskaudio.FrameWriter`: the chunk is then written to its file)."""
 
     def __init__(self, api, synth, out: np.ndarray, stereo: bool) -> None:
         self.write, self.synth, self.out, self.stereo = api.write_float, synth, out, stereo
-        self.direct = out.flags.c_contiguous and out.flags.writeable and out.dtype == np.float32
+        self.direct = (isinstance(out, np.ndarray) and out.flags.c_contiguous and out.flags.writeable
+                       and out.dtype == np.float32)
         self.dst = out if self.direct else np.empty(diskaudio.frame_shape(CHUNK, 2 if stereo else 1), np.float32)
         self.right = None if stereo else np.empty(CHUNK, dtype=np.float32)
         self.dptr, self.rptr = self.dst.ctypes.data, (0 if stereo else self.right.ctypes.data)
@@ -179,13 +181,13 @@ class _Written:
             np.add(seg, self.right[: end - chunk_start], out=seg)
             seg *= np.float32(0.5)
         if not self.direct:
-            self.out[chunk_start:end] = seg
+            diskaudio.store(self.out, chunk_start, seg)
 
 
 class _Mixed:
     """Dry output with FluidSynth's effects: ``fluid_synth_process`` adds dry and ``fx_channels`` effects buffers
     (reverb L/R, chorus L/R) into zeroed chunk buffers (``write_float`` sums them in another order: such renders keep
-    their samples), copied into ``out`` at the chunk's end."""
+    their samples), copied into ``out`` (or written to a :class:`diskaudio.FrameWriter`'s file) at the chunk's end."""
 
     def __init__(self, api, synth, out: np.ndarray, stereo: bool, fx_channels: int = 4) -> None:
         self.process, self.synth, self.out, self.stereo = api.process, synth, out, stereo
@@ -195,6 +197,8 @@ class _Mixed:
         self.ptrs, self.fx_ptrs = np.empty(2, dtype=np.uint64), np.empty(4, dtype=np.uint64)
         self.out_arg = self.ptrs.ctypes.data_as(POINTER(POINTER(c_float)))
         self.fx_arg = self.fx_ptrs.ctypes.data_as(POINTER(POINTER(c_float)))
+        self.seg = None if isinstance(out, np.ndarray) else np.empty(diskaudio.frame_shape(CHUNK, 2 if stereo else 1),
+                                                                     dtype=np.float32)
 
     def render(self, cur: int, target: int, chunk_start: int) -> None:
         np.add(self.base, np.uint64((cur - chunk_start) * 4), out=self.ptrs)
@@ -204,21 +208,24 @@ class _Mixed:
 
     def land(self, chunk_start: int, end: int) -> None:
         width, buf = end - chunk_start, self.buf
+        dst = self.out[chunk_start:end] if self.seg is None else self.seg[:width]
         if self.stereo:  # column by column: ~5x faster than a transposed copy
-            dst = self.out[chunk_start:end]
             dst[:, 0] = buf[0, :width]
             dst[:, 1] = buf[1, :width]
         else:
-            np.add(buf[0, :width], buf[1, :width], out=self.out[chunk_start:end])
-            self.out[chunk_start:end] *= np.float32(0.5)
+            np.add(buf[0, :width], buf[1, :width], out=dst)
+            dst *= np.float32(0.5)
+        if self.seg is not None:
+            diskaudio.store(self.out, chunk_start, dst)
         buf[:, :width] = 0.0
 
 
 def render_one(job: StemJob, n_samples: int, *, sample_rate: int = SAMPLE_RATE, fluid_effects: bool = False,
-               out: np.ndarray | None = None, tick: Callable[[int], None] | None = None,
+               out: np.ndarray | diskaudio.FrameWriter | None = None, tick: Callable[[int], None] | None = None,
                stereo: bool = False) -> np.ndarray:
     """Render one track alone to float32, ``n_samples`` frames: mono ``(n,)``, or ``(n, 2)`` (left, right) with
-    ``stereo``; ``tick(frames)`` may raise to stop."""
+    ``stereo``; ``tick(frames)`` may raise to stop. Into ``out`` if given; a :class:`diskaudio.FrameWriter` is
+    filled and returned mapped (:meth:`~diskaudio.FrameWriter.open`)."""
     api = fluid.api()
     fs = api.fs
     out = np.zeros(diskaudio.frame_shape(n_samples, 2 if stereo else 1), dtype=np.float32) if out is None else out
@@ -255,7 +262,18 @@ def render_one(job: StemJob, n_samples: int, *, sample_rate: int = SAMPLE_RATE, 
                     tick(width)
     finally:
         synth.delete()
-    return out
+        _close(out)
+    return _opened(out)
+
+
+def _close(out) -> None:
+    if isinstance(out, diskaudio.FrameWriter):
+        out.close()
+
+
+def _opened(out: np.ndarray | diskaudio.FrameWriter) -> np.ndarray:
+    """The rendered audio: ``out`` itself, or a FrameWriter's file mapped."""
+    return out.open() if isinstance(out, diskaudio.FrameWriter) else out
 
 
 def _cost(job: StemJob) -> float:
@@ -267,15 +285,16 @@ def render_stems(jobs: list[StemJob], n_samples: int, *, sample_rate: int = SAMP
                  fluid_effects: bool = False, threads: int | None = None,
                  finish: Callable[[str, np.ndarray], None] | None = None,
                  progress: ProgressFn | None = None, cancel: CancelToken | None = None,
-                 outputs: Callable[[int], np.ndarray] | None = None, stereo: bool = False) -> np.ndarray | None:
+                 outputs: Callable[[int], np.ndarray | diskaudio.FrameWriter] | None = None, stereo: bool = False) -> np.ndarray | None:
     """Render every job to a float32 stem, all ``n_samples`` long: array (len(jobs), n_samples), or
     (len(jobs), n_samples, 2) with ``stereo``.
 
     ``threads`` synths run at once (default: up to 2); the output does not depend on it. ``finish(key, row)`` is
     called as soon as a stem is done (it may modify the row in place): in the worker thread, or with one thread in a
     side thread, so that it overlaps the next stem's synthesis; all have returned when this does. With ``outputs``, job
-    ``i`` is rendered into ``outputs(i)`` (called in the worker; e.g. a memory-mapped file, whose pages are released
-    behind the synth as it goes) and None is returned.
+    ``i`` is rendered into ``outputs(i)`` (called in the worker: a :class:`diskaudio.FrameWriter`, whose file is
+    mapped for ``finish``, or an array, e.g. a memory-mapped file whose pages are released behind the synth as it
+    goes) and None is returned.
     """
     shape = (len(jobs), *diskaudio.frame_shape(n_samples, 2 if stereo else 1))
     out = np.zeros(shape, dtype=np.float32) if outputs is None else None
@@ -315,8 +334,8 @@ def render_stems(jobs: list[StemJob], n_samples: int, *, sample_rate: int = SAMP
                     stem_done[1] = stem_done[0]
                 tick(i, frames, stem_done[0])
 
-            render_one(jobs[i], n_samples, sample_rate=sample_rate, fluid_effects=fluid_effects, out=row,
-                       tick=stem_tick, stereo=stereo)
+            row = render_one(jobs[i], n_samples, sample_rate=sample_rate, fluid_effects=fluid_effects, out=row,
+                             tick=stem_tick, stereo=stereo)
             diskaudio.release(row, stem_done[1])
         except BaseException:
             failed.set()
@@ -343,10 +362,11 @@ def render_stems(jobs: list[StemJob], n_samples: int, *, sample_rate: int = SAMP
 
 def render_whole(midi_bytes: bytes, soundfont: Path, n_samples: int, *, sample_rate: int = SAMPLE_RATE,
                  fluid_effects: bool = False, progress: ProgressFn | None = None,
-                 cancel: CancelToken | None = None, out: np.ndarray | None = None,
+                 cancel: CancelToken | None = None, out: np.ndarray | diskaudio.FrameWriter | None = None,
                  stereo: bool = False) -> np.ndarray:
     """Render a whole MIDI file through FluidSynth's own player (Flakh's mix): float32, ``n_samples`` frames, mono
-    or ``(n, 2)`` with ``stereo`` (into ``out`` if given: a memory-mapped one is released block by block)."""
+    or ``(n, 2)`` with ``stereo`` (into ``out`` if given: a memory-mapped one is released block by block, a
+    :class:`diskaudio.FrameWriter` is returned mapped)."""
     api = fluid.api()
     fs = api.fs
     settings = {
@@ -380,8 +400,10 @@ def render_whole(midi_bytes: bytes, soundfont: Path, n_samples: int, *, sample_r
                 diskaudio.release(out, (start + width - 1) // diskaudio.BLOCK * diskaudio.BLOCK, start + width)
             report(progress, "render", start + width, n_samples, "rendering the unsplit file")
             check(cancel)
-        return out
+        _close(out)
+        return _opened(out)
     finally:
+        _close(out)
         with fluid.sample_lock:
             if player is not None:
                 fs.fluid_player_stop(player)

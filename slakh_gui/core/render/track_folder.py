@@ -81,13 +81,12 @@ def _decode_mapped(f: sf.SoundFile, keep_channels: bool = False) -> np.ndarray:
             if not keep_channels:
                 block = block.mean(axis=1) if block.shape[1] > 1 else block[:, 0]
             n = min(len(block), f.frames - pos)
-            out[pos : pos + n] = block[:n]
-            diskaudio.release(out, pos, pos + n)
+            out.write(pos, block[:n])
             pos += n
             if pos >= f.frames:
                 break
     except BaseException:
-        del out
+        out.close()
         path.unlink(missing_ok=True)
         raise
     arr = diskaudio.finish(path, out)

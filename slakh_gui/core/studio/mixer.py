@@ -340,12 +340,12 @@ def _gained(seg: np.ndarray, g, channels: int) -> np.ndarray:
 
 
 def mix_all(stems: dict[str, np.ndarray], gains: dict, length: int | None = None,
-            out: np.ndarray | None = None) -> np.ndarray:
+            out: np.ndarray | diskaudio.FrameWriter | None = None) -> np.ndarray:
     """The whole mix as float32 (summed in float64, chunk by chunk); ``length`` defaults to the longest stem.
     Gains are floats or (left, right) pairs (:meth:`MixerState.mix_gains`); the mix is ``(length, 2)`` when a stem
     is stereo or a gain is a pair (:func:`mix_channels`), else 1-D as before.
     ``out``: a zeroed float32 array of that shape to write it into (e.g. a memory-mapped file: its pages and the
-    stems' are released behind)."""
+    stems' are released behind), or a :class:`diskaudio.FrameWriter` of that shape (returned mapped)."""
     if length is None:
         length = max((len(s) for s in stems.values()), default=0)
     ch = mix_channels(stems, gains)
@@ -359,12 +359,12 @@ def mix_all(stems: dict[str, np.ndarray], gains: dict, length: int | None = None
             seg = stem[start:start + len(part)]
             part[: len(seg)] += _gained(seg, g, ch)
             diskaudio.release(stem, start, start + len(part))
-        mix[start:start + len(part)] = part
+        diskaudio.store(mix, start, part)
         diskaudio.release(mix, start, start + len(part))
     for stem, _ in live:  # pages mapped around the chunks too (fault-around, readahead)
         diskaudio.release(stem)
     diskaudio.release(mix)
-    return mix
+    return mix.open() if isinstance(mix, diskaudio.FrameWriter) else mix
 
 
 def mix_levels(stems: dict[str, np.ndarray], gains: dict, sr: int) -> Levels:
@@ -374,9 +374,10 @@ def mix_levels(stems: dict[str, np.ndarray], gains: dict, sr: int) -> Levels:
 
     length = max((len(s) for s in stems.values()), default=0)
     with tempfile.TemporaryDirectory(dir=diskaudio.scratch_dir(), prefix="levels-") as tmp:
-        mix = diskaudio.create(Path(tmp) / "mix.npy", length, mix_channels(stems, gains))
+        mix = mix_all(stems, gains, length, out=diskaudio.FrameWriter(Path(tmp) / "mix.npy", length,
+                                                                     mix_channels(stems, gains)))
         try:
-            return levels(mix_all(stems, gains, length, out=mix), sr)
+            return levels(mix, sr)
         finally:
             del mix
 
@@ -482,7 +483,7 @@ def export_mix(path, stems: dict[str, np.ndarray], state: MixerState, sr: int = 
     length = max((len(s) for s in stems.values()), default=0)
     ch = mix_channels(stems, gains)
     with tempfile.TemporaryDirectory(dir=diskaudio.scratch_dir(), prefix="export-") as tmp:
-        mix = mix_all(stems, gains, length, out=diskaudio.create(Path(tmp) / "mix.npy", length, ch))
+        mix = mix_all(stems, gains, length, out=diskaudio.FrameWriter(Path(tmp) / "mix.npy", length, ch))
         if ch == 2:  # stem files as they sound: a mono stem is written to both channels, panned
             stems = {k: a if a.ndim == 2 else np.broadcast_to(a[:, None], (len(a), 2)) for k, a in stems.items()}
         return _export(path, mix, stems, gains, length, sr, fmt, stems_dir, on_clip)
