@@ -13,6 +13,8 @@ import hashlib
 import json
 import os
 import tempfile
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +32,7 @@ TOPDIRS = ("slakh2100_flac_redux", "slakh2100_flac", "slakh2100_wav_redux", "bab
 CLIP_SECONDS = 10.0
 THRESHOLD_DB = -30.0
 CACHE_VERSION = 1
+LOAD_WORKERS = 2  # tracks decoded at once while the cache fills
 
 
 def default_cache_dir() -> Path:
@@ -169,16 +172,28 @@ def load_split(root: str | Path, split: str, recipe: Recipe, group: str, *, cach
 def load_split_groups(root: str | Path, split: str, recipe: Recipe, groups: list[str], *,
                       cache_dir: str | Path | None = None, max_tracks: int | None = None,
                       progress: ProgressFn | None = None, cancel: CancelToken | None = None,
-                      tracks: list[Path] | None = None) -> list[list[TrackAudio]]:
+                      tracks: list[Path] | None = None, workers: int = LOAD_WORKERS) -> list[list[TrackAudio]]:
     """:func:`load_track_groups` for every track of ``split`` (or of ``tracks``): one list per group, the same
-    tracks in the same order."""
+    tracks in the same order. ``workers`` tracks are decoded at once (threads: FLAC decoding releases the GIL,
+    resampling does not), which matters only while the cache is being filled."""
     tracks = (find_tracks(root, split) if tracks is None else tracks)[:max_tracks]
     out: list[list[TrackAudio]] = [[] for _ in groups]
-    for i, t in enumerate(tracks):
+    done = [0]
+    lock = threading.Lock()
+
+    def one(t: Path) -> list[TrackAudio]:
         check(cancel)
-        report(progress, f"load {split}", i, len(tracks), item=t.name)
-        for per_group, audio in zip(out, load_track_groups(t, recipe, groups, cache_dir), strict=True):
-            per_group.append(audio)
+        loaded = load_track_groups(t, recipe, groups, cache_dir)
+        with lock:
+            done[0] += 1
+            report(progress, f"load {split}", done[0], len(tracks), item=t.name)
+        return loaded
+
+    report(progress, f"load {split}", 0, len(tracks))
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        for loaded in pool.map(one, tracks):
+            for per_group, audio in zip(out, loaded, strict=True):
+                per_group.append(audio)
     report(progress, f"load {split}", len(tracks), len(tracks))
     return out
 

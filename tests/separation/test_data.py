@@ -13,6 +13,7 @@ from slakh_gui.separation.data import (
     TrackAudio,
     find_tracks,
     load_split,
+    load_split_groups,
     load_track_audio,
     qualifying_offsets,
     rms_db,
@@ -120,6 +121,21 @@ def test_rendered_dataset_and_cache(dataset, tmp_path):
     load_track_audio(dataset / "test" / "Track00005", recipe, "Drums", tmp_path)
     assert len(list(tmp_path.glob("*.npy"))) == 2  # keyed by group (and recipe, path, file times)
 
+
+
+def test_tracks_load_on_two_threads_in_order_with_progress(dataset, tmp_path):
+    """The cache fills two tracks at a time: the same arrays, in the split's order, progress up to the total."""
+    recipe = load_recipe("band")
+    seen = []
+    two = load_split_groups(dataset, "all", recipe, ["Bass", "Drums"], cache_dir=tmp_path / "two", workers=2,
+                            progress=lambda p: seen.append((p.stage, p.done, p.total)))
+    one = load_split_groups(dataset, "all", recipe, ["Bass", "Drums"], cache_dir=tmp_path / "one", workers=1)
+    names = [f"{t.parent.name}/{t.name}" for t in find_tracks(dataset, "all")]
+    for a, b in zip(two, one, strict=True):
+        assert [t.name for t in a] == [t.name for t in b] == names
+        assert all(np.array_equal(x.audio, y.audio) for x, y in zip(a, b, strict=True))
+    assert seen[0][1] == 0 and seen[-1][1:] == (len(names), len(names))
+    assert sorted(d for _, d, _ in seen[1:-1]) == list(range(1, len(names) + 1))
 
 @needs_samples
 def test_real_slakh_layouts(tmp_path):
