@@ -9,7 +9,8 @@ Stereo audio is an ``(n, 2)`` array (interleaved frames, what ``soundfile`` read
 walks the first axis, so a block is ``BLOCK`` frames of every channel.
 
 Files are opened and then unlinked (:func:`open_read` with ``unlink=True``): the mapping keeps the data for as long
-as an array uses it, and nothing is left on disk when the process ends or dies.
+as an array uses it, and nothing is left on disk when the process ends or dies. New files are filled by a
+:class:`FrameWriter` (``pwrite``, no mapping) and mapped once written.
 """
 
 from __future__ import annotations
