@@ -206,9 +206,14 @@ def average_card(target: str, rep: EvalReport, model_path: Path, data: Path, mem
     lines += [line.replace("- Data:", "- The run's data:", 1).replace("- Training:", "- The run's training:", 1)
               for line in run_lines if line.startswith(("- Data:", "- Training:"))]
     names = " ".join(p.name for p in members)
-    lines += [f"- Reproduce: {_member_recipe(members[0])} with `--keep-epochs`; then `slakh-studio average {names} "
+    lines += [f"- Reproduce: {_with_kept_epochs(_member_recipe(members[0]))}; then `slakh-studio average {names} "
               f"-o {target}.pt` (those files from the run's `epochs/` folder).", "", card_evaluation(target, rep)]
     return "\n".join(lines)
+
+
+def _with_kept_epochs(recipe: str) -> str:
+    """A run's recipe, with ``--keep-epochs`` added in words when its last command does not hold it already."""
+    return recipe if "--keep-epochs" in recipe.rsplit("then", 1)[-1] else f"{recipe} with `--keep-epochs`"
 
 
 def _card_recipe(card: Path) -> str:

@@ -162,3 +162,6 @@ def test_an_average_of_a_runs_epochs_is_carded_with_the_runs_recipe(dataset, cac
     assert "its epochs 1, 2 (stochastic weight averaging" in card and "- The run's data: `ds`" in card
     assert "- Reproduce: `train it` with `--keep-epochs`; then `slakh-studio average e001.pt e002.pt -o bass.pt`" in card
     assert script.training_line("bass", out / "bass.pt").endswith("; the weights of epochs 1, 2 averaged")
+    # a recipe whose last command keeps the epochs already is not told so twice
+    assert script._with_kept_epochs("`a --keep-epochs`; then `b --keep-epochs`") == "`a --keep-epochs`; then `b --keep-epochs`"
+    assert script._with_kept_epochs("`a --keep-epochs`; then `b`") == "`a --keep-epochs`; then `b` with `--keep-epochs`"
