@@ -66,11 +66,11 @@ class FrameWriter:
         """Frames ``start : start + len(block)`` (float32, the file's channels)."""
         if self._fd is None:
             raise ValueError(f"{self.path.name} is closed")
-        data = memoryview(np.ascontiguousarray(block, dtype=np.float32)).cast("B")
         if len(block) > len(self) - start or start < 0:
             raise ValueError(f"frames {start}..{start + len(block)} are outside {self.path.name} ({len(self)} frames)")
         if np.shape(block)[1:] != self.shape[1:]:
             raise ValueError(f"blocks of shape {np.shape(block)} do not fit {self.path.name}'s frames {self.shape[1:]}")
+        data = memoryview(np.ascontiguousarray(block, dtype=np.float32)).cast("B")
         at = self.offset + start * self.frame_bytes
         while data:
             n = os.pwrite(self._fd, data, at)

@@ -174,8 +174,8 @@ def load_split_groups(root: str | Path, split: str, recipe: Recipe, groups: list
                       progress: ProgressFn | None = None, cancel: CancelToken | None = None,
                       tracks: list[Path] | None = None, workers: int = LOAD_WORKERS) -> list[list[TrackAudio]]:
     """:func:`load_track_groups` for every track of ``split`` (or of ``tracks``): one list per group, the same
-    tracks in the same order. ``workers`` tracks are decoded at once (threads: FLAC decoding releases the GIL,
-    resampling does not), which matters only while the cache is being filled."""
+    tracks in the same order. ``workers`` tracks are decoded and resampled at once (threads: libsndfile and
+    ``resample_poly`` release the GIL), which matters only while the cache is being filled."""
     tracks = (find_tracks(root, split) if tracks is None else tracks)[:max_tracks]
     out: list[list[TrackAudio]] = [[] for _ in groups]
     done = [0]
