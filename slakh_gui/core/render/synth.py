@@ -285,7 +285,8 @@ def render_stems(jobs: list[StemJob], n_samples: int, *, sample_rate: int = SAMP
                  fluid_effects: bool = False, threads: int | None = None,
                  finish: Callable[[str, np.ndarray], None] | None = None,
                  progress: ProgressFn | None = None, cancel: CancelToken | None = None,
-                 outputs: Callable[[int], np.ndarray | diskaudio.FrameWriter] | None = None, stereo: bool = False) -> np.ndarray | None:
+                 outputs: Callable[[int], np.ndarray | diskaudio.FrameWriter] | None = None,
+                 stereo: bool = False) -> np.ndarray | None:
     """Render every job to a float32 stem, all ``n_samples`` long: array (len(jobs), n_samples), or
     (len(jobs), n_samples, 2) with ``stereo``.
 
@@ -400,7 +401,6 @@ def render_whole(midi_bytes: bytes, soundfont: Path, n_samples: int, *, sample_r
                 diskaudio.release(out, (start + width - 1) // diskaudio.BLOCK * diskaudio.BLOCK, start + width)
             report(progress, "render", start + width, n_samples, "rendering the unsplit file")
             check(cancel)
-        _close(out)
         return _opened(out)
     finally:
         _close(out)
