@@ -32,6 +32,15 @@ def test_every_song_covers_the_band_with_mmas_own_arrangement(tmp_path):
     assert len(grooves) > 1  # not one arrangement for every song
 
 
+def test_mma_past_its_time_is_a_clear_error_and_leaves_nothing(tmp_path, monkeypatch):
+    """A chart mma does not finish in time (here: a limit no real run meets; in use: a stopped or starved job)
+    is the one-line error of a failed chart, not a crash, and no song file or scratch folder is left."""
+    monkeypatch.setattr(mma_songs, "MMA_TIMEOUT", 0.001)
+    with pytest.raises(mma_songs.MmaMissing, match=r"mma did not write mma_00000\.mid within 0\.001 s.*again"):
+        mma_songs.generate_mma_corpus(tmp_path, 2, seed=3)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_same_seed_same_bytes_other_seed_other_songs(tmp_path):
     a = mma_songs.generate_mma_corpus(tmp_path / "a", 2, seed=7, min_duration=30, max_duration=40)
     b = mma_songs.generate_mma_corpus(tmp_path / "b", 3, seed=7, min_duration=30, max_duration=40)

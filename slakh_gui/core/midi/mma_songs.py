@@ -77,6 +77,9 @@ _PROGRESSIONS = (
 )
 
 
+MMA_TIMEOUT = 120.0  # seconds of wall time for one chart (a stopped job counts them too)
+
+
 class MmaMissing(SlakhError, RuntimeError):
     """The ``mma`` program (Debian package ``mma``) is not installed, or failed on a chart."""
 
@@ -151,8 +154,13 @@ def write_song(text: str, out: Path) -> Path:
     with tempfile.TemporaryDirectory(prefix=".mma-", dir=out.parent) as tmp:
         src, mid = Path(tmp) / f"{out.stem}.mma", Path(tmp) / f"{out.stem}.mid"
         src.write_text(text)
-        proc = subprocess.run([exe, "-f", mid.name, src.name], cwd=tmp, capture_output=True, text=True,
-                              timeout=120)
+        try:
+            proc = subprocess.run([exe, "-f", mid.name, src.name], cwd=tmp, capture_output=True, text=True,
+                                  timeout=MMA_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            raise MmaMissing(f"mma did not write {out.name} within {MMA_TIMEOUT:g} s (a chart takes about a second: "
+                             "was the machine overloaded, or the job stopped?); run the same command again, the "
+                             "songs come out the same from the seed") from None
         if proc.returncode != 0 or not mid.is_file():
             why = (proc.stderr or proc.stdout).strip().splitlines()
             raise MmaMissing(f"mma could not write {out.name}: {why[-1] if why else 'no output'}")
