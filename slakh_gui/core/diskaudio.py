@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from slakh_gui.core.jobs import CancelToken, check
+
 BLOCK = 1 << 18  # samples per block (1 MiB of float32): a multiple of pedalboard's and FluidSynth's buffers
 _PAGE = mmap.PAGESIZE
 # FLAC effort for stereo files (libsndfile's 0..1 scale; its default 0.625 is libFLAC's level 5, exhaustive mid/side):
@@ -194,11 +196,12 @@ def spill(a: np.ndarray, path: str | Path) -> np.ndarray:
 
 
 def write_pcm(path: str | Path, source: np.ndarray, scale: Callable[[np.ndarray], np.ndarray], sample_rate: int,
-              fmt: str, keep: np.ndarray | FrameWriter | None = None) -> float:
+              fmt: str, keep: np.ndarray | FrameWriter | None = None, cancel: CancelToken | None = None) -> float:
     """Write ``scale(block)`` of every block of ``source`` as 16-bit FLAC/WAV, atomically, converting each block
     with :func:`audio_io.to_int16`: mono for a 1-D source, one channel per column of an ``(n, channels)`` one. The
     scaled float32 blocks also go into ``keep`` if given (a 1-D ``keep`` of a stereo source gets the mono fold-down
-    ``(L + R) / 2``). Returns the scaled audio's sample peak (over every channel)."""
+    ``(L + R) / 2``). Returns the scaled audio's sample peak (over every channel). ``cancel`` is checked before
+    every block (a cancelled write leaves no file)."""
     import soundfile as sf
 
     from slakh_gui.core.audio_io import FORMATS, _write_error, atomic_path, to_int16
@@ -212,6 +215,7 @@ def write_pcm(path: str | Path, source: np.ndarray, scale: Callable[[np.ndarray]
             with sf.SoundFile(tmp, "w", sample_rate, channels(source), subtype="PCM_16", format=FORMATS[fmt],
                               **level) as f:
                 for s, part in read_blocks(source):
+                    check(cancel)
                     out = scale(part)
                     if len(out):
                         top = max(top, float(np.max(np.abs(out))))

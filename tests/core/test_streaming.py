@@ -225,3 +225,30 @@ def midi_bytes(inst) -> bytes:
     buf = io.BytesIO()
     pm.write(buf)
     return buf.getvalue()
+
+
+@pytest.mark.parametrize("channels", [1, 2])
+def test_write_pcm_stops_between_blocks_when_cancelled_and_leaves_no_file(tmp_path, channels):
+    """A render cancelled while its files are encoded stops within a block, not after the whole file."""
+    from slakh_gui.core.jobs import Cancelled, CancelToken
+
+    shape = (3 * diskaudio.BLOCK,) if channels == 1 else (3 * diskaudio.BLOCK, 2)
+    source = np.full(shape, 0.25, dtype=np.float32)
+    token = CancelToken()
+    blocks = []
+
+    def scale(block: np.ndarray) -> np.ndarray:
+        blocks.append(len(block))
+        token.cancel()  # while the first block is written
+        return block
+
+    with pytest.raises(Cancelled):
+        diskaudio.write_pcm(tmp_path / "S00.flac", source, scale, 44100, "flac", cancel=token)
+    assert blocks == [diskaudio.BLOCK]
+    assert list(tmp_path.iterdir()) == []
+    # not cancelled: every block, and the file reads back
+    peak = diskaudio.write_pcm(tmp_path / "S00.flac", source, lambda b: b * np.float32(0.5), 44100, "flac",
+                               cancel=CancelToken())
+    assert peak == pytest.approx(0.125)
+    back, sr = sf.read(tmp_path / "S00.flac", dtype="int16")
+    assert sr == 44100 and back.shape == shape and np.all(back == 4096)
