@@ -70,6 +70,9 @@ def find_tracks(root: str | Path, split: str) -> list[Path]:
     if flat:
         raise DatasetError(f"{root}: has tracks but no '{split}' split folder (a folder without splits, like "
                            "BabySlakh, is read with split 'all')")
+    others = [s for s in SPLITS if any(_tracks_in(b / s) for b in bases if (b / s).is_dir())]
+    if others:
+        raise DatasetError(f"{root}: has no '{split}' split (its splits: {', '.join(others)})")
     raise DatasetError(f"{root}: not a Slakh-layout dataset (no train/ validation/ test/ with TrackNNNNN folders, "
                        f"nor {TOPDIRS[0]}/)")
 

@@ -99,6 +99,11 @@ def test_rendered_dataset_and_cache(dataset, tmp_path):
         find_tracks(dataset / "midi", "train")
     with pytest.raises(DatasetError, match="no such dataset folder"):
         find_tracks(dataset / "nope", "train")
+    only_test = tmp_path / "only-test"  # a test set of another source: a split asked for that it lacks
+    only_test.mkdir()
+    (only_test / "test").symlink_to(dataset / "test")
+    with pytest.raises(DatasetError, match=r"only-test: has no 'train' split \(its splits: test\)"):
+        find_tracks(only_test, "train")
     recipe = load_recipe("band")
     from slakh_gui.core.render.track_folder import load_track_folder
 
