@@ -15,9 +15,9 @@ of the child, less sensitive to a busy machine).
 
 A third case per song times ``slakh-studio render --stereo`` against the same mono render (same song, bank and
 threads; run in turn, pair by pair): the cost of keeping FluidSynth's left/right (twice the float files, stereo
-loudness and FLAC; target: ratio <= 1.2). ``--stereo off`` skips it.
+loudness and FLAC; target: ratio <= 1.2). ``--stereo off`` skips it, ``--stereo only`` times it alone.
 
-    .venv/bin/python benchmarks/render.py [--repeats 3] [--song FILE ...] [--fx off|on|both] [--stereo on|off]
+    .venv/bin/python benchmarks/render.py [--repeats 3] [--song FILE ...] [--fx off|on|both] [--stereo on|off|only]
 """
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ def bench_stereo(ours: list[str], repeats: int) -> dict:
 
 
 def bench_song(song_path: Path, bank_path: Path, repeats: int, work: Path, fx_cases: list[bool],
-               stereo: bool = True) -> list[tuple]:
+               stereo: bool = True, cli: bool = True) -> list[tuple]:
     song = midifile.load_song(song_path)
     bank = patches.load_bank(bank_path)
     assignment = patches.assign_patches(song, bank, 0)
@@ -115,7 +115,7 @@ def bench_song(song_path: Path, bank_path: Path, repeats: int, work: Path, fx_ca
     print(f"{'case':<34}{'ours (s)':>9}{'CLI (s)':>9}{'ratio':>7}{'CPU ratio':>10}{'target':>12}{'stem-s/s':>8}")
     results = []
     for fx in fx_cases:
-        for case, one_thread in (("1 thread", True), ("default threads", False)):
+        for case, one_thread in (("1 thread", True), ("default threads", False)) if cli else ():
             r = bench_case(*commands(song_path, bank_path, work, fx, one_thread), repeats)
             label = f"{case}, effects {'on' if fx else 'off'}"
             ok = "ok" if r["ratio"] <= TARGETS[case] else "MISS"
@@ -141,8 +141,9 @@ def main() -> None:
     ap.add_argument("--song", type=Path, action="append", help="MIDI file(s); default: sparse, medium, dense")
     ap.add_argument("--fx", choices=("off", "on", "both"), default="off",
                     help="reverb/chorus on both sides (ours: per-track FluidSynth effects)")
-    ap.add_argument("--stereo", choices=("on", "off"), default="on",
-                    help="also time --stereo against the mono render (the 'stereo / mono' rows: stereo s, mono s)")
+    ap.add_argument("--stereo", choices=("on", "off", "only"), default="on",
+                    help="also time --stereo against the mono render (the 'stereo / mono' rows: stereo s, mono s); "
+                         "only: those rows alone, no CLI runs")
     args = ap.parse_args()
     fx_cases = {"off": [False], "on": [True], "both": [False, True]}[args.fx]
     POLYPHONY[0] = args.cli_polyphony
@@ -160,7 +161,7 @@ def main() -> None:
               f"CPU ratio = user+sys, pair by pair)")
         results = []
         for s in songs:
-            results += bench_song(s, bank, args.repeats, work, fx_cases, args.stereo == "on")
+            results += bench_song(s, bank, args.repeats, work, fx_cases, args.stereo != "off", args.stereo != "only")
     print("\nsummary (ratio, CPU ratio, target):")
     for name, label, ratio, cpu, target in results:
         print(f"  {name:<22}{label:<34}{ratio:>6.2f}{cpu:>7.2f}  <= {target}  {'ok' if ratio <= target else 'MISS'}")
