@@ -217,11 +217,12 @@ def _with_kept_epochs(recipe: str) -> str:
 
 
 def _card_recipe(card: Path) -> str:
-    """What a model card's last ``- Reproduce:`` line says ("" when the card or the line is missing)."""
+    """What a model card's last ``- Reproduce:`` line says, without its closing full stop ("" when the card or the
+    line is missing): the recipe goes on with "; then ..." after it."""
     if not card.is_file():
         return ""
     lines = [line for line in card.read_text(encoding="utf-8").splitlines() if line.startswith("- Reproduce: ")]
-    return lines[-1].removeprefix("- Reproduce: ") if lines else ""
+    return lines[-1].removeprefix("- Reproduce: ").rstrip().removesuffix(".") if lines else ""
 
 
 def _member_recipe(path: Path) -> str:

@@ -37,6 +37,10 @@ def test_reproduce_line_drops_local_paths_and_chains_the_earlier_recipe(tmp_path
     assert chained.endswith("`python scripts/train_shipped_models.py --data ds100 --work NEW_WORK --targets bass "
                             "--epochs 20 --init-from PREVIOUS --incoherent 0.5`")
     assert "/scratch" not in chained and "/somewhere" not in chained
+    # an earlier recipe that ends a sentence (an averaged model's) goes on without its full stop
+    (prev / "bass.md").write_text("- Reproduce: `a`; then `slakh-studio average e1.pt -o bass.pt` (from `epochs/`).\n")
+    after_average = script.reproduce_line("bass", data, SimpleNamespace(init_from=prev))
+    assert after_average.startswith("`a`; then `slakh-studio average e1.pt -o bass.pt` (from `epochs/`); then, with")
     # without the earlier card the line still says what PREVIOUS is
     alone = script.reproduce_line("drums", data, SimpleNamespace(init_from=prev))
     assert "PREVIOUS: the folder of the models it started from" in alone
